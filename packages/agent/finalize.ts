@@ -1,0 +1,61 @@
+import { z } from "zod";
+import { RunIdSchema, type SafeError } from "../events/index.ts";
+import { type ProgressStore, RunFinishedError } from "../store/index.ts";
+
+/** The Finalize function's input: `{ runId, error: { Error, Cause } }` from a Catch or the EventBridge rule. */
+export const FinalizeInputSchema = z.object({
+  runId: RunIdSchema,
+  error: z.object({ Error: z.string().optional(), Cause: z.unknown().optional() }).default({}),
+});
+
+/**
+ * Safe codes and messages for the error names a failed execution can carry. The Cause is
+ * never shown to clients (it may hold stack traces or provider messages); it goes to logs.
+ */
+const SAFE_ERRORS: Record<string, SafeError> = {
+  PlanInvalid: {
+    code: "plan_invalid",
+    message: "The agent could not produce a valid plan after two repairs.",
+  },
+  "States.Timeout": { code: "stage_timeout", message: "A stage took longer than its time limit." },
+  TransientStageError: {
+    code: "upstream_unavailable",
+    message: "A service the agent depends on kept failing.",
+  },
+  StageFailedError: { code: "stage_failed", message: "A stage of the agent failed." },
+};
+
+/** What {@link finalizeRun} did. */
+export type FinalizeOutcome = "failed" | "already_ended";
+
+/**
+ * Write the run's terminal run.failed event after a workflow failure — unless the log already
+ * ended (completed, cancelled, or a previous Finalize), in which case it does nothing, so
+ * Catch, the EventBridge rule and the local runner may all call it for the same run.
+ * @throws ZodError for an input that is not `{ runId, error? }`; store errors are rethrown for retry.
+ */
+export async function finalizeRun(
+  rawInput: unknown,
+  store: ProgressStore,
+  log: (line: Record<string, unknown>) => void = () => {},
+): Promise<FinalizeOutcome> {
+  const { runId, error } = FinalizeInputSchema.parse(rawInput);
+  const safe = SAFE_ERRORS[error.Error ?? ""] ?? { code: "internal_error", message: "The agent failed." };
+  log({ msg: "finalizing failed run", runId, error: error.Error, cause: error.Cause });
+  const runLog = store.log(runId);
+  const last = await runLog.sync();
+  try {
+    await runLog.append({
+      type: "run.failed",
+      ...(last?.stage === undefined ? {} : { stage: last.stage }),
+      progress: last?.progress ?? 0,
+      message: safe.message,
+      data: { error: safe },
+    });
+  } catch (err) {
+    if (err instanceof RunFinishedError) return "already_ended";
+    throw err;
+  }
+  await store.updateRun(runId, { status: "failed", error: safe });
+  return "failed";
+}

@@ -1,0 +1,45 @@
+import type { Stage, Usage } from "../events/index.ts";
+import type { ProgressStore, RunLog } from "../store/index.ts";
+import type { DeltaCoalescer } from "./delta-coalescer.ts";
+import type { ModelClient } from "./model-client.ts";
+import type { RunState } from "./run-state.ts";
+
+/**
+ * What a stage implementation gets. It reports through `progress` and `delta`, never by
+ * appending to the log itself, so every event carries the stage, attempt and a monotonic
+ * overall progress.
+ */
+export interface StageContext {
+  runId: string;
+  stage: Stage;
+  /** Retry count of this stage (0 on the first try). */
+  attempt: number;
+  /** What earlier stages produced (passed along by the state machine). */
+  state: RunState;
+  store: ProgressStore;
+  log: RunLog;
+  model: ModelClient;
+  /** Aborted when the run is cancelled; stages pass it to model calls. */
+  signal: AbortSignal;
+  /**
+   * Append a stage.progress event.
+   * @param fraction how far through this stage (0..1); progress never goes backwards.
+   */
+  progress(message: string, data?: Record<string, unknown>, fraction?: number): Promise<void>;
+  /** A coalescer whose writes are llm.delta events of this stage (see DeltaCoalescer). */
+  deltas(fractionOf: (charsSoFar: number) => number): DeltaCoalescer;
+  /** Record a model call's usage and model name under this stage. */
+  recordUsage(model: string, usage: Usage): void;
+}
+
+/** What a stage returns: the changes to the run state, and details for its stage.completed event. */
+export interface StageOutcome {
+  state: Partial<RunState>;
+  /** Human sentence for stage.completed. */
+  message: string;
+  /** JSON details for stage.completed `data`. */
+  data?: Record<string, unknown>;
+}
+
+/** A stage implementation. */
+export type StageImpl = (ctx: StageContext) => Promise<StageOutcome>;

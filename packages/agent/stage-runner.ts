@@ -1,0 +1,193 @@
+import { z } from "zod";
+import { type EventInput, RunIdSchema, STAGES, type Stage, StageSchema } from "../events/index.ts";
+import { type ProgressStore, RunFinishedError, StoreUnavailableError } from "../store/index.ts";
+import { DeltaCoalescer } from "./delta-coalescer.ts";
+import { StageFailedError, TransientStageError } from "./errors.ts";
+import { addUsage, type ModelClient } from "./model-client.ts";
+import { overallProgress, stageIndex } from "./progress.ts";
+import { type RunState, RunStateSchema } from "./run-state.ts";
+import type { StageContext, StageImpl } from "./stage-context.ts";
+import { STAGE_IMPLS } from "./stages/index.ts";
+
+/** The stage function's input, as the ASL's Parameters build it (see packages/workflow/definition.ts). */
+export const StageTaskInputSchema = z.object({
+  runId: RunIdSchema,
+  stage: StageSchema,
+  state: RunStateSchema,
+});
+
+/** What the stage runner needs. */
+export interface AgentDeps {
+  store: ProgressStore;
+  model: ModelClient;
+  /** llm.delta coalescing bounds (ms, characters); see DeltaCoalescer. */
+  delta: { intervalMs: number; maxChars: number };
+  /** Stage implementations; defaults to the six built-in stages. */
+  stages?: Record<Stage, StageImpl>;
+}
+
+/**
+ * Run one stage of one run: the body of functions/stage.ts and of the local runner's Task
+ * handler. Writes stage.started, the stage's own events and stage.completed (plus run.started
+ * before the first stage, stage.retrying when this is a retry, run.completed after the last).
+ *
+ * The attempt number comes from the log, not from `$$.State.RetryCount` (absent locally):
+ * if the newest event already belongs to this stage and is not its stage.completed, an
+ * earlier attempt died mid-stage and this is attempt + 1.
+ *
+ * @returns the new run state (the state machine stores it at `$.state`).
+ * @throws StageFailedError (`invalid_input`) for an input that does not match the schema;
+ *   TransientStageError for store outages (retried by the workflow); RunFinishedError when
+ *   the run already ended (the workflow then stops via Catch → Finalize, which is a no-op).
+ */
+export async function runStage(rawInput: unknown, deps: AgentDeps): Promise<RunState> {
+  const parsed = StageTaskInputSchema.safeParse(rawInput);
+  if (!parsed.success) throw new StageFailedError("invalid_input", "The stage received an invalid input.");
+  const { runId, stage, state } = parsed.data;
+  try {
+    return await runParsed(runId, stage, state, deps);
+  } catch (err) {
+    if (err instanceof StoreUnavailableError) throw new TransientStageError(err.message, { cause: err });
+    throw err;
+  }
+}
+
+async function runParsed(runId: string, stage: Stage, state: RunState, deps: AgentDeps): Promise<RunState> {
+  const { store, model } = deps;
+  const log = store.log(runId);
+  const last = await log.sync();
+  if (!last) throw new StageFailedError("run_not_found", `run ${runId} has no log`);
+  const retried = last.stage === stage && last.type !== "stage.completed";
+  const attempt = retried ? (last.attempt ?? 0) + 1 : 0;
+  let progress = last.progress;
+  const emit = async (input: EventInput): Promise<void> => {
+    progress = Math.max(progress, input.progress);
+    await log.append({ ...input, progress });
+  };
+  const at = (fraction: number) => Math.max(progress, overallProgress(stage, fraction));
+
+  if (last.type === "run.queued") {
+    await emit({ type: "run.started", progress: 0, message: "Run started.", data: { executionName: runId } });
+    await store.updateRun(runId, { status: "running" });
+  }
+  if (retried) {
+    await emit({
+      type: "stage.retrying",
+      stage,
+      attempt,
+      progress: at(0),
+      message: `Retrying ${stage} (attempt ${attempt + 1}).`,
+      data: {
+        error: { code: "stage_interrupted", message: "The previous attempt did not finish." },
+        nextAttempt: attempt,
+      },
+    });
+  }
+  const startedAt = store.now();
+  await emit({
+    type: "stage.started",
+    stage,
+    attempt,
+    progress: at(0),
+    message: STARTED_MESSAGES[stage],
+    data: { index: stageIndex(stage), total: STAGES.length },
+  });
+
+  const usageByStage = { ...state.usageByStage };
+  const models = new Set(state.models);
+  const controller = new AbortController();
+  const ctx: StageContext = {
+    runId,
+    stage,
+    attempt,
+    state,
+    store,
+    log,
+    model,
+    signal: controller.signal,
+    progress: (message, data = {}, fraction = 0.5) =>
+      emit({ type: "stage.progress", stage, attempt, progress: at(fraction), message, data: data as never }),
+    deltas: (fractionOf) => {
+      let chars = 0;
+      return new DeltaCoalescer((text) => {
+        chars += text.length;
+        return emit({
+          type: "llm.delta",
+          stage,
+          attempt,
+          progress: at(fractionOf(chars)),
+          message: "Writing the answer…",
+          data: { text, model: model.model },
+        });
+      }, deps.delta);
+    },
+    recordUsage: (name, usage) => {
+      models.add(name);
+      const prev = usageByStage[stage];
+      usageByStage[stage] = prev ? addUsage(prev, usage) : usage;
+    },
+  };
+
+  const impl = (deps.stages ?? STAGE_IMPLS)[stage];
+  const outcome = await impl(ctx);
+  const next: RunState = {
+    ...state,
+    ...outcome.state,
+    usageByStage,
+    models: [...models],
+    startedAt: state.startedAt ?? new Date(startedAt).toISOString(),
+  };
+  await emit({
+    type: "stage.completed",
+    stage,
+    attempt,
+    progress: at(1),
+    message: outcome.message,
+    data: { durationMs: store.now() - startedAt, ...(outcome.data as Record<string, never>) },
+  });
+  if (stage === "memory") await complete(runId, next, deps, emit);
+  return next;
+}
+
+async function complete(
+  runId: string,
+  state: RunState,
+  deps: AgentDeps,
+  emit: (input: EventInput) => Promise<void>,
+): Promise<void> {
+  const usageByStage = state.usageByStage ?? {};
+  const usage = Object.values(usageByStage).reduce(addUsage, {
+    promptTokens: 0,
+    completionTokens: 0,
+    totalTokens: 0,
+  });
+  const answer = state.answer ?? "";
+  try {
+    await emit({
+      type: "run.completed",
+      progress: 100,
+      message: "Run completed.",
+      data: {
+        answer,
+        models: state.models ?? [],
+        usage,
+        usageByStage,
+        durationMs: state.startedAt ? deps.store.now() - Date.parse(state.startedAt) : 0,
+      },
+    });
+  } catch (err) {
+    // A retried memory stage whose first attempt already completed the run: nothing to do.
+    if (err instanceof RunFinishedError) return;
+    throw err;
+  }
+  await deps.store.updateRun(runId, { status: "completed", answer });
+}
+
+const STARTED_MESSAGES: Record<Stage, string> = {
+  context: "Loading context…",
+  analyzing: "Analyzing the request…",
+  planning: "Planning the task breakdown…",
+  validation: "Validating the plan…",
+  execution: "Executing the plan…",
+  memory: "Saving what was learned…",
+};

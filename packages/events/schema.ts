@@ -1,0 +1,147 @@
+import { z } from "zod";
+
+/**
+ * The six agent stages, in workflow order. The order is the contract clients render a
+ * timeline from, and the order the state machine visits them (DESIGN.md, "The picture on AWS").
+ */
+export const STAGES = ["context", "analyzing", "planning", "validation", "execution", "memory"] as const;
+
+/** One of {@link STAGES}. */
+export const StageSchema = z.enum(STAGES);
+/** A stage name, e.g. `"planning"`. */
+export type Stage = z.infer<typeof StageSchema>;
+
+/**
+ * A run identifier: a ULID (26 Crockford base-32 characters, time-ordered), so ids sort by
+ * creation time and are safe in URLs, DynamoDB keys and Step Functions execution names
+ * (which allow at most 80 characters).
+ */
+export const RunIdSchema = z
+  .string()
+  .regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, "runId must be a ULID (26 characters)");
+
+/** A safe, client-facing error: a stable machine code plus one human sentence. Never a stack or SDK text. */
+export const SafeErrorSchema = z.object({
+  code: z.string().regex(/^[a-z][a-z0-9_]*$/),
+  message: z.string().max(500),
+});
+/** `{ code, message }` as carried by run.failed, stage.retrying and tool errors. */
+export type SafeError = z.infer<typeof SafeErrorSchema>;
+
+/** Model token counts as the OpenAI chat-completions `usage` object reports them (tokens). */
+export const UsageSchema = z.object({
+  promptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+  totalTokens: z.number().int().nonnegative(),
+});
+/** Token counts of one or more model calls. */
+export type Usage = z.infer<typeof UsageSchema>;
+
+/** Free-form, JSON-serialisable detail attached to stage events (what was loaded, the plan, …). */
+const DetailSchema = z.record(z.string(), z.json());
+
+/**
+ * Fields every stored event has (DESIGN.md, "Event model").
+ * - `seq`: 1, 2, 3 … per run, dense and strictly increasing; it is the SSE `id:`.
+ * - `ts`: ISO-8601 UTC time of the write.
+ * - `progress`: overall run progress in percent (0–100), never decreasing within a run.
+ * - `attempt`: the Step Functions retry count of the stage (0 for the first try).
+ */
+const base = {
+  runId: RunIdSchema,
+  seq: z.number().int().positive(),
+  ts: z.iso.datetime(),
+  stage: StageSchema.optional(),
+  attempt: z.number().int().nonnegative().optional(),
+  progress: z.number().min(0).max(100),
+  message: z.string().max(1000),
+};
+
+const ev = <T extends string, D extends z.ZodType>(type: T, data: D) =>
+  z.object({ ...base, type: z.literal(type), data });
+
+/**
+ * The one schema for every stored event, discriminated on `type`. Types are inferred from it
+ * and clients import it to validate what they receive. Terminal types are listed in
+ * {@link TERMINAL_TYPES}; exactly one of them ends every run.
+ */
+export const RunEventSchema = z.discriminatedUnion("type", [
+  ev("run.queued", z.object({ question: z.string(), projectId: z.string().optional() })),
+  ev("run.started", z.object({ executionName: z.string().optional() })),
+  ev(
+    "stage.started",
+    z.object({ index: z.number().int().nonnegative(), total: z.number().int().positive() }),
+  ),
+  ev("stage.progress", DetailSchema),
+  ev("llm.delta", z.object({ text: z.string(), model: z.string().optional() })),
+  ev("tool.started", z.object({ callId: z.string(), name: z.string(), input: z.json() })),
+  ev(
+    "tool.completed",
+    z.object({
+      callId: z.string(),
+      name: z.string(),
+      durationMs: z.number().nonnegative(),
+      ok: z.boolean(),
+      result: z.json().optional(),
+      error: SafeErrorSchema.optional(),
+    }),
+  ),
+  ev("stage.completed", z.object({ durationMs: z.number().nonnegative() }).catchall(z.json())),
+  ev("stage.retrying", z.object({ error: SafeErrorSchema, nextAttempt: z.number().int().positive() })),
+  ev(
+    "run.completed",
+    z.object({
+      answer: z.string(),
+      models: z.array(z.string()),
+      usage: UsageSchema,
+      usageByStage: z.record(z.string(), UsageSchema),
+      durationMs: z.number().nonnegative(),
+    }),
+  ),
+  ev("run.failed", z.object({ error: SafeErrorSchema })),
+  ev("run.cancelled", z.object({ reason: z.string().optional() })),
+  ev("run.timed_out", z.object({ error: SafeErrorSchema })),
+]);
+
+/** A stored progress event (any type). */
+export type RunEvent = z.infer<typeof RunEventSchema>;
+/** The `type` of a {@link RunEvent}, e.g. `"stage.progress"`. */
+export type RunEventType = RunEvent["type"];
+/** The event of one given type, e.g. `EventOf<"llm.delta">`. */
+export type EventOf<T extends RunEventType> = Extract<RunEvent, { type: T }>;
+
+/** The four event types that end a run; a run's log holds exactly one of them, as its last event. */
+export const TERMINAL_TYPES = ["run.completed", "run.failed", "run.cancelled", "run.timed_out"] as const;
+/** One of {@link TERMINAL_TYPES}. */
+export type TerminalType = (typeof TERMINAL_TYPES)[number];
+
+/** True when `type` ends a run (see {@link TERMINAL_TYPES}). */
+export function isTerminalType(type: string): type is TerminalType {
+  return (TERMINAL_TYPES as readonly string[]).includes(type);
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/**
+ * What a writer supplies to append an event: everything but the fields the store assigns
+ * (`runId`, `seq`, `ts`).
+ */
+export type EventInput = DistributiveOmit<RunEvent, "runId" | "seq" | "ts">;
+
+/**
+ * The `heartbeat` frame the stream sends while nothing else is sent. It is not stored and
+ * carries no `id:`, so it never moves a client's Last-Event-ID.
+ * - `elapsedMs`: time since the run was created (ms).
+ */
+export const HeartbeatSchema = z.object({
+  runId: RunIdSchema,
+  elapsedMs: z.number().nonnegative(),
+  stage: StageSchema.optional(),
+  progress: z.number().min(0).max(100),
+  lastSeq: z.number().int().nonnegative(),
+});
+/** Payload of a `heartbeat` frame. */
+export type Heartbeat = z.infer<typeof HeartbeatSchema>;
+
+/** Every stored event type, in schema order (clients register one SSE listener per type). */
+export const EVENT_TYPES: readonly RunEventType[] = RunEventSchema.options.map((o) => o.shape.type.value);

@@ -1,0 +1,40 @@
+import type { Heartbeat, RunEvent } from "./schema.ts";
+
+/**
+ * One SSE message as Hono's `writeSSE` frames it (WHATWG HTML, "Server-sent events",
+ * §9.2.6 interpreting an event stream). `data` must be a single line here: JSON.stringify
+ * never emits a raw newline, so each event is exactly one `data:` line.
+ */
+export interface SseMessage {
+  /** The `id:` field: the event's `seq`, which EventSource echoes back as Last-Event-ID. */
+  id?: string;
+  /** The `event:` field: the event's `type`, so browsers can `addEventListener(type)`. */
+  event: string;
+  /** The `data:` field: one-line JSON. */
+  data: string;
+  /** The `retry:` field: reconnection delay hint in ms. */
+  retry?: number;
+}
+
+/**
+ * The single place a stored event becomes an SSE message: `id` = seq, `event` = type,
+ * `data` = the whole event as one-line JSON (so a client needs nothing but the data line).
+ */
+export function toSseMessage(event: RunEvent): SseMessage {
+  return { id: String(event.seq), event: event.type, data: JSON.stringify(event) };
+}
+
+/** A heartbeat frame: `event: heartbeat`, no `id:` (it is not stored and must not move the cursor). */
+export function heartbeatMessage(beat: Heartbeat): SseMessage {
+  return { event: "heartbeat", data: JSON.stringify(beat) };
+}
+
+/**
+ * An SSE comment line (`: text`), ignored by every conforming client. Used to open the
+ * stream at once (the Lambda runtime sends the status line and headers only with the first
+ * write) and as padding that pushes small frames through buffering front ends.
+ * @param text must not contain a newline.
+ */
+export function sseComment(text: string): string {
+  return `: ${text.replace(/[\r\n]/g, " ")}\n\n`;
+}

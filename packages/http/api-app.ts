@@ -1,0 +1,170 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { requestId } from "hono/request-id";
+import { ulid } from "ulid";
+import { z } from "zod";
+import { isTerminalType, RunIdSchema } from "../events/index.ts";
+import type { LogFn } from "../runtime/logger.ts";
+import type { ProgressStore, RunView } from "../store/index.ts";
+import { type Workflow, WorkflowUnavailableError } from "../workflow/index.ts";
+import { parseCursor } from "./cursor.ts";
+import { errorResponse, HttpError, internalError } from "./errors.ts";
+import { PAGE_HTML } from "./page.ts";
+
+/** Longest question accepted (characters). */
+export const MAX_QUESTION_CHARS = 8000;
+/** Largest request body accepted (bytes); larger bodies get 413 before they are parsed. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * Body of POST /runs. `question`: the user's request (1..8000 characters after trimming);
+ * `projectId`: optional scope for memory, 1..64 of `[A-Za-z0-9_.-]`. Unknown fields are refused
+ * so a typo (`qestion`) is a 400, not a silently empty run.
+ */
+export const CreateRunSchema = z.strictObject({
+  question: z.string().trim().min(1, "question must not be empty").max(MAX_QUESTION_CHARS),
+  projectId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, "projectId must be 1-64 characters of A-Z a-z 0-9 _ . -")
+    .optional(),
+});
+/** A validated POST /runs body. */
+export type CreateRunRequest = z.infer<typeof CreateRunSchema>;
+
+/** What the API app needs. */
+export interface ApiDeps {
+  store: ProgressStore;
+  workflow: Workflow;
+  /** Public base URL of the stream endpoint; unset = the API's own origin. */
+  streamBaseUrl?: string;
+  log?: LogFn;
+}
+
+/** URLs of a run's resources, absolute. */
+function links(origin: string, streamBase: string, runId: string) {
+  return {
+    self: `${origin}/runs/${runId}`,
+    events: `${origin}/runs/${runId}/events`,
+    stream: `${streamBase}/runs/${runId}/stream`,
+  };
+}
+
+function publicView(view: RunView, runLinks: ReturnType<typeof links>) {
+  const { expiresAt: _ttl, executionArn: _arn, ...rest } = view;
+  return { ...rest, links: runLinks };
+}
+
+/**
+ * The `runId` path parameter, validated.
+ * @throws HttpError 400 `invalid_run_id` when it is not a ULID.
+ */
+export function runIdParam(value: string): string {
+  const parsed = RunIdSchema.safeParse(value);
+  if (!parsed.success) throw new HttpError(400, "invalid_run_id", "runId must be a ULID (26 characters).");
+  return parsed.data;
+}
+
+/**
+ * The API (API Gateway HTTP API → functions/api.ts on AWS; @hono/node-server locally):
+ * - POST /runs → 202 `{ runId, status, links }` and a Location header; starts the workflow.
+ * - GET /runs/{runId} → the run's status, stage, progress, last seq and result.
+ * - GET /runs/{runId}/events?after=N&limit=M → a JSON page of events (for clients that cannot stream).
+ * - GET / → a minimal page that starts a run and watches it with EventSource.
+ * Errors: `{ error: { code, message, requestId } }` with 400/404/413/415/503; never a stack trace.
+ */
+export function createApiApp(deps: ApiDeps): Hono {
+  const { store, workflow } = deps;
+  const log = deps.log ?? (() => {});
+  const app = new Hono();
+  app.use(requestId());
+  app.onError((err, c) => {
+    if (err instanceof HttpError) return errorResponse(c, err);
+    log({ level: "error", msg: "unhandled API error", error: String(err), stack: (err as Error).stack });
+    return errorResponse(c, internalError());
+  });
+  app.notFound((c) => errorResponse(c, new HttpError(404, "not_found", "No such route.")));
+
+  app.get("/", (c) => c.html(PAGE_HTML));
+
+  app.post(
+    "/runs",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new HttpError(413, "payload_too_large", `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
+      },
+    }),
+    async (c) => {
+      if (!/^application\/json\b/i.test(c.req.header("content-type") ?? "")) {
+        throw new HttpError(415, "unsupported_media_type", "Send the body as application/json.");
+      }
+      const raw = await c.req.json().catch(() => {
+        throw new HttpError(400, "invalid_json", "The request body is not valid JSON.");
+      });
+      const parsed = CreateRunSchema.safeParse(raw);
+      if (!parsed.success) {
+        const detail = parsed.error.issues
+          .map((i) => `${i.path.join(".") || "body"}: ${i.message}`)
+          .join("; ");
+        throw new HttpError(400, "invalid_request", detail);
+      }
+      const body = parsed.data;
+      const runId = ulid();
+      await store.createRun(runId, body);
+      await store.log(runId).append({
+        type: "run.queued",
+        progress: 0,
+        message: "Run queued.",
+        data: { question: body.question, ...(body.projectId ? { projectId: body.projectId } : {}) },
+      });
+      try {
+        const started = await workflow.start(runId);
+        await store.updateRun(runId, { executionArn: started.executionArn });
+      } catch (err) {
+        if (!(err instanceof WorkflowUnavailableError)) throw err;
+        log({
+          level: "error",
+          msg: "workflow start failed",
+          runId,
+          error: err.message,
+          cause: String(err.cause),
+        });
+        const error = { code: "workflow_unavailable", message: "The workflow could not be started." };
+        await store
+          .log(runId)
+          .append({ type: "run.failed", progress: 0, message: error.message, data: { error } });
+        await store.updateRun(runId, { status: "failed", error });
+        throw new HttpError(503, error.code, `${error.message} Try again shortly.`, { "Retry-After": "5" });
+      }
+      const origin = new URL(c.req.url).origin;
+      const runLinks = links(origin, deps.streamBaseUrl ?? origin, runId);
+      c.header("Location", runLinks.self);
+      return c.json({ runId, status: "queued", links: runLinks }, 202);
+    },
+  );
+
+  app.get("/runs/:runId", async (c) => {
+    const runId = runIdParam(c.req.param("runId"));
+    const view = await store.viewRun(runId);
+    if (!view) throw new HttpError(404, "run_not_found", "No run with that id.");
+    const origin = new URL(c.req.url).origin;
+    return c.json(publicView(view, links(origin, deps.streamBaseUrl ?? origin, runId)));
+  });
+
+  app.get("/runs/:runId/events", async (c) => {
+    const runId = runIdParam(c.req.param("runId"));
+    const after = parseCursor(c.req.query("after"), "after") ?? 0;
+    const limitRaw = c.req.query("limit");
+    const limit = limitRaw === undefined ? 100 : Number(limitRaw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new HttpError(400, "invalid_limit", "limit must be an integer from 1 to 1000.");
+    }
+    const [run, page] = await Promise.all([store.getRun(runId), store.readEvents(runId, after, limit)]);
+    if (!run) throw new HttpError(404, "run_not_found", "No run with that id.");
+    const lastSeq = page.events.at(-1)?.seq ?? after;
+    const ended = page.events.some((e) => isTerminalType(e.type));
+    return c.json({ runId, events: page.events, nextAfter: lastSeq, hasMore: page.hasMore, ended });
+  });
+
+  return app;
+}

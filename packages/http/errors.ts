@@ -1,0 +1,39 @@
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/**
+ * An error a handler throws to answer a client with a given status and safe code/message.
+ * Every error response has the one shape `{ error: { code, message, requestId } }`.
+ */
+export class HttpError extends Error {
+  override name = "HttpError";
+  readonly status: ContentfulStatusCode;
+  readonly code: string;
+  readonly headers: Record<string, string>;
+  constructor(
+    status: ContentfulStatusCode,
+    code: string,
+    message: string,
+    headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.headers = headers;
+  }
+}
+
+/** The JSON body of every error response. */
+export interface ErrorBody {
+  error: { code: string; message: string; requestId: string };
+}
+
+/** Build the error response for `err`: its own status for HttpError, a generic 500 otherwise (details go to logs only). */
+export function errorResponse(c: Context, err: HttpError): Response {
+  const requestId = (c.get("requestId" as never) as string | undefined) ?? "unknown";
+  const body: ErrorBody = { error: { code: err.code, message: err.message, requestId } };
+  return c.json(body, err.status, err.headers);
+}
+
+/** The catch-all for unexpected errors: 500 `internal_error` with no detail. */
+export const internalError = () => new HttpError(500, "internal_error", "Something went wrong on our side.");

@@ -1,0 +1,105 @@
+import { type RunOptions, StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
+import type { LogFn } from "../runtime/logger.ts";
+import {
+  executionInput,
+  type StartedExecution,
+  type Workflow,
+  type WorkflowArns,
+} from "../workflow/index.ts";
+
+type Handlers = NonNullable<NonNullable<RunOptions["overrides"]>["taskResourceLocalHandlers"]>;
+
+/** An in-process Lambda stand-in: gets the Task's input, returns its output, throws to fail it. */
+export type LocalTaskHandler = (input: unknown) => Promise<unknown>;
+
+/** Options of {@link LocalWorkflow}. */
+export interface LocalWorkflowOptions {
+  /** The ASL definition (the same object Step Functions gets on AWS). */
+  definition: object;
+  /** The function ARNs the definition's Tasks name, mapped to in-process handlers below. */
+  arns: WorkflowArns;
+  stage: LocalTaskHandler;
+  finalize: LocalTaskHandler;
+  /** Per-state retry waits (s) override, e.g. 0 in tests; real backoff otherwise. */
+  retryIntervalOverrides?: Record<string, number>;
+  log?: LogFn;
+}
+
+/**
+ * The local adapter of the Workflow port: aws-local-stepfunctions runs the same ASL JSON in
+ * this process, each Task mapped (by its Resource ARN) to the stage or Finalize handler.
+ * Like the EventBridge rule on AWS, an execution that ends failed, timed out or aborted also
+ * gets Finalize called (a no-op when the run already has its terminal event).
+ */
+export class LocalWorkflow implements Workflow {
+  readonly #machine: StateMachine;
+  readonly #handlers: Handlers;
+  readonly #options: LocalWorkflowOptions;
+  readonly #running = new Map<string, { abort(): void; done: Promise<void> }>();
+
+  constructor(options: LocalWorkflowOptions) {
+    this.#options = options;
+    const definition = options.definition as StateMachineDefinition;
+    // Validation takes 60-160 ms (../shared/notes/local-stack.md): build the machine once.
+    this.#machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+    this.#handlers = {};
+    for (const [name, state] of Object.entries(definition.States)) {
+      if (state.Type !== "Task") continue;
+      const resource = (state as { Resource: string }).Resource;
+      const handler =
+        resource === options.arns.stageFunctionArn
+          ? options.stage
+          : resource === options.arns.finalizeFunctionArn
+            ? options.finalize
+            : undefined;
+      if (!handler) throw new Error(`Task ${name} names ${resource}, which has no local handler`);
+      this.#handlers[name] = handler as unknown as Handlers[string];
+    }
+  }
+
+  /** Start the run's execution in the background; a second start for the same run is absorbed. */
+  async start(runId: string): Promise<StartedExecution> {
+    const executionArn = `arn:aws:states:local:000000000000:execution:stagecast:${runId}`;
+    if (this.#running.has(runId)) return { executionArn, alreadyStarted: true };
+    const execution = this.#machine.run(executionInput(runId), {
+      overrides: {
+        taskResourceLocalHandlers: this.#handlers,
+        ...(this.#options.retryIntervalOverrides
+          ? { retryIntervalOverrides: this.#options.retryIntervalOverrides }
+          : {}),
+      },
+    });
+    const done = execution.result.then(
+      () => undefined,
+      (err: unknown) => this.#onFailed(runId, err),
+    );
+    this.#running.set(runId, { abort: execution.abort, done });
+    void done.finally(() => this.#running.delete(runId));
+    return { executionArn, alreadyStarted: false };
+  }
+
+  /** Resolves when every execution started so far has ended (for tests and shutdown). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.#running.values()].map((r) => r.done));
+  }
+
+  /** Abort every running execution (shutdown). Running handlers are not interrupted, as on AWS. */
+  abortAll(): void {
+    for (const r of this.#running.values()) r.abort();
+  }
+
+  async #onFailed(runId: string, err: unknown): Promise<void> {
+    const name: string = err instanceof Error ? err.name : "UnknownError";
+    const error = { Error: name === "ExecutionTimeoutError" ? "States.Timeout" : name, Cause: String(err) };
+    try {
+      await this.#options.finalize({ runId, error });
+    } catch (finalizeErr) {
+      this.#options.log?.({
+        level: "error",
+        msg: "local finalize failed",
+        runId,
+        error: String(finalizeErr),
+      });
+    }
+  }
+}

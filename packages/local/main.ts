@@ -1,0 +1,46 @@
+import { ConfigError, loadConfig, usesOfflineModel } from "../runtime/config.ts";
+import { logger } from "../runtime/logger.ts";
+import { startLocalStack } from "./stack.ts";
+
+/**
+ * `npm start`: run the whole of Stagecast in this process on the embedded default and print
+ * how to use it. Stops cleanly on SIGINT / SIGTERM.
+ */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const stack = await startLocalStack(config);
+  const offline = usesOfflineModel(config);
+  const url = stack.url;
+  console.log(`
+Stagecast is running at ${url}
+  model:    ${stack.model.model}${offline ? ` (embedded offline model at ${stack.offlineModelUrl}, ${config.OFFLINE_MODEL_TOKENS_PER_SECOND} tokens/s)` : ` via ${config.OPENAI_BASE_URL ?? "OpenAI"}`}
+  store:    dynalite ${config.DATA_DIR ? `on disk at ${config.DATA_DIR}` : "in memory"} (table ${config.TABLE_NAME})
+  workflow: aws-local-stepfunctions running the state machine's ASL
+  page:     ${url}/
+
+Try it:
+  RUN=$(curl -s -X POST ${url}/runs -H 'content-type: application/json' -d '{"question":"How do I stream progress from Lambda?"}')
+  echo "$RUN"
+  curl -N ${url}/runs/$(echo "$RUN" | sed -E 's/.*"runId":"([^"]+)".*/\\1/')/stream
+`);
+  const shutdown = (signal: string) => {
+    logger.info("shutting down", { signal });
+    void stack.stop().then(() => process.exit(0));
+  };
+  process.once("SIGINT", () => shutdown("SIGINT"));
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+}
+
+main().catch((err: unknown) => {
+  logger.error("Stagecast failed to start", { error: String(err) });
+  process.exit(1);
+});

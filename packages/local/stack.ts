@@ -1,0 +1,120 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { Hono } from "hono";
+import { finalizeRun, type ModelClient, runStage } from "../agent/index.ts";
+import { createApiApp } from "../http/api-app.ts";
+import { errorResponse, HttpError } from "../http/errors.ts";
+import { createStreamApp } from "../http/stream-app.ts";
+import { createOfflineModelApp } from "../offline-model/index.ts";
+import { createAgentDeps, createModelClient, createStore, streamSettings } from "../runtime/compose.ts";
+import { type Config, usesOfflineModel } from "../runtime/config.ts";
+import { type LogFn, logFn } from "../runtime/logger.ts";
+import { ensureTable, type ProgressStore } from "../store/index.ts";
+import { buildDefinition, type WorkflowArns } from "../workflow/index.ts";
+import { startDynalite } from "./dynalite.ts";
+import { LocalWorkflow } from "./local-workflow.ts";
+import { type Served, serveApp } from "./serve.ts";
+
+/**
+ * Function ARNs the local definition names. They are never called: the local runner maps them
+ * to in-process handlers. They are well-formed so the runner's ARN validation passes, as on AWS.
+ */
+export const LOCAL_ARNS: WorkflowArns = {
+  stageFunctionArn: "arn:aws:lambda:us-east-1:000000000000:function:stagecast-stage",
+  finalizeFunctionArn: "arn:aws:lambda:us-east-1:000000000000:function:stagecast-finalize",
+};
+
+/** The running embedded default: one process holding every part. */
+export interface LocalStack {
+  /** Base URL of the API, the stream and the page (e.g. http://127.0.0.1:3000). */
+  url: string;
+  store: ProgressStore;
+  workflow: LocalWorkflow;
+  model: ModelClient;
+  /** Where the embedded offline model listens, when it runs. */
+  offlineModelUrl?: string;
+  /** Stop accepting work, abort executions and close every server. */
+  stop(): Promise<void>;
+}
+
+/** Extra knobs for tests. */
+export interface LocalStackOptions {
+  /** Retry waits (s) per state name; tests pass 0 to skip real backoff. */
+  retryIntervalOverrides?: Record<string, number>;
+  log?: LogFn;
+}
+
+/**
+ * Start the embedded default (DESIGN.md, "The picture on one machine"): dynalite for DynamoDB,
+ * aws-local-stepfunctions running the same ASL, the offline model on loopback when no
+ * OPENAI_BASE_URL / OPENAI_API_KEY is set, and the same Hono apps served by @hono/node-server.
+ * This is the local composition root: the only place that knows it is not on AWS.
+ * @throws ConfigError / StoreError / listen errors (port in use) — nothing is left running then.
+ */
+export async function startLocalStack(config: Config, options: LocalStackOptions = {}): Promise<LocalStack> {
+  const log = options.log ?? logFn();
+  const closers: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+  };
+  try {
+    const dynamo = await startDynalite(config.DATA_DIR ? { path: config.DATA_DIR } : {});
+    closers.push(dynamo.close);
+    const client = new DynamoDBClient({
+      endpoint: dynamo.endpoint,
+      region: "us-east-1",
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    });
+    closers.push(async () => client.destroy());
+    await ensureTable(client, config.TABLE_NAME);
+    const store = createStore(config, client);
+
+    let offline: Served | undefined;
+    if (usesOfflineModel(config)) {
+      offline = await serveApp(
+        createOfflineModelApp({ tokensPerSecond: config.OFFLINE_MODEL_TOKENS_PER_SECOND }),
+        0,
+        "127.0.0.1",
+      );
+      closers.push(offline.close);
+    }
+    const model = createModelClient(config, offline ? `${offline.url}/v1` : undefined);
+    const agent = createAgentDeps(config, store, model);
+
+    const workflow = new LocalWorkflow({
+      definition: buildDefinition(LOCAL_ARNS),
+      arns: LOCAL_ARNS,
+      stage: (input) => runStage(input, agent),
+      finalize: (input) => finalizeRun(input, store, log),
+      ...(options.retryIntervalOverrides ? { retryIntervalOverrides: options.retryIntervalOverrides } : {}),
+      log,
+    });
+    closers.push(async () => workflow.abortAll());
+
+    const app = new Hono();
+    app.route("/", createStreamApp({ store, settings: streamSettings(config), log }));
+    app.route(
+      "/",
+      createApiApp({
+        store,
+        workflow,
+        log,
+        ...(config.STREAM_BASE_URL ? { streamBaseUrl: config.STREAM_BASE_URL } : {}),
+      }),
+    );
+    app.notFound((c) => errorResponse(c, new HttpError(404, "not_found", "No such route.")));
+    const http = await serveApp(app, config.PORT, config.HOST);
+    closers.push(http.close);
+
+    return {
+      url: http.url,
+      store,
+      workflow,
+      model,
+      ...(offline ? { offlineModelUrl: offline.url } : {}),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,76 @@
+import { z } from "zod";
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+/**
+ * Every setting Stagecast reads from the environment, with its default. One schema, so the
+ * README's configuration table, the local stack and the Lambda functions cannot disagree.
+ * Units are in the names: _MS milliseconds, _SECONDS seconds, _DAYS days, _CHARS characters.
+ */
+export const ConfigSchema = z.object({
+  /** HTTP port of the local stack; 0 picks a free one. */
+  PORT: int(3000),
+  /** Interface the local stack listens on. */
+  HOST: z.string().default("127.0.0.1"),
+  /** DynamoDB table name (the local stack creates it; on AWS infra sets it). */
+  TABLE_NAME: z.string().min(3).default("stagecast"),
+  /** Local stack only: keep dynalite's data in this folder (LevelDB) instead of memory. */
+  DATA_DIR: z.string().optional(),
+  /** Days run, event and memory items live before TTL deletes them. */
+  RETENTION_DAYS: z.coerce.number().positive().default(7),
+  /** OpenAI-compatible base URL (OpenAI, Ollama /v1, vLLM, LiteLLM). Unset with no key: the embedded offline model. */
+  OPENAI_BASE_URL: z.string().url().optional(),
+  /** API key for OPENAI_BASE_URL (or OpenAI itself). */
+  OPENAI_API_KEY: z.string().optional(),
+  /** Model name sent to the API; defaults to `offline` for the embedded model, `gpt-4o-mini` otherwise. */
+  OPENAI_MODEL: z.string().optional(),
+  /** Speed of the embedded offline model (tokens per second; 0 = unpaced). */
+  OFFLINE_MODEL_TOKENS_PER_SECOND: z.coerce.number().min(0).default(30),
+  /** Minimum time between two llm.delta writes of a run (ms): bounds writes per second. */
+  LLM_DELTA_INTERVAL_MS: int(100),
+  /** Most characters one llm.delta event carries. */
+  LLM_DELTA_MAX_CHARS: int(4096, 2),
+  /** Fastest store poll of a stream with recent activity (ms). */
+  STREAM_POLL_MIN_MS: int(20, 1),
+  /** Slowest store poll of an idle stream (ms): an idle watcher reads at most 1000/this per second. */
+  STREAM_POLL_MAX_MS: int(250, 1),
+  /** Heartbeat frame interval while nothing else is sent (ms). */
+  STREAM_HEARTBEAT_MS: int(5000, 100),
+  /** A stream closes cleanly after this long (ms) with a `retry:` hint; keep it below the Lambda timeout. */
+  STREAM_MAX_DURATION_MS: int(840_000, 1000),
+  /** Reconnect delay the stream suggests to clients (`retry:`, ms). */
+  STREAM_RETRY_MS: int(1000, 0),
+  /** Bytes of SSE comment padding after each batch of frames (0 = none): a flush strategy for buffering front ends. */
+  STREAM_PAD_BYTES: int(0),
+  /** Public base URL of the stream endpoint (the Function URL on AWS); unset = same origin as the API. */
+  STREAM_BASE_URL: z.string().url().optional(),
+  /** Step Functions state machine ARN (AWS only). */
+  STATE_MACHINE_ARN: z.string().optional(),
+});
+
+/** Parsed configuration. */
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** A configuration value was present but invalid; the message names the variable. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * Parse configuration from an environment (default `process.env`).
+ * @throws ConfigError naming every invalid variable.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // An empty variable means "not set" (a common way to unset one in shells and CI).
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const result = ConfigSchema.safeParse(present);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  return result.data;
+}
+
+/** True when the embedded offline model must be used (neither OPENAI_BASE_URL nor OPENAI_API_KEY set). */
+export const usesOfflineModel = (config: Config): boolean =>
+  !config.OPENAI_BASE_URL && !config.OPENAI_API_KEY;

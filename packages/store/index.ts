@@ -1,0 +1,6 @@
+export * from "./errors.ts";
+export * from "./keys.ts";
+export * from "./progress-store.ts";
+export * from "./run-log.ts";
+export * from "./run-record.ts";
+export * from "./table.ts";

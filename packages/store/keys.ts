@@ -1,0 +1,24 @@
+/**
+ * Single-table key layout (DESIGN.md, "Table design"). The seq in an event's sort key is
+ * zero-padded to 10 digits so lexicographic order equals numeric order (up to 9,999,999,999
+ * events per run).
+ */
+export const SEQ_DIGITS = 10;
+
+/** Highest seq the key layout can hold. */
+export const MAX_SEQ = 10 ** SEQ_DIGITS - 1;
+
+/** Partition key of a run and its events: `RUN#<runId>`. */
+export const runPk = (runId: string): string => `RUN#${runId}`;
+
+/** Sort key of the run item. */
+export const RUN_SK = "RUN";
+
+/** Sort key of event `seq`: `EVT#0000000042`. */
+export const eventSk = (seq: number): string => `EVT#${String(seq).padStart(SEQ_DIGITS, "0")}`;
+
+/** Partition key of a project's memory items: `PROJECT#<projectId>`. */
+export const projectPk = (projectId: string): string => `PROJECT#${projectId}`;
+
+/** Sort key of a memory item: `MEM#<ISO time>#<runId>`, newest last in key order. */
+export const memorySk = (ts: string, runId: string): string => `MEM#${ts}#${runId}`;

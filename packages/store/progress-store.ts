@@ -1,0 +1,313 @@
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
+import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import { isTerminalType, type RunEvent, RunEventSchema } from "../events/index.ts";
+import { InvalidEventError, ItemTooLargeError, RunExistsError, RunNotFoundError } from "./errors.ts";
+import { eventSk, MAX_SEQ, memorySk, projectPk, RUN_SK, runPk } from "./keys.ts";
+import { RunLog } from "./run-log.ts";
+import {
+  type RunInput,
+  type RunPatch,
+  type RunRecord,
+  type RunView,
+  STATUS_OF_TERMINAL,
+} from "./run-record.ts";
+import { isConditionFailed, toStoreError } from "./sdk-errors.ts";
+
+/**
+ * Largest serialized event body the store writes, in bytes: DynamoDB items are at most
+ * 400 KB including attribute names (DynamoDB quotas); 350,000 leaves room for keys and
+ * attributes. Larger payloads must be chunked by the writer.
+ */
+export const MAX_EVENT_BYTES = 350_000;
+
+/** Largest page {@link ProgressStore.readEvents} returns (events). */
+export const MAX_PAGE = 1000;
+
+/** Options of {@link ProgressStore}. */
+export interface ProgressStoreOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  /** How long run, event and memory items live before TTL deletes them (seconds). */
+  retentionSeconds: number;
+  /** Clock, for tests (ms since epoch). */
+  now?: () => number;
+}
+
+/** One page of a run's log. `hasMore` is true when DynamoDB stopped early (Limit or its 1 MB page cap). */
+export interface EventPage {
+  events: RunEvent[];
+  hasMore: boolean;
+}
+
+/** A memory item written by a run's memory stage (`pk = PROJECT#<projectId>`). */
+export interface MemoryItem {
+  projectId: string;
+  runId: string;
+  ts: string;
+  summary: string;
+}
+
+/**
+ * The durable progress log over DynamoDB (single table, DESIGN.md "Table design"). Every item
+ * carries `expiresAt` (epoch seconds) for TTL. Throws only {@link StoreError} subclasses.
+ */
+export class ProgressStore {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  readonly retentionSeconds: number;
+  readonly now: () => number;
+
+  constructor(options: ProgressStoreOptions) {
+    this.client = options.client;
+    this.tableName = options.tableName;
+    this.retentionSeconds = options.retentionSeconds;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** TTL value for an item written now (epoch seconds). */
+  expiresAt(): number {
+    return Math.floor(this.now() / 1000) + this.retentionSeconds;
+  }
+
+  /**
+   * Create the run item with status `queued`.
+   * @throws RunExistsError when the id is taken (the write is conditional, so nothing is overwritten).
+   */
+  async createRun(runId: string, input: RunInput): Promise<RunRecord> {
+    const ts = new Date(this.now()).toISOString();
+    const record: RunRecord = {
+      runId,
+      status: "queued",
+      question: input.question,
+      ...(input.projectId === undefined ? {} : { projectId: input.projectId }),
+      createdAt: ts,
+      updatedAt: ts,
+      expiresAt: this.expiresAt(),
+    };
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: { S: runPk(runId) },
+            sk: { S: RUN_SK },
+            ...marshall(record, { removeUndefinedValues: true }),
+          },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailed(err)) throw new RunExistsError(runId);
+      throw toStoreError("PutItem(run)", err);
+    }
+    return record;
+  }
+
+  /** The run item, or undefined when there is none. */
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    let item: Record<string, AttributeValue> | undefined;
+    try {
+      ({ Item: item } = await this.client.send(
+        new GetItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: runPk(runId) }, sk: { S: RUN_SK } },
+          ConsistentRead: true,
+        }),
+      ));
+    } catch (err) {
+      throw toStoreError("GetItem(run)", err);
+    }
+    if (!item) return undefined;
+    const { pk: _pk, sk: _sk, ...rest } = unmarshall(item);
+    return rest as RunRecord;
+  }
+
+  /**
+   * Change fields of an existing run item and bump `updatedAt`.
+   * @throws RunNotFoundError when there is no such run (the update is conditional: no stray item is created).
+   */
+  async updateRun(runId: string, patch: RunPatch): Promise<void> {
+    const values: Record<string, unknown> = { ":u": new Date(this.now()).toISOString() };
+    const names: Record<string, string> = { "#updatedAt": "updatedAt" };
+    const sets = ["#updatedAt = :u"];
+    for (const [key, value] of Object.entries(patch)) {
+      if (value === undefined) continue;
+      names[`#${key}`] = key;
+      values[`:${key}`] = value;
+      sets.push(`#${key} = :${key}`);
+    }
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: runPk(runId) }, sk: { S: RUN_SK } },
+          UpdateExpression: `SET ${sets.join(", ")}`,
+          ConditionExpression: "attribute_exists(pk)",
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: marshall(values, { removeUndefinedValues: true }),
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailed(err)) throw new RunNotFoundError(runId);
+      throw toStoreError("UpdateItem(run)", err);
+    }
+  }
+
+  /** The run item merged with its log's last event, or undefined when there is no such run. */
+  async viewRun(runId: string): Promise<RunView | undefined> {
+    const [record, last] = await Promise.all([this.getRun(runId), this.lastEvent(runId)]);
+    if (!record) return undefined;
+    return {
+      ...record,
+      // The log is the truth: a terminal event decides the status even if the item lags.
+      status: last && isTerminalType(last.type) ? STATUS_OF_TERMINAL[last.type] : record.status,
+      ...(last?.stage === undefined ? {} : { stage: last.stage }),
+      progress: last?.progress ?? 0,
+      lastSeq: last?.seq ?? 0,
+      ...(last === undefined ? {} : { message: last.message }),
+    };
+  }
+
+  /** An appender for one run's log (see {@link RunLog}). */
+  log(runId: string): RunLog {
+    return new RunLog(this, runId);
+  }
+
+  /**
+   * Events with `seq > after`, oldest first, at most `limit` (clamped to 1..{@link MAX_PAGE}).
+   * Reads are strongly consistent so a tail never misses an acknowledged append.
+   */
+  async readEvents(runId: string, after: number, limit = 100): Promise<EventPage> {
+    if (after >= MAX_SEQ) return { events: [], hasMore: false };
+    const clamped = Math.min(Math.max(1, Math.floor(limit)), MAX_PAGE);
+    try {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+          ExpressionAttributeValues: {
+            ":pk": { S: runPk(runId) },
+            ":from": { S: eventSk(after + 1) },
+            ":to": { S: eventSk(MAX_SEQ) },
+          },
+          ConsistentRead: true,
+          Limit: clamped,
+        }),
+      );
+      const events = (out.Items ?? []).map(parseEventItem);
+      return { events, hasMore: out.LastEvaluatedKey !== undefined && events.length > 0 };
+    } catch (err) {
+      throw toStoreError("Query(events)", err);
+    }
+  }
+
+  /** The newest event of a run's log (strongly consistent), or undefined for an empty log. */
+  async lastEvent(runId: string): Promise<RunEvent | undefined> {
+    try {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+          ExpressionAttributeValues: {
+            ":pk": { S: runPk(runId) },
+            ":from": { S: eventSk(1) },
+            ":to": { S: eventSk(MAX_SEQ) },
+          },
+          ConsistentRead: true,
+          ScanIndexForward: false,
+          Limit: 1,
+        }),
+      );
+      const item = out.Items?.[0];
+      return item ? parseEventItem(item) : undefined;
+    } catch (err) {
+      throw toStoreError("Query(last event)", err);
+    }
+  }
+
+  /**
+   * Write event `event.seq` only if that seq is free (`attribute_not_exists(sk)`).
+   * @returns false when another writer owns the seq (nothing was written).
+   * @throws ItemTooLargeError when the serialized event exceeds {@link MAX_EVENT_BYTES}.
+   * @throws InvalidEventError when the event does not match RunEventSchema.
+   */
+  async putEventIfAbsent(event: RunEvent): Promise<boolean> {
+    const parsed = RunEventSchema.safeParse(event);
+    if (!parsed.success) throw new InvalidEventError(`invalid ${event.type} event: ${parsed.error.message}`);
+    const body = JSON.stringify(parsed.data);
+    const bytes = Buffer.byteLength(body);
+    if (bytes > MAX_EVENT_BYTES) throw new ItemTooLargeError(bytes);
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: { S: runPk(event.runId) },
+            sk: { S: eventSk(event.seq) },
+            type: { S: event.type },
+            body: { S: body },
+            expiresAt: { N: String(this.expiresAt()) },
+          },
+          ConditionExpression: "attribute_not_exists(sk)",
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw toStoreError("PutItem(event)", err);
+    }
+  }
+
+  /** Store a memory summary under its project (with TTL). */
+  async putMemory(item: MemoryItem): Promise<void> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: { S: projectPk(item.projectId) },
+            sk: { S: memorySk(item.ts, item.runId) },
+            ...marshall(item),
+            expiresAt: { N: String(this.expiresAt()) },
+          },
+        }),
+      );
+    } catch (err) {
+      throw toStoreError("PutItem(memory)", err);
+    }
+  }
+
+  /** A project's memory items, newest first, at most `limit`. */
+  async listMemories(projectId: string, limit: number): Promise<MemoryItem[]> {
+    try {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "pk = :pk AND begins_with(sk, :mem)",
+          ExpressionAttributeValues: { ":pk": { S: projectPk(projectId) }, ":mem": { S: "MEM#" } },
+          ScanIndexForward: false,
+          Limit: Math.max(1, limit),
+        }),
+      );
+      return (out.Items ?? []).map((item) => {
+        const { projectId: p, runId, ts, summary } = unmarshall(item);
+        return { projectId: p, runId, ts, summary } as MemoryItem;
+      });
+    } catch (err) {
+      throw toStoreError("Query(memory)", err);
+    }
+  }
+}
+
+function parseEventItem(item: Record<string, AttributeValue>): RunEvent {
+  // Bodies were validated against RunEventSchema when written; parsing again on every read
+  // of a hot tail would cost CPU for no safety gain.
+  return JSON.parse(item.body?.S ?? "null") as RunEvent;
+}

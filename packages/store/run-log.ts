@@ -1,0 +1,79 @@
+import { type EventInput, isTerminalType, type RunEvent } from "../events/index.ts";
+import { AppendContentionError, RunFinishedError } from "./errors.ts";
+import type { ProgressStore } from "./progress-store.ts";
+
+/** How many times an append re-reads and retries after losing the race for a seq. */
+const MAX_APPEND_ATTEMPTS = 50;
+
+/**
+ * Appender for one run's log. Each append is ONE conditional PutItem on the next seq
+ * (`attribute_not_exists(sk)`); losing the race re-reads the last event and tries the seq
+ * after it. That keeps seq dense and unique across any number of writers without
+ * transactions (which dynalite lacks and which would double the write cost).
+ *
+ * It also makes "nothing after the terminal event" hold without an extra read: a put at
+ * `seq` succeeds only if `seq - 1` is the newest event, and this log always knows the type
+ * of the event at `seq - 1` — it either wrote it or read it while recovering from a lost race.
+ *
+ * Appends from one RunLog are serialized in call order. Throws {@link RunFinishedError}
+ * after a terminal event, {@link AppendContentionError} when the retry budget runs out,
+ * and the store's other errors.
+ */
+export class RunLog {
+  readonly store: ProgressStore;
+  readonly runId: string;
+  #lastSeq: number | undefined;
+  #last: RunEvent | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(store: ProgressStore, runId: string) {
+    this.store = store;
+    this.runId = runId;
+  }
+
+  /** The newest event this log knows of (after {@link sync} or an append). */
+  get last(): RunEvent | undefined {
+    return this.#last;
+  }
+
+  /** Re-read the newest event from the store (strongly consistent) and return it. */
+  async sync(): Promise<RunEvent | undefined> {
+    this.#last = await this.store.lastEvent(this.runId);
+    this.#lastSeq = this.#last?.seq ?? 0;
+    return this.#last;
+  }
+
+  /**
+   * Append one event and return it as stored (with `runId`, `seq`, `ts`).
+   * @throws RunFinishedError when the log already ends with a terminal event.
+   */
+  append(input: EventInput): Promise<RunEvent> {
+    const next = this.#queue.then(() => this.#append(input));
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async #append(input: EventInput): Promise<RunEvent> {
+    if (this.#lastSeq === undefined) await this.sync();
+    for (let attempt = 1; attempt <= MAX_APPEND_ATTEMPTS; attempt++) {
+      if (this.#last && isTerminalType(this.#last.type))
+        throw new RunFinishedError(this.runId, this.#last.type);
+      const event = {
+        ...input,
+        runId: this.runId,
+        seq: (this.#lastSeq ?? 0) + 1,
+        ts: new Date(this.store.now()).toISOString(),
+      } as RunEvent;
+      if (await this.store.putEventIfAbsent(event)) {
+        this.#lastSeq = event.seq;
+        this.#last = event;
+        return event;
+      }
+      // Lost the race: someone else owns this seq. Back off a little (jittered, so N
+      // contending writers spread out) and learn the real tail.
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(attempt, 10)));
+      await this.sync();
+    }
+    throw new AppendContentionError(this.runId, MAX_APPEND_ATTEMPTS);
+  }
+}

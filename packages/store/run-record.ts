@@ -1,0 +1,52 @@
+import type { RunEvent, SafeError, TerminalType } from "../events/index.ts";
+
+/** Lifecycle of a run as kept on the run item and shown by GET /runs/{runId}. */
+export type RunStatus = "queued" | "running" | "completed" | "failed" | "cancelled" | "timed_out";
+
+/** What a run ended with, keyed by terminal event type. */
+export const STATUS_OF_TERMINAL: Record<TerminalType, RunStatus> = {
+  "run.completed": "completed",
+  "run.failed": "failed",
+  "run.cancelled": "cancelled",
+  "run.timed_out": "timed_out",
+};
+
+/** The request a run was created for. `question` is the user's text; `projectId` scopes memory. */
+export interface RunInput {
+  question: string;
+  projectId?: string;
+}
+
+/**
+ * The run item (`pk = RUN#<runId>`, `sk = RUN`). It holds what a run is and how it ended;
+ * the fine-grained state (stage, progress, last seq) lives in the event log, whose last event
+ * is the truth (the item is only written at creation, start and end, so each event costs one
+ * write, not two).
+ * - times are ISO-8601 UTC strings; `expiresAt` is epoch seconds (DynamoDB TTL format).
+ */
+export interface RunRecord extends RunInput {
+  runId: string;
+  status: RunStatus;
+  createdAt: string;
+  updatedAt: string;
+  expiresAt: number;
+  executionArn?: string;
+  /** Final answer of a completed run. */
+  answer?: string;
+  /** Safe error of a failed / timed-out run. */
+  error?: SafeError;
+}
+
+/** Fields of the run item a writer may change after creation. */
+export type RunPatch = Partial<Pick<RunRecord, "status" | "executionArn" | "answer" | "error">>;
+
+/**
+ * A run as clients see it: the run item merged with the last event of its log (which wins,
+ * because it may be newer than the item).
+ */
+export interface RunView extends RunRecord {
+  stage?: RunEvent["stage"];
+  progress: number;
+  lastSeq: number;
+  message?: string;
+}

@@ -1,0 +1,3 @@
+export * from "./definition.ts";
+export * from "./port.ts";
+export * from "./sfn-workflow.ts";

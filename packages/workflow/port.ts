@@ -1,0 +1,25 @@
+/** What starting a run's workflow returned. */
+export interface StartedExecution {
+  /** The execution's ARN on AWS; a `local:` pseudo-ARN for the local runner. */
+  executionArn: string;
+  /** True when an execution with this name already existed (a duplicate start was absorbed). */
+  alreadyStarted: boolean;
+}
+
+/**
+ * The Workflow port: how the API starts a run's state machine, whatever runs it. Adapters:
+ * {@link SfnWorkflow} (AWS Step Functions) and the local runner in packages/local.
+ */
+export interface Workflow {
+  /**
+   * Start the execution for `runId` (the execution name IS the run id, so a duplicate start
+   * for the same run never starts a second execution).
+   * @throws WorkflowUnavailableError when the engine cannot be reached or refuses.
+   */
+  start(runId: string): Promise<StartedExecution>;
+}
+
+/** The workflow engine could not start an execution (throttled, unreachable, misconfigured). */
+export class WorkflowUnavailableError extends Error {
+  override name = "WorkflowUnavailableError";
+}
