@@ -17,6 +17,7 @@ const SAFE_ERRORS: Record<string, SafeError> = {
     code: "plan_invalid",
     message: "The agent could not produce a valid plan after two repairs.",
   },
+  "States.Aborted": { code: "run_aborted", message: "The run's workflow was stopped." },
   "States.Timeout": { code: "stage_timeout", message: "A stage took longer than its time limit." },
   TransientStageError: {
     code: "upstream_unavailable",

@@ -1,0 +1,44 @@
+import { finalizeRun, runStage } from "../packages/agent/index.ts";
+import { type Config, ConfigError, loadConfig } from "../packages/runtime/config.ts";
+import { createAgentDeps, createModelClient, createStore } from "../packages/runtime/compose.ts";
+import { logFn } from "../packages/runtime/logger.ts";
+import type { ProgressStore } from "../packages/store/index.ts";
+import { SfnWorkflow } from "../packages/workflow/index.ts";
+
+/**
+ * The AWS composition root: builds the parts from the Lambda environment (TABLE_NAME,
+ * STATE_MACHINE_ARN, OPENAI_*, …; see ConfigSchema). Each entry point in functions/ takes
+ * what it needs from here once per cold start. The SDK clients use the Lambda role's
+ * credentials and region.
+ */
+export const config: Config = loadConfig();
+
+/** The structured log function for this function's invocations. */
+export const log = logFn();
+
+let store: ProgressStore | undefined;
+/** The progress store (created on first use, reused across warm invocations). */
+export function awsStore(): ProgressStore {
+  store ??= createStore(config);
+  return store;
+}
+
+/**
+ * The Step Functions adapter.
+ * @throws ConfigError when STATE_MACHINE_ARN is not set.
+ */
+export function awsWorkflow(): SfnWorkflow {
+  if (!config.STATE_MACHINE_ARN) throw new ConfigError("STATE_MACHINE_ARN is required on AWS");
+  return new SfnWorkflow({ stateMachineArn: config.STATE_MACHINE_ARN });
+}
+
+/** The stage Task's body: run one stage with the configured model. */
+export function awsRunStage(input: unknown) {
+  const s = awsStore();
+  return runStage(input, createAgentDeps(config, s, createModelClient(config)));
+}
+
+/** The Finalize body. */
+export function awsFinalize(input: unknown) {
+  return finalizeRun(input, awsStore(), log);
+}

@@ -1,0 +1,23 @@
+import { Hono } from "hono";
+import { streamHandle } from "hono/aws-lambda";
+import { createStreamApp } from "../packages/http/stream-app.ts";
+import { streamSettings } from "../packages/runtime/compose.ts";
+import { awsStore, config, log } from "./aws.ts";
+
+const app = new Hono();
+// Transfer-Encoding and Connection belong to the transport, not to the Function URL's
+// response prelude (../shared/notes/local-stack.md): the front end frames the stream itself.
+app.use(async (c, next) => {
+  await next();
+  c.res = new Response(c.res.body, c.res);
+  c.res.headers.delete("transfer-encoding");
+  c.res.headers.delete("connection");
+});
+app.route("/", createStreamApp({ store: awsStore(), settings: streamSettings(config), log }));
+
+/**
+ * Stream Lambda (Function URL, invoke mode RESPONSE_STREAM): GET /runs/{id}/stream as SSE.
+ * Needs the runtime's `awslambda` global (streamifyResponse, HttpResponseStream). The stream
+ * closes itself before STREAM_MAX_DURATION_MS, which must be below the function timeout.
+ */
+export const handler = streamHandle(app);
