@@ -6,3 +6,4 @@ export * from "./progress.ts";
 export * from "./run-state.ts";
 export * from "./stage-context.ts";
 export * from "./stage-runner.ts";
+export * from "./stages/index.ts";

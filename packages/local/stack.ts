@@ -1,6 +1,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { Hono } from "hono";
-import { finalizeRun, type ModelClient, runStage } from "../agent/index.ts";
+import { finalizeRun, type ModelClient, runStage, STAGE_IMPLS, type StageImpl } from "../agent/index.ts";
+import type { Stage } from "../events/index.ts";
 import { createApiApp } from "../http/api-app.ts";
 import { errorResponse, HttpError } from "../http/errors.ts";
 import { createStreamApp } from "../http/stream-app.ts";
@@ -41,6 +42,8 @@ export interface LocalStackOptions {
   /** Retry waits (s) per state name; tests pass 0 to skip real backoff. */
   retryIntervalOverrides?: Record<string, number>;
   log?: LogFn;
+  /** Replace some of the built-in stage implementations (custom agents, fault tests). */
+  stages?: Partial<Record<Stage, StageImpl>>;
 }
 
 /**
@@ -79,6 +82,7 @@ export async function startLocalStack(config: Config, options: LocalStackOptions
     }
     const model = createModelClient(config, offline ? `${offline.url}/v1` : undefined);
     const agent = createAgentDeps(config, store, model);
+    if (options.stages) agent.stages = { ...STAGE_IMPLS, ...options.stages };
 
     const workflow = new LocalWorkflow({
       definition: buildDefinition(LOCAL_ARNS),

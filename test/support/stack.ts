@@ -1,0 +1,48 @@
+import {
+  LOCAL_ARNS,
+  type LocalStack,
+  type LocalStackOptions,
+  startLocalStack,
+} from "../../packages/local/stack.ts";
+import { type Config, loadConfig } from "../../packages/runtime/config.ts";
+import { buildDefinition } from "../../packages/workflow/index.ts";
+
+/**
+ * Start the real local stack (dynalite, aws-local-stepfunctions, offline model, HTTP) on a
+ * free port, quiet, with the model fast enough for tests but slow enough that the answer
+ * arrives as several llm.delta events.
+ */
+export async function startTestStack(
+  env: Record<string, string> = {},
+  options: Pick<LocalStackOptions, "stages"> = {},
+): Promise<LocalStack & { config: Config }> {
+  const config = loadConfig({
+    PORT: "0",
+    TABLE_NAME: "stagecast-test",
+    OFFLINE_MODEL_TOKENS_PER_SECOND: "300",
+    LLM_DELTA_INTERVAL_MS: "50",
+    STREAM_POLL_MIN_MS: "5",
+    STREAM_POLL_MAX_MS: "50",
+    ...env,
+  });
+  // No real backoff sleeps in tests: every retrying state waits 0 s.
+  const retryIntervalOverrides = Object.fromEntries(
+    Object.keys(buildDefinition(LOCAL_ARNS).States).map((s) => [s, 0]),
+  );
+  const stack = await startLocalStack(config, { retryIntervalOverrides, log: () => {}, ...options });
+  return { ...stack, config };
+}
+
+/** POST /runs and return the parsed 202 body. */
+export async function startRun(
+  url: string,
+  body: unknown,
+): Promise<{ runId: string; links: { self: string; events: string; stream: string } }> {
+  const res = await fetch(`${url}/runs`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 202) throw new Error(`POST /runs answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as never;
+}
