@@ -16,7 +16,7 @@ export const PAGE_HTML = `<!doctype html>
   textarea { width: 100%; min-height: 4rem; font: inherit; }
   progress { width: 100%; height: 1rem; }
   #answer { white-space: pre-wrap; background: #f5f5f4; padding: .75rem; border-radius: 6px; min-height: 2rem; }
-  #events { font: 12px/1.4 ui-monospace, monospace; max-height: 22rem; overflow: auto; padding-left: 1.5rem; }
+  #events { font: 12px/1.4 ui-monospace, monospace; max-height: 22rem; overflow: auto; list-style: none; padding-left: 0; }
   .row { display: flex; gap: .5rem; align-items: center; margin: .5rem 0; }
 </style>
 </head>
@@ -35,7 +35,7 @@ export const PAGE_HTML = `<!doctype html>
 <h2>Answer</h2>
 <div id="answer" aria-live="polite"></div>
 <h2>Events</h2>
-<ol id="events"></ol>
+<ul id="events"></ul>
 <script type="module">
 const TYPES = ${JSON.stringify(EVENT_TYPES)};
 const TERMINAL = ${JSON.stringify(TERMINAL_TYPES)};
