@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { STAGE_IMPLS, type StageImpl, TransientStageError } from "../packages/agent/index.ts";
 import { isTerminalType, type RunEvent } from "../packages/events/index.ts";
+import type { LocalStackOptions } from "../packages/local/stack.ts";
 import { readSse } from "./support/sse.ts";
 import { startRun, startTestStack } from "./support/stack.ts";
 
@@ -11,7 +12,7 @@ afterEach(async () => {
 });
 
 /** Run one request through the real ASL on the local runner and return its whole log. */
-async function runWith(stages: Parameters<typeof startTestStack>[1]["stages"]): Promise<RunEvent[]> {
+async function runWith(stages: LocalStackOptions["stages"]): Promise<RunEvent[]> {
   stack = await startTestStack({}, { stages });
   const started = await startRun(stack.url, { question: "How do retries work?" });
   const { frames } = await readSse(started.links.stream);

@@ -8,7 +8,7 @@ import type { LogFn } from "../runtime/logger.ts";
 import type { ProgressStore, RunView } from "../store/index.ts";
 import { type Workflow, WorkflowUnavailableError } from "../workflow/index.ts";
 import { parseCursor } from "./cursor.ts";
-import { errorResponse, HttpError, internalError } from "./errors.ts";
+import { errorResponse, HttpError, onAppError } from "./errors.ts";
 import { PAGE_HTML } from "./page.ts";
 
 /** Longest question accepted (characters). */
@@ -77,11 +77,7 @@ export function createApiApp(deps: ApiDeps): Hono {
   const log = deps.log ?? (() => {});
   const app = new Hono();
   app.use(requestId());
-  app.onError((err, c) => {
-    if (err instanceof HttpError) return errorResponse(c, err);
-    log({ level: "error", msg: "unhandled API error", error: String(err), stack: (err as Error).stack });
-    return errorResponse(c, internalError());
-  });
+  app.onError(onAppError(log));
   app.notFound((c) => errorResponse(c, new HttpError(404, "not_found", "No such route.")));
 
   app.get("/", (c) => c.html(PAGE_HTML));

@@ -1,5 +1,7 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { LogFn } from "../runtime/logger.ts";
+import { StoreUnavailableError } from "../store/index.ts";
 
 /**
  * An error a handler throws to answer a client with a given status and safe code/message.
@@ -35,5 +37,25 @@ export function errorResponse(c: Context, err: HttpError): Response {
   return c.json(body, err.status, err.headers);
 }
 
-/** The catch-all for unexpected errors: 500 `internal_error` with no detail. */
-export const internalError = () => new HttpError(500, "internal_error", "Something went wrong on our side.");
+/**
+ * The one error handler of every app: HttpError as it is; a store outage as 503
+ * `store_unavailable` with Retry-After (the client may retry; nothing was half-written that a
+ * retry would duplicate, because run ids are new per request); anything else as 500
+ * `internal_error` with no detail. Details go to `log` only.
+ */
+export function onAppError(log: LogFn) {
+  return (err: Error, c: Context): Response => {
+    if (err instanceof HttpError) return errorResponse(c, err);
+    if (err instanceof StoreUnavailableError) {
+      log({ level: "warn", msg: "store unavailable", error: err.message });
+      return errorResponse(
+        c,
+        new HttpError(503, "store_unavailable", "The progress store is unavailable. Try again shortly.", {
+          "Retry-After": "2",
+        }),
+      );
+    }
+    log({ level: "error", msg: "unhandled error", error: String(err), stack: err.stack });
+    return errorResponse(c, new HttpError(500, "internal_error", "Something went wrong on our side."));
+  };
+}

@@ -12,7 +12,7 @@ import type { LogFn } from "../runtime/logger.ts";
 import type { ProgressStore } from "../store/index.ts";
 import { runIdParam } from "./api-app.ts";
 import { streamCursor } from "./cursor.ts";
-import { errorResponse, HttpError, internalError } from "./errors.ts";
+import { HttpError, onAppError } from "./errors.ts";
 
 /** Tunables of the stream (all ms except `padBytes`); see ConfigSchema for defaults and meaning. */
 export interface StreamSettings {
@@ -53,11 +53,7 @@ export function createStreamApp(deps: StreamDeps): Hono {
   const log = deps.log ?? (() => {});
   const app = new Hono();
   app.use(requestId());
-  app.onError((err, c) => {
-    if (err instanceof HttpError) return errorResponse(c, err);
-    log({ level: "error", msg: "unhandled stream error", error: String(err), stack: (err as Error).stack });
-    return errorResponse(c, internalError());
-  });
+  app.onError(onAppError(log));
 
   app.get("/runs/:runId/stream", async (c) => {
     const runId = runIdParam(c.req.param("runId"));
