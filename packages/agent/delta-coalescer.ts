@@ -34,6 +34,7 @@ export class DeltaCoalescer {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #inFlight: Promise<void> | undefined;
   #error: unknown;
+  #closed = false;
 
   constructor(write: (text: string) => Promise<void>, options: CoalescerOptions) {
     if (!(options.intervalMs >= 0) || !(options.maxChars >= 2)) {
@@ -45,9 +46,10 @@ export class DeltaCoalescer {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Add text. @throws the error of an earlier failed write. */
+  /** Add text. @throws the error of an earlier failed write; RangeError after close(). */
   push(text: string): void {
     if (this.#error !== undefined) throw this.#error;
+    if (this.#closed) throw new RangeError("push after close");
     if (!text) return;
     this.#buffer += text;
     this.#schedule();
@@ -55,6 +57,7 @@ export class DeltaCoalescer {
 
   /** Write everything still buffered (without waiting for the interval) and stop. */
   async close(): Promise<void> {
+    this.#closed = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#inFlight;
@@ -63,6 +66,9 @@ export class DeltaCoalescer {
   }
 
   #schedule(): void {
+    // After close() or a failed write nothing more is scheduled: close() writes the rest
+    // itself, and writing past a failed chunk would store text with a hole in it.
+    if (this.#closed || this.#error !== undefined) return;
     if (this.#timer !== undefined || this.#inFlight !== undefined || !this.#buffer) return;
     const wait = Math.max(0, this.#lastWrite + this.#intervalMs - this.#now());
     this.#timer = setTimeout(() => {
@@ -75,6 +81,7 @@ export class DeltaCoalescer {
   }
 
   async #flushOne(): Promise<void> {
+    if (!this.#buffer) return;
     const cut = safeCut(this.#buffer, this.#maxChars);
     const text = this.#buffer.slice(0, cut);
     this.#buffer = this.#buffer.slice(cut);

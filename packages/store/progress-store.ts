@@ -183,8 +183,11 @@ export class ProgressStore {
   /**
    * Events with `seq > after`, oldest first, at most `limit` (clamped to 1..{@link MAX_PAGE}).
    * Reads are strongly consistent so a tail never misses an acknowledged append.
+   * @throws RangeError when `after` is not a non-negative integer (a programming error: HTTP cursors are validated first).
    */
   async readEvents(runId: string, after: number, limit = 100): Promise<EventPage> {
+    if (!Number.isInteger(after) || after < 0)
+      throw new RangeError(`after must be a non-negative integer, got ${after}`);
     if (after >= MAX_SEQ) return { events: [], hasMore: false };
     const clamped = Math.min(Math.max(1, Math.floor(limit)), MAX_PAGE);
     try {

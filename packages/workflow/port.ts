@@ -2,7 +2,11 @@
 export interface StartedExecution {
   /** The execution's ARN on AWS; a `local:` pseudo-ARN for the local runner. */
   executionArn: string;
-  /** True when an execution with this name already existed (a duplicate start was absorbed). */
+  /**
+   * True when the start was known to be a duplicate. Step Functions answers an identical
+   * repeat start of a running Standard execution with success, so this may be false for a
+   * duplicate too; either way only one execution exists.
+   */
   alreadyStarted: boolean;
 }
 

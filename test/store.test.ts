@@ -1,0 +1,471 @@
+import { type AttributeValue, DynamoDBClient, QueryCommand } from "@aws-sdk/client-dynamodb";
+import { ulid } from "ulid";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { EventInput, RunEvent } from "../packages/events/index.ts";
+import { type DynaliteHandle, startDynalite } from "../packages/local/dynalite.ts";
+import {
+  ensureTable,
+  InvalidEventError,
+  ItemTooLargeError,
+  ProgressStore,
+  RunExistsError,
+  RunFinishedError,
+  RunNotFoundError,
+  runPk,
+  StoreError,
+  StoreUnavailableError,
+} from "../packages/store/index.ts";
+
+const TABLE = "stagecast-test";
+const RETENTION = 7 * 24 * 3600;
+
+let dynalite: DynaliteHandle;
+let client: DynamoDBClient;
+let store: ProgressStore;
+
+beforeAll(async () => {
+  dynalite = await startDynalite();
+  client = new DynamoDBClient({
+    endpoint: dynalite.endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "x", secretAccessKey: "x" },
+  });
+  await ensureTable(client, TABLE);
+  // A second call must be a no-op on an existing table.
+  await ensureTable(client, TABLE);
+  store = new ProgressStore({ client, tableName: TABLE, retentionSeconds: RETENTION });
+});
+
+afterAll(async () => {
+  client?.destroy();
+  await dynalite?.close();
+});
+
+const progress = (message: string, pct = 10): EventInput => ({
+  type: "stage.progress",
+  stage: "analyzing",
+  attempt: 0,
+  progress: pct,
+  message,
+  data: { note: message },
+});
+
+const completed: EventInput = {
+  type: "run.completed",
+  progress: 100,
+  message: "Done.",
+  data: {
+    answer: "42",
+    models: ["m"],
+    usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 },
+    usageByStage: {},
+    durationMs: 10,
+  },
+};
+
+const failed: EventInput = {
+  type: "run.failed",
+  progress: 100,
+  message: "Failed.",
+  data: { error: { code: "boom", message: "It broke." } },
+};
+
+/** Every event of a run, paging through readEvents. */
+async function readAll(runId: string, pageSize = 1000): Promise<RunEvent[]> {
+  const all: RunEvent[] = [];
+  for (;;) {
+    const page = await store.readEvents(runId, all.at(-1)?.seq ?? 0, pageSize);
+    all.push(...page.events);
+    if (!page.hasMore) return all;
+  }
+}
+
+/** Every raw item under a partition key (no paging needed for these small tests). */
+async function rawItems(pk: string): Promise<Record<string, AttributeValue>[]> {
+  const out = await client.send(
+    new QueryCommand({
+      TableName: TABLE,
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": { S: pk } },
+      ConsistentRead: true,
+    }),
+  );
+  return out.Items ?? [];
+}
+
+function expectDense(events: RunEvent[], n: number): void {
+  expect(events.map((e) => e.seq)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+}
+
+describe("run items", () => {
+  it("createRun then getRun returns the record", async () => {
+    const runId = ulid();
+    const created = await store.createRun(runId, { question: "Why is the sky blue?", projectId: "p1" });
+    expect(created).toMatchObject({
+      runId,
+      status: "queued",
+      question: "Why is the sky blue?",
+      projectId: "p1",
+    });
+    expect(created.createdAt).toBe(created.updatedAt);
+    expect(new Date(created.createdAt).toISOString()).toBe(created.createdAt);
+    expect(await store.getRun(runId)).toEqual(created);
+  });
+
+  it("createRun without projectId stores no projectId", async () => {
+    const runId = ulid();
+    await store.createRun(runId, { question: "q" });
+    const got = await store.getRun(runId);
+    expect(got).toBeDefined();
+    expect(got && "projectId" in got).toBe(false);
+  });
+
+  it("getRun of an unknown run is undefined", async () => {
+    expect(await store.getRun(ulid())).toBeUndefined();
+  });
+
+  it("createRun twice → RunExistsError and the first record is kept", async () => {
+    const runId = ulid();
+    const first = await store.createRun(runId, { question: "first" });
+    await expect(store.createRun(runId, { question: "second" })).rejects.toBeInstanceOf(RunExistsError);
+    const err = await store.createRun(runId, { question: "third" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as RunExistsError).runId).toBe(runId);
+    expect(await store.getRun(runId)).toEqual(first);
+  });
+
+  it("updateRun changes fields and bumps updatedAt", async () => {
+    let now = Date.UTC(2025, 5, 1, 12, 0, 0);
+    const clocked = new ProgressStore({
+      client,
+      tableName: TABLE,
+      retentionSeconds: RETENTION,
+      now: () => now,
+    });
+    const runId = ulid();
+    const created = await clocked.createRun(runId, { question: "q" });
+    now += 5000;
+    await clocked.updateRun(runId, {
+      status: "failed",
+      executionArn: "arn:aws:states:us-east-1:123456789012:execution:sm:x",
+      error: { code: "boom", message: "It broke." },
+    });
+    const got = await clocked.getRun(runId);
+    expect(got).toEqual({
+      ...created,
+      status: "failed",
+      executionArn: "arn:aws:states:us-east-1:123456789012:execution:sm:x",
+      error: { code: "boom", message: "It broke." },
+      updatedAt: new Date(now).toISOString(),
+    });
+  });
+
+  it("updateRun on a missing run → RunNotFoundError and creates nothing", async () => {
+    const runId = ulid();
+    const err = await store.updateRun(runId, { status: "running" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RunNotFoundError);
+    expect((err as RunNotFoundError).runId).toBe(runId);
+    expect(await store.getRun(runId)).toBeUndefined();
+    expect(await rawItems(runPk(runId))).toHaveLength(0);
+  });
+
+  it("viewRun merges the run item with the last event", async () => {
+    const runId = ulid();
+    expect(await store.viewRun(runId)).toBeUndefined();
+    await store.createRun(runId, { question: "q" });
+    expect(await store.viewRun(runId)).toMatchObject({ runId, progress: 0, lastSeq: 0 });
+    const log = store.log(runId);
+    await log.append(progress("one", 5));
+    await log.append(progress("two", 20));
+    expect(await store.viewRun(runId)).toMatchObject({
+      runId,
+      status: "queued",
+      stage: "analyzing",
+      progress: 20,
+      lastSeq: 2,
+      message: "two",
+    });
+    // The log is the truth: a terminal event decides the status even while the item still says queued.
+    await log.append(completed);
+    expect((await store.getRun(runId))?.status).toBe("queued");
+    expect(await store.viewRun(runId)).toMatchObject({ status: "completed", progress: 100, lastSeq: 3 });
+  });
+});
+
+describe("run log", () => {
+  it("appends get seq 1..N with runId and ts, and read back equal", async () => {
+    const runId = ulid();
+    const log = store.log(runId);
+    const appended: RunEvent[] = [];
+    for (let i = 0; i < 12; i++) appended.push(await log.append(progress(`step ${i}`, i)));
+    expectDense(appended, 12);
+    for (const e of appended) {
+      expect(e.runId).toBe(runId);
+      expect(new Date(e.ts).toISOString()).toBe(e.ts);
+    }
+    expect(log.last).toEqual(appended.at(-1));
+    expect(await readAll(runId)).toEqual(appended);
+  });
+
+  it("appends from one log are serialized in call order even when not awaited one by one", async () => {
+    const runId = ulid();
+    const log = store.log(runId);
+    const results = await Promise.all(Array.from({ length: 15 }, (_, i) => log.append(progress(`m${i}`))));
+    expect(results.map((e) => e.message)).toEqual(Array.from({ length: 15 }, (_, i) => `m${i}`));
+    expectDense(results, 15);
+  });
+
+  it("a fresh log continues after the existing tail", async () => {
+    const runId = ulid();
+    await store.log(runId).append(progress("a"));
+    await store.log(runId).append(progress("b"));
+    const third = await store.log(runId).append(progress("c"));
+    expect(third.seq).toBe(3);
+    expect((await readAll(runId)).map((e) => e.message)).toEqual(["a", "b", "c"]);
+  });
+
+  it("readEvents(after, limit) pages correctly and hasMore behaves", async () => {
+    const runId = ulid();
+    const log = store.log(runId);
+    for (let i = 1; i <= 25; i++) await log.append(progress(`e${i}`));
+
+    const p1 = await store.readEvents(runId, 0, 10);
+    expect(p1.events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(p1.hasMore).toBe(true);
+
+    const p2 = await store.readEvents(runId, 10, 10);
+    expect(p2.events.map((e) => e.seq)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+    expect(p2.hasMore).toBe(true);
+
+    const p3 = await store.readEvents(runId, 20, 10);
+    expect(p3.events.map((e) => e.seq)).toEqual([21, 22, 23, 24, 25]);
+    expect(p3.hasMore).toBe(false);
+
+    // Default limit, arbitrary cursor.
+    const rest = await store.readEvents(runId, 7);
+    expect(rest.events.map((e) => e.seq)).toEqual(Array.from({ length: 18 }, (_, i) => i + 8));
+    expect(rest.hasMore).toBe(false);
+
+    // At or past the tail: empty, no more.
+    expect(await store.readEvents(runId, 25)).toEqual({ events: [], hasMore: false });
+    expect(await store.readEvents(runId, 1000)).toEqual({ events: [], hasMore: false });
+    expect(await store.readEvents(runId, 9_999_999_999)).toEqual({ events: [], hasMore: false });
+
+    // A limit below 1 is clamped to 1.
+    const one = await store.readEvents(runId, 3, 0);
+    expect(one.events.map((e) => e.seq)).toEqual([4]);
+    expect(one.hasMore).toBe(true);
+
+    // Paging with an odd page size visits every event exactly once.
+    expectDense(await readAll(runId, 7), 25);
+    expectDense(await readAll(runId, 1), 25);
+  });
+
+  it("readEvents of an unknown run is empty and does not see the run item", async () => {
+    const runId = ulid();
+    expect(await store.readEvents(runId, 0)).toEqual({ events: [], hasMore: false });
+    await store.createRun(runId, { question: "q" });
+    expect(await store.readEvents(runId, 0)).toEqual({ events: [], hasMore: false });
+    expect(await store.lastEvent(runId)).toBeUndefined();
+  });
+
+  it("lastEvent is the newest event", async () => {
+    const runId = ulid();
+    await store.createRun(runId, { question: "q" });
+    const log = store.log(runId);
+    let last: RunEvent | undefined;
+    for (let i = 0; i < 11; i++) last = await log.append(progress(`e${i}`, i * 5));
+    expect(last?.seq).toBe(11);
+    expect(await store.lastEvent(runId)).toEqual(last);
+  });
+
+  it("every run and event item has a numeric expiresAt = now + retention", async () => {
+    const now = Date.UTC(2025, 6, 1, 0, 0, 0, 999);
+    const clocked = new ProgressStore({ client, tableName: TABLE, retentionSeconds: 3600, now: () => now });
+    const runId = ulid();
+    await clocked.createRun(runId, { question: "q", projectId: "ttl-project" });
+    const log = clocked.log(runId);
+    for (let i = 0; i < 4; i++) await log.append(progress(`e${i}`));
+    await log.append(completed);
+    await clocked.putMemory({
+      projectId: "ttl-project",
+      runId,
+      ts: new Date(now).toISOString(),
+      summary: "s",
+    });
+
+    const expected = Math.floor(now / 1000) + 3600;
+    const items = [...(await rawItems(runPk(runId))), ...(await rawItems("PROJECT#ttl-project"))];
+    expect(items).toHaveLength(1 + 5 + 1);
+    for (const item of items) {
+      expect(item.expiresAt?.N, JSON.stringify(item.sk)).toBeDefined();
+      expect(Number(item.expiresAt?.N)).toBe(expected);
+    }
+    const getRun = await clocked.getRun(runId);
+    expect(getRun?.expiresAt).toBe(expected);
+    expect(typeof getRun?.expiresAt).toBe("number");
+  });
+
+  it("CONCURRENT appenders: 5 logs × 20 events → exactly 100 dense, unique events, none lost", async () => {
+    const runId = ulid();
+    await store.createRun(runId, { question: "q" });
+    const writers = 5;
+    const perWriter = 20;
+    const logs = Array.from({ length: writers }, () => store.log(runId));
+    const results = await Promise.all(
+      logs.flatMap((log, w) =>
+        Array.from({ length: perWriter }, (_, i) => log.append(progress(`w${w}-${i}`))),
+      ),
+    );
+
+    // Every append resolved with its own seq.
+    expect(new Set(results.map((e) => e.seq)).size).toBe(writers * perWriter);
+
+    const events = await readAll(runId);
+    expect(events).toHaveLength(writers * perWriter);
+    expectDense(events, writers * perWriter);
+    expect(new Set(events.map((e) => e.message)).size).toBe(writers * perWriter);
+    // What was acknowledged is exactly what is stored.
+    expect([...results].sort((a, b) => a.seq - b.seq)).toEqual(events);
+
+    for (let w = 0; w < writers; w++) {
+      const mine = events.filter((e) => e.message.startsWith(`w${w}-`));
+      // All of this writer's events are present, in its call order.
+      expect(mine.map((e) => e.message)).toEqual(Array.from({ length: perWriter }, (_, i) => `w${w}-${i}`));
+    }
+    expect((await store.lastEvent(runId))?.seq).toBe(writers * perWriter);
+  });
+
+  it("after a terminal event, appends from the same log and a fresh log reject with RunFinishedError", async () => {
+    const runId = ulid();
+    const log = store.log(runId);
+    await log.append(progress("a"));
+    await log.append(progress("b"));
+    const end = await log.append(completed);
+    expect(end.seq).toBe(3);
+
+    const e1 = await log.append(progress("late")).catch((e: unknown) => e);
+    expect(e1).toBeInstanceOf(RunFinishedError);
+    expect((e1 as RunFinishedError).terminalType).toBe("run.completed");
+    expect((e1 as RunFinishedError).runId).toBe(runId);
+    await expect(log.append(failed)).rejects.toBeInstanceOf(RunFinishedError);
+
+    const fresh = store.log(runId);
+    await expect(fresh.append(progress("late too"))).rejects.toBeInstanceOf(RunFinishedError);
+    await expect(store.log(runId).append(failed)).rejects.toBeInstanceOf(RunFinishedError);
+
+    const events = await readAll(runId);
+    expect(events).toHaveLength(3);
+    expect(events.at(-1)?.type).toBe("run.completed");
+  });
+
+  it("a stale log (synced before the end) cannot append after another log's terminal event", async () => {
+    const runId = ulid();
+    const stale = store.log(runId);
+    await stale.append(progress("a"));
+    await store.log(runId).append(failed);
+    await expect(stale.append(progress("after the end"))).rejects.toBeInstanceOf(RunFinishedError);
+    const events = await readAll(runId);
+    expect(events.map((e) => e.type)).toEqual(["stage.progress", "run.failed"]);
+  });
+
+  it("two concurrent terminal appends from two logs → exactly one succeeds", async () => {
+    for (let round = 0; round < 5; round++) {
+      const runId = ulid();
+      const a = store.log(runId);
+      const b = store.log(runId);
+      if (round % 2 === 1) {
+        // Both logs already know the tail, so both race for the same seq.
+        await a.append(progress("warm-up"));
+        await b.sync();
+      }
+      const settled = await Promise.allSettled([a.append(completed), b.append(failed)]);
+      const ok = settled.filter((s) => s.status === "fulfilled");
+      const rejected = settled.filter((s): s is PromiseRejectedResult => s.status === "rejected");
+      expect(ok).toHaveLength(1);
+      expect(rejected).toHaveLength(1);
+      expect(rejected[0]?.reason).toBeInstanceOf(RunFinishedError);
+
+      const events = await readAll(runId);
+      const terminal = events.filter((e) => e.type === "run.completed" || e.type === "run.failed");
+      expect(terminal).toHaveLength(1);
+      expect(events.at(-1)).toEqual(ok[0]?.status === "fulfilled" ? ok[0].value : undefined);
+    }
+  });
+
+  it("an invalid event rejects with InvalidEventError and writes nothing; the log stays usable", async () => {
+    const runId = ulid();
+    const log = store.log(runId);
+    await expect(log.append(progress("too far", 200))).rejects.toBeInstanceOf(InvalidEventError);
+    await expect(
+      log.append({ type: "stage.started", progress: 1, message: "x", data: { index: 0, total: 0 } }),
+    ).rejects.toBeInstanceOf(InvalidEventError);
+    expect(await rawItems(runPk(runId))).toHaveLength(0);
+    expect(await store.lastEvent(runId)).toBeUndefined();
+
+    const ok = await log.append(progress("fine"));
+    expect(ok.seq).toBe(1);
+    expect((await readAll(runId)).map((e) => e.message)).toEqual(["fine"]);
+  });
+
+  it("an oversized event rejects with ItemTooLargeError and writes nothing", async () => {
+    const runId = ulid();
+    const log = store.log(runId);
+    const big: EventInput = {
+      type: "llm.delta",
+      progress: 10,
+      message: "big",
+      data: { text: "x".repeat(400_000) },
+    };
+    await expect(log.append(big)).rejects.toBeInstanceOf(ItemTooLargeError);
+    expect(await rawItems(runPk(runId))).toHaveLength(0);
+  });
+});
+
+describe("project memory", () => {
+  it("putMemory/listMemories: newest first and limited, per project", async () => {
+    const projectId = `proj-${ulid()}`;
+    const base = Date.UTC(2025, 0, 1);
+    const items = [3, 0, 4, 1, 2].map((i) => ({
+      projectId,
+      runId: ulid(),
+      ts: new Date(base + i * 60_000).toISOString(),
+      summary: `summary ${i}`,
+    }));
+    for (const item of items) await store.putMemory(item);
+    await store.putMemory({
+      projectId: `${projectId}-other`,
+      runId: ulid(),
+      ts: new Date(base).toISOString(),
+      summary: "x",
+    });
+
+    const newest3 = await store.listMemories(projectId, 3);
+    expect(newest3.map((m) => m.summary)).toEqual(["summary 4", "summary 3", "summary 2"]);
+    const byTs = [...items].sort((a, b) => b.ts.localeCompare(a.ts));
+    expect(newest3).toEqual(byTs.slice(0, 3));
+
+    const all = await store.listMemories(projectId, 50);
+    expect(all).toEqual(byTs);
+    expect(await store.listMemories(`proj-${ulid()}`, 5)).toEqual([]);
+  });
+});
+
+describe("errors at the store's edge", () => {
+  it("an unreachable DynamoDB becomes StoreUnavailableError, not an SDK error", async () => {
+    const down = new DynamoDBClient({
+      endpoint: "http://127.0.0.1:1",
+      region: "us-east-1",
+      credentials: { accessKeyId: "x", secretAccessKey: "x" },
+      maxAttempts: 1,
+    });
+    try {
+      const broken = new ProgressStore({ client: down, tableName: TABLE, retentionSeconds: RETENTION });
+      await expect(broken.getRun(ulid())).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(broken.readEvents(ulid(), 0)).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(broken.log(ulid()).append(progress("x"))).rejects.toBeInstanceOf(StoreUnavailableError);
+    } finally {
+      down.destroy();
+    }
+  });
+});
