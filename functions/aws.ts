@@ -1,6 +1,6 @@
 import { finalizeRun, runStage } from "../packages/agent/index.ts";
-import { type Config, ConfigError, loadConfig } from "../packages/runtime/config.ts";
 import { createAgentDeps, createModelClient, createStore } from "../packages/runtime/compose.ts";
+import { type Config, ConfigError, loadConfig } from "../packages/runtime/config.ts";
 import { logFn } from "../packages/runtime/logger.ts";
 import type { ProgressStore } from "../packages/store/index.ts";
 import { SfnWorkflow } from "../packages/workflow/index.ts";

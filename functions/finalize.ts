@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { awsFinalize } from "./aws.ts";
+import { RunIdSchema } from "../packages/events/index.ts";
+import { awsFinalize, log } from "./aws.ts";
 
 /**
  * The EventBridge "Step Functions Execution Status Change" event (Step Functions developer
@@ -21,17 +22,29 @@ const STATUS_ERRORS: Record<string, string> = {
   ABORTED: "States.Aborted",
 };
 
+/** What the handler did; `ignored` for an execution that is not a Stagecast run (its name is not a run id). */
+export type FinalizeResult = Awaited<ReturnType<typeof awsFinalize>> | "ignored";
+
 /**
  * Finalize Lambda, called two ways: from the state machine's Catch path with
  * `{ runId, error: { Error, Cause } }`, and from an EventBridge rule on execution status
  * changes (FAILED, TIMED_OUT, ABORTED) — the path that still works when the state machine
  * itself died. Either way it writes the run's terminal event unless one exists.
  */
-export const handler = (event: unknown) => {
+export const handler = async (event: unknown): Promise<FinalizeResult> => {
   const change = ExecutionStatusChange.safeParse(event);
   if (change.success) {
     const { name, status, error, cause } = change.data.detail;
-    return awsFinalize({ runId: name, error: { Error: STATUS_ERRORS[status] ?? error ?? "States.Failed", Cause: cause } });
+    // Retrying a foreign execution's event would fail forever: log it and let it go.
+    if (!RunIdSchema.safeParse(name).success) {
+      log({ level: "warn", msg: "status change for an execution that is not a run", name, status });
+      return "ignored";
+    }
+    return awsFinalize({
+      runId: name,
+      error: { Error: STATUS_ERRORS[status] ?? error ?? "States.Failed", Cause: cause },
+      outcome: status === "TIMED_OUT" ? "timed_out" : "failed",
+    });
   }
   return awsFinalize(event);
 };

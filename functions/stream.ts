@@ -1,3 +1,4 @@
+import type { Context as LambdaContext } from "aws-lambda";
 import { Hono } from "hono";
 import { streamHandle } from "hono/aws-lambda";
 import { createStreamApp } from "../packages/http/stream-app.ts";
@@ -13,7 +14,17 @@ app.use(async (c, next) => {
   c.res.headers.delete("transfer-encoding");
   c.res.headers.delete("connection");
 });
-app.route("/", createStreamApp({ store: awsStore(), settings: streamSettings(config), log }));
+app.route(
+  "/",
+  createStreamApp({
+    store: awsStore(),
+    settings: streamSettings(config),
+    log,
+    // streamHandle passes the Lambda context as `env.context`.
+    remainingMs: (c) =>
+      (c.env as { context?: LambdaContext } | undefined)?.context?.getRemainingTimeInMillis(),
+  }),
+);
 
 /**
  * Stream Lambda (Function URL, invoke mode RESPONSE_STREAM): GET /runs/{id}/stream as SSE.

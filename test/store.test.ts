@@ -2,7 +2,7 @@ import { type AttributeValue, DynamoDBClient, QueryCommand } from "@aws-sdk/clie
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EventInput, RunEvent } from "../packages/events/index.ts";
-import { type DynaliteHandle, startDynalite } from "../packages/local/dynalite.ts";
+import type { DynaliteHandle } from "../packages/local/dynalite.ts";
 import {
   ensureTable,
   InvalidEventError,
@@ -15,6 +15,7 @@ import {
   StoreError,
   StoreUnavailableError,
 } from "../packages/store/index.ts";
+import { startTestDynamo } from "./support/dynamo.ts";
 
 const TABLE = "stagecast-test";
 const RETENTION = 7 * 24 * 3600;
@@ -24,16 +25,9 @@ let client: DynamoDBClient;
 let store: ProgressStore;
 
 beforeAll(async () => {
-  dynalite = await startDynalite();
-  client = new DynamoDBClient({
-    endpoint: dynalite.endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "x", secretAccessKey: "x" },
-  });
-  await ensureTable(client, TABLE);
+  ({ dynalite, client, store } = await startTestDynamo(TABLE, RETENTION));
   // A second call must be a no-op on an existing table.
   await ensureTable(client, TABLE);
-  store = new ProgressStore({ client, tableName: TABLE, retentionSeconds: RETENTION });
 });
 
 afterAll(async () => {

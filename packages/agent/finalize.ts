@@ -6,7 +6,15 @@ import { type ProgressStore, RunFinishedError } from "../store/index.ts";
 export const FinalizeInputSchema = z.object({
   runId: RunIdSchema,
   error: z.object({ Error: z.string().optional(), Cause: z.unknown().optional() }).default({}),
+  /**
+   * `timed_out` when the whole execution hit its TimeoutSeconds (EventBridge TIMED_OUT, or the
+   * local runner's ExecutionTimeoutError): the run ends with run.timed_out instead of run.failed.
+   */
+  outcome: z.enum(["failed", "timed_out"]).default("failed"),
 });
+
+/** The safe error of a run that exceeded the execution's time limit. */
+const RUN_TIMEOUT: SafeError = { code: "run_timeout", message: "The run took longer than its time limit." };
 
 /**
  * Safe codes and messages for the error names a failed execution can carry. The Cause is
@@ -27,10 +35,11 @@ const SAFE_ERRORS: Record<string, SafeError> = {
 };
 
 /** What {@link finalizeRun} did. */
-export type FinalizeOutcome = "failed" | "already_ended";
+export type FinalizeOutcome = "failed" | "timed_out" | "already_ended";
 
 /**
- * Write the run's terminal run.failed event after a workflow failure — unless the log already
+ * Write the run's terminal event (run.failed, or run.timed_out for an execution timeout) after a
+ * workflow failure — unless the log already
  * ended (completed, cancelled, or a previous Finalize), in which case it does nothing, so
  * Catch, the EventBridge rule and the local runner may all call it for the same run.
  * @throws ZodError for an input that is not `{ runId, error? }`; store errors are rethrown for retry.
@@ -40,14 +49,17 @@ export async function finalizeRun(
   store: ProgressStore,
   log: (line: Record<string, unknown>) => void = () => {},
 ): Promise<FinalizeOutcome> {
-  const { runId, error } = FinalizeInputSchema.parse(rawInput);
-  const safe = SAFE_ERRORS[error.Error ?? ""] ?? { code: "internal_error", message: "The agent failed." };
+  const { runId, error, outcome } = FinalizeInputSchema.parse(rawInput);
+  const safe =
+    outcome === "timed_out"
+      ? RUN_TIMEOUT
+      : (SAFE_ERRORS[error.Error ?? ""] ?? { code: "internal_error", message: "The agent failed." });
   log({ msg: "finalizing failed run", runId, error: error.Error, cause: error.Cause });
   const runLog = store.log(runId);
   const last = await runLog.sync();
   try {
     await runLog.append({
-      type: "run.failed",
+      type: outcome === "timed_out" ? "run.timed_out" : "run.failed",
       ...(last?.stage === undefined ? {} : { stage: last.stage }),
       progress: last?.progress ?? 0,
       message: safe.message,
@@ -57,6 +69,6 @@ export async function finalizeRun(
     if (err instanceof RunFinishedError) return "already_ended";
     throw err;
   }
-  await store.updateRun(runId, { status: "failed", error: safe });
-  return "failed";
+  await store.updateRun(runId, { status: outcome, error: safe });
+  return outcome;
 }

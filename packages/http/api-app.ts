@@ -45,7 +45,7 @@ function links(origin: string, streamBase: string, runId: string) {
   return {
     self: `${origin}/runs/${runId}`,
     events: `${origin}/runs/${runId}/events`,
-    stream: `${streamBase}/runs/${runId}/stream`,
+    stream: `${streamBase.replace(/\/+$/, "")}/runs/${runId}/stream`,
   };
 }
 

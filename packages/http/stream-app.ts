@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { streamSSE } from "hono/streaming";
 import {
@@ -30,7 +30,16 @@ export interface StreamDeps {
   store: ProgressStore;
   settings: StreamSettings;
   log?: LogFn;
+  /**
+   * Time this invocation has left (ms), when the host has a hard limit (Lambda's
+   * `getRemainingTimeInMillis`). The stream then ends {@link DEADLINE_MARGIN_MS} before it,
+   * even if the function timeout was set below `maxDurationMs`.
+   */
+  remainingMs?: (c: Context) => number | undefined;
 }
+
+/** How long before a hard invocation limit the stream ends, leaving time to write `retry:` and close (ms). */
+export const DEADLINE_MARGIN_MS = 2000;
 
 /** Events read per store query while tailing (the page also stops at DynamoDB's 1 MB cap). */
 const TAIL_PAGE = 100;
@@ -65,7 +74,12 @@ export function createStreamApp(deps: StreamDeps): Hono {
     const createdMs = Date.parse(run.createdAt);
     const res = streamSSE(c, async (stream) => {
       const opened = Date.now();
-      const deadline = opened + settings.maxDurationMs;
+      const remaining = deps.remainingMs?.(c);
+      const budget = Math.min(
+        settings.maxDurationMs,
+        remaining === undefined ? Number.POSITIVE_INFINITY : remaining - DEADLINE_MARGIN_MS,
+      );
+      const deadline = opened + Math.max(0, budget);
       const pad = settings.padBytes > 0 ? sseComment(" ".repeat(settings.padBytes)) : "";
       let cursor = after;
       let latest: RunEvent | undefined;

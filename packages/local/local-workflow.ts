@@ -90,9 +90,10 @@ export class LocalWorkflow implements Workflow {
 
   async #onFailed(runId: string, err: unknown): Promise<void> {
     const name: string = err instanceof Error ? err.name : "UnknownError";
-    const error = { Error: name === "ExecutionTimeoutError" ? "States.Timeout" : name, Cause: String(err) };
+    const timedOut = name === "ExecutionTimeoutError";
+    const error = { Error: timedOut ? "States.Timeout" : name, Cause: String(err) };
     try {
-      await this.#options.finalize({ runId, error });
+      await this.#options.finalize({ runId, error, outcome: timedOut ? "timed_out" : "failed" });
     } catch (finalizeErr) {
       this.#options.log?.({
         level: "error",

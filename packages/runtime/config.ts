@@ -42,7 +42,10 @@ export const ConfigSchema = z.object({
   STREAM_RETRY_MS: int(1000, 0),
   /** Bytes of SSE comment padding after each batch of frames (0 = none): a flush strategy for buffering front ends. */
   STREAM_PAD_BYTES: int(0),
-  /** Public base URL of the stream endpoint (the Function URL on AWS); unset = same origin as the API. */
+  /**
+   * Public base URL of the stream endpoint (the Function URL on AWS); unset = same origin as the
+   * API. A trailing slash is fine (AWS prints Function URLs with one).
+   */
   STREAM_BASE_URL: z.string().url().optional(),
   /** Step Functions state machine ARN (AWS only). */
   STATE_MACHINE_ARN: z.string().optional(),
