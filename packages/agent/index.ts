@@ -7,3 +7,5 @@ export * from "./run-state.ts";
 export * from "./stage-context.ts";
 export * from "./stage-runner.ts";
 export * from "./stages/index.ts";
+export * from "./structured.ts";
+export * from "./tools/index.ts";

@@ -1,16 +1,22 @@
 import type OpenAI from "openai";
 import { APIConnectionError, APIError, APIUserAbortError } from "openai";
+import { zodResponseFormat } from "openai/helpers/zod";
+import type {
+  ChatCompletionMessageParam,
+  ChatCompletionMessageToolCall,
+} from "openai/resources/chat/completions";
+import type { z } from "zod";
 import type { Usage } from "../events/index.ts";
 import { StageFailedError, TransientStageError } from "./errors.ts";
+import type { OpenAiFunctionTool } from "./tools/index.ts";
 
-/** One chat request: a system instruction and the user's content. */
+/** One chat request. */
 export interface ModelRequest {
-  system: string;
-  user: string;
+  messages: ChatCompletionMessageParam[];
   /** Upper bound on generated tokens. */
   maxTokens?: number;
-  /** Aborts the HTTP call (cancellation). */
-  signal?: AbortSignal;
+  /** Aborts the HTTP call (cancellation). Every call takes one. */
+  signal: AbortSignal;
 }
 
 /** A finished model call: the text, the model that answered and its token usage. */
@@ -20,11 +26,37 @@ export interface ModelResult {
   usage: Usage;
 }
 
+/** A finished streaming call: text, any tool calls the model made, and whether streaming was simulated. */
+export interface StreamResult extends ModelResult {
+  toolCalls: ChatCompletionMessageToolCall[];
+  /** True when the endpoint could not stream and the text came from a normal call, replayed in chunks. */
+  simulated: boolean;
+}
+
+/** The model's reply did not match the requested structured output (bad JSON, schema violation, refusal). */
+export class ModelOutputError extends Error {
+  override name = "ModelOutputError";
+}
+
+/** `[system, user]` as chat messages. */
+export const chat = (system: string, user: string): ChatCompletionMessageParam[] => [
+  { role: "system", content: system },
+  { role: "user", content: user },
+];
+
+/** Characters per replayed chunk when streaming is simulated. */
+const SIMULATED_CHUNK_CHARS = 24;
+
 /**
- * The agent's language model, over the `openai` SDK's chat-completions API, so the same code
- * talks to OpenAI, Ollama's /v1, vLLM, LiteLLM or the embedded offline model. SDK errors are
- * translated here: rate limits, 5xx and connection failures become {@link TransientStageError}
- * (retried by the workflow); other API errors become {@link StageFailedError} `model_error`.
+ * The agent's language model over the `openai` SDK's chat-completions API, so the same code
+ * talks to OpenAI, Ollama's /v1, vLLM, LiteLLM or the embedded offline model. Timeouts and
+ * SDK retries are set where the OpenAI client is made (MODEL_TIMEOUT_MS, MODEL_MAX_RETRIES).
+ *
+ * Errors are translated here, so the state machine can tell them apart by name:
+ * - 408, 409, 429, 5xx, timeouts and connection failures → {@link TransientStageError} (Retry);
+ * - 400, 401, 403, 404, 422 → {@link StageFailedError} with codes `model_bad_request`,
+ *   `model_unauthorized`, `model_not_found` (Catch: the run fails with that code);
+ * - a cancelled call rethrows the SDK's APIUserAbortError.
  */
 export class ModelClient {
   readonly openai: OpenAI;
@@ -35,19 +67,17 @@ export class ModelClient {
     this.model = options.model;
   }
 
-  /** A non-streaming completion. */
+  /** The same endpoint with another model name (per-stage models). */
+  withModel(model: string): ModelClient {
+    return model === this.model ? this : new ModelClient({ openai: this.openai, model });
+  }
+
+  /** A non-streaming text completion. */
   async complete(request: ModelRequest): Promise<ModelResult> {
     try {
       const out = await this.openai.chat.completions.create(
-        {
-          model: this.model,
-          messages: [
-            { role: "system", content: request.system },
-            { role: "user", content: request.user },
-          ],
-          ...(request.maxTokens === undefined ? {} : { max_tokens: request.maxTokens }),
-        },
-        request.signal ? { signal: request.signal } : undefined,
+        { model: this.model, messages: request.messages, ...maxTokens(request) },
+        { signal: request.signal },
       );
       return {
         text: out.choices[0]?.message.content ?? "",
@@ -60,42 +90,103 @@ export class ModelClient {
   }
 
   /**
-   * A streaming completion: `onDelta` gets each text fragment as the model produces it;
-   * the promise resolves with the whole text once the stream ends.
+   * A structured output: json_schema response_format generated from `schema` by the SDK's zod
+   * helper; the reply is parsed and validated against it.
+   * @throws ModelOutputError when the reply is not valid JSON for the schema, or a refusal.
    */
-  async stream(request: ModelRequest, onDelta: (text: string) => void): Promise<ModelResult> {
+  async parse<S extends z.ZodType>(
+    schema: S,
+    name: string,
+    request: ModelRequest,
+  ): Promise<ModelResult & { value: z.infer<S> }> {
+    let out: Awaited<ReturnType<OpenAI["chat"]["completions"]["parse"]>>;
     try {
-      const stream = await this.openai.chat.completions.create(
+      out = await this.openai.chat.completions.parse(
         {
           model: this.model,
-          stream: true,
-          stream_options: { include_usage: true },
-          messages: [
-            { role: "system", content: request.system },
-            { role: "user", content: request.user },
-          ],
-          ...(request.maxTokens === undefined ? {} : { max_tokens: request.maxTokens }),
+          messages: request.messages,
+          response_format: zodResponseFormat(schema as never, name),
+          ...maxTokens(request),
         },
-        request.signal ? { signal: request.signal } : undefined,
+        { signal: request.signal },
       );
-      let text = "";
-      let model = this.model;
-      let usage: Usage = toUsage(undefined);
-      for await (const chunk of stream) {
-        if (chunk.model) model = chunk.model;
-        if (chunk.usage) usage = toUsage(chunk.usage);
+    } catch (err) {
+      if (err instanceof APIError) throw translate(err);
+      throw new ModelOutputError(`the reply did not match ${name}: ${(err as Error).message}`.slice(0, 500));
+    }
+    const message = out.choices[0]?.message;
+    if (!message || message.parsed == null) {
+      throw new ModelOutputError(
+        message?.refusal ? `the model refused: ${message.refusal}` : `no ${name} in the reply`,
+      );
+    }
+    return {
+      value: message.parsed as z.infer<S>,
+      text: message.content ?? "",
+      model: out.model || this.model,
+      usage: toUsage(out.usage),
+    };
+  }
+
+  /**
+   * A streaming completion, optionally offering `tools`: `onDelta` gets each text fragment as
+   * the model produces it; tool calls are assembled by the SDK's stream helper. If the endpoint
+   * refuses to stream (a 4xx for the streaming request), the same request is made without
+   * streaming and its text replayed to `onDelta` in chunks (`simulated: true`).
+   */
+  async stream(
+    request: ModelRequest & { tools?: OpenAiFunctionTool[] },
+    onDelta: (text: string, simulated: boolean) => void,
+  ): Promise<StreamResult> {
+    const params = {
+      model: this.model,
+      messages: request.messages,
+      ...maxTokens(request),
+      ...(request.tools?.length ? { tools: request.tools } : {}),
+    };
+    try {
+      const runner = this.openai.chat.completions.stream(
+        { ...params, stream: true, stream_options: { include_usage: true } },
+        { signal: request.signal },
+      );
+      for await (const chunk of runner) {
         const piece = chunk.choices[0]?.delta?.content;
-        if (piece) {
-          text += piece;
-          onDelta(piece);
-        }
+        if (piece) onDelta(piece, false);
       }
-      return { text, model, usage };
+      const final = await runner.finalChatCompletion();
+      const message = final.choices[0]?.message;
+      return {
+        text: message?.content ?? "",
+        toolCalls: (message?.tool_calls ?? []) as ChatCompletionMessageToolCall[],
+        model: final.model || this.model,
+        usage: toUsage(final.usage),
+        simulated: false,
+      };
+    } catch (err) {
+      const translated = translate(err);
+      if (!(translated instanceof StageFailedError)) throw translated;
+    }
+    // The streaming request was refused outright: fall back to a normal call.
+    try {
+      const out = await this.openai.chat.completions.create(params, { signal: request.signal });
+      const message = out.choices[0]?.message;
+      const text = message?.content ?? "";
+      for (let i = 0; i < text.length; i += SIMULATED_CHUNK_CHARS)
+        onDelta(text.slice(i, i + SIMULATED_CHUNK_CHARS), true);
+      return {
+        text,
+        toolCalls: (message?.tool_calls ?? []) as ChatCompletionMessageToolCall[],
+        model: out.model || this.model,
+        usage: toUsage(out.usage),
+        simulated: true,
+      };
     } catch (err) {
       throw translate(err);
     }
   }
 }
+
+const maxTokens = (r: ModelRequest) => (r.maxTokens === undefined ? {} : { max_tokens: r.maxTokens });
 
 function toUsage(u: OpenAI.CompletionUsage | null | undefined): Usage {
   const promptTokens = u?.prompt_tokens ?? 0;
@@ -103,17 +194,26 @@ function toUsage(u: OpenAI.CompletionUsage | null | undefined): Usage {
   return { promptTokens, completionTokens, totalTokens: u?.total_tokens ?? promptTokens + completionTokens };
 }
 
+const PERMANENT: Record<number, [string, string]> = {
+  400: ["model_bad_request", "The language model rejected the request."],
+  401: ["model_unauthorized", "The language model endpoint refused the credentials."],
+  403: ["model_unauthorized", "The language model endpoint refused the credentials."],
+  404: ["model_not_found", "The configured model or endpoint does not exist."],
+  422: ["model_bad_request", "The language model rejected the request."],
+};
+
 function translate(err: unknown): Error {
   if (err instanceof APIUserAbortError) return err;
   if (err instanceof APIConnectionError) {
-    return new TransientStageError("the model could not be reached", { cause: err });
+    return new TransientStageError("the model could not be reached or timed out", { cause: err });
   }
   if (err instanceof APIError) {
     const status = err.status ?? 0;
     if (status === 408 || status === 409 || status === 429 || status >= 500) {
       return new TransientStageError(`the model answered ${status}`, { cause: err });
     }
-    return new StageFailedError("model_error", "The language model rejected the request.", { cause: err });
+    const [code, message] = PERMANENT[status] ?? ["model_error", "The language model call failed."];
+    return new StageFailedError(code, message, { cause: err });
   }
   return err instanceof Error ? err : new Error(String(err));
 }

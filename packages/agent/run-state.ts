@@ -1,17 +1,27 @@
 import { z } from "zod";
 import { UsageSchema } from "../events/index.ts";
+import { AnalysisSchema, PlanStepSchema } from "./structured.ts";
+
+/** An earlier turn of the same conversation, as the context stage loads it. */
+export const TurnSchema = z.object({ question: z.string(), answer: z.string() });
+/** One earlier question and its (clipped) answer. */
+export type Turn = z.infer<typeof TurnSchema>;
 
 /**
  * The state the state machine carries between stages (`$.state` in the ASL). It stays small:
- * Step Functions caps a state's payload at 256 KB (Step Functions quotas), so only the
- * question, the analysis, the plan and the answer travel here.
+ * Step Functions caps a state's payload at 256 KB (Step Functions quotas); memories, turns and
+ * tool results are bounded where they are produced.
  */
 export const RunStateSchema = z.object({
   question: z.string().optional(),
   projectId: z.string().optional(),
+  conversationId: z.string().optional(),
+  /** Summaries of earlier runs of the project, newest first. */
   memories: z.array(z.string()).optional(),
-  analysis: z.string().optional(),
-  plan: z.array(z.string()).optional(),
+  /** Earlier turns of the conversation, oldest first. */
+  turns: z.array(TurnSchema).optional(),
+  analysis: AnalysisSchema.optional(),
+  plan: z.array(PlanStepSchema).optional(),
   planValid: z.boolean().optional(),
   /** How many times validation sent the plan back to planning. */
   repairs: z.number().int().nonnegative().optional(),

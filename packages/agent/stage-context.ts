@@ -3,11 +3,12 @@ import type { ProgressStore, RunLog } from "../store/index.ts";
 import type { DeltaCoalescer } from "./delta-coalescer.ts";
 import type { ModelClient } from "./model-client.ts";
 import type { RunState } from "./run-state.ts";
+import type { ToolOutcome, ToolRegistry } from "./tools/index.ts";
 
 /**
- * What a stage implementation gets. It reports through `progress` and `delta`, never by
- * appending to the log itself, so every event carries the stage, attempt and a monotonic
- * overall progress.
+ * What a stage implementation gets. It reports through `progress`, `deltas` and `callTool`,
+ * never by appending to the log itself, so every event carries the stage, attempt and a
+ * monotonic overall progress.
  */
 export interface StageContext {
   runId: string;
@@ -18,8 +19,10 @@ export interface StageContext {
   state: RunState;
   store: ProgressStore;
   log: RunLog;
+  /** The model configured for this stage. */
   model: ModelClient;
-  /** Aborted when the run is cancelled; stages pass it to model calls. */
+  tools: ToolRegistry;
+  /** Aborted when the run is cancelled; stages pass it to every model call and tool. */
   signal: AbortSignal;
   /**
    * Append a stage.progress event.
@@ -27,7 +30,12 @@ export interface StageContext {
    */
   progress(message: string, data?: Record<string, unknown>, fraction?: number): Promise<void>;
   /** A coalescer whose writes are llm.delta events of this stage (see DeltaCoalescer). */
-  deltas(fractionOf: (charsSoFar: number) => number): DeltaCoalescer;
+  deltas(fractionOf: (charsSoFar: number) => number, extra?: { simulated?: () => boolean }): DeltaCoalescer;
+  /**
+   * Run a tool with tool.started / tool.completed events around it. A tool's own failure is
+   * returned (`ok: false`), not thrown, so the model can react to it.
+   */
+  callTool(name: string, input: unknown, fraction: number, callId?: string): Promise<ToolOutcome>;
   /** Record a model call's usage and model name under this stage. */
   recordUsage(model: string, usage: Usage): void;
 }

@@ -8,6 +8,7 @@ import { overallProgress, stageIndex } from "./progress.ts";
 import { type RunState, RunStateSchema } from "./run-state.ts";
 import type { StageContext, StageImpl } from "./stage-context.ts";
 import { STAGE_IMPLS } from "./stages/index.ts";
+import { runTool, type ToolOutcome, type ToolRegistry } from "./tools/index.ts";
 
 /** The stage function's input, as the ASL's Parameters build it (see packages/workflow/definition.ts). */
 export const StageTaskInputSchema = z.object({
@@ -19,7 +20,10 @@ export const StageTaskInputSchema = z.object({
 /** What the stage runner needs. */
 export interface AgentDeps {
   store: ProgressStore;
+  /** The default model; `models` may name another model per stage on the same endpoint. */
   model: ModelClient;
+  models?: Partial<Record<Stage, string>>;
+  tools: ToolRegistry;
   /** llm.delta coalescing bounds (ms, characters); see DeltaCoalescer. */
   delta: { intervalMs: number; maxChars: number };
   /** Stage implementations; defaults to the six built-in stages. */
@@ -36,6 +40,10 @@ export interface AgentDeps {
  * earlier attempt died mid-stage and this is attempt + 1.
  *
  * @returns the new run state (the state machine stores it at `$.state`).
+ * A {@link StageFailedError} (a permanent failure with a safe code, e.g. `model_unauthorized`)
+ * is written as the run's run.failed here, where its code is known, and then rethrown so the
+ * workflow's Catch ends the execution (Finalize is then a no-op).
+ *
  * @throws StageFailedError (`invalid_input`) for an input that does not match the schema;
  *   TransientStageError for store outages (retried by the workflow); RunFinishedError when
  *   the run already ended (the workflow then stops via Catch → Finalize, which is a no-op).
@@ -48,12 +56,39 @@ export async function runStage(rawInput: unknown, deps: AgentDeps): Promise<RunS
     return await runParsed(runId, stage, state, deps);
   } catch (err) {
     if (err instanceof StoreUnavailableError) throw new TransientStageError(err.message, { cause: err });
+    if (err instanceof StageFailedError) await failRun(runId, stage, err, deps.store);
     throw err;
   }
 }
 
+/** Write run.failed with the error's safe code (no-op when the log already ended). */
+async function failRun(
+  runId: string,
+  stage: Stage,
+  err: StageFailedError,
+  store: ProgressStore,
+): Promise<void> {
+  const log = store.log(runId);
+  const last = await log.sync();
+  const error = { code: err.code, message: err.message };
+  try {
+    await log.append({
+      type: "run.failed",
+      stage,
+      progress: last?.progress ?? 0,
+      message: err.message,
+      data: { error },
+    });
+  } catch (appendErr) {
+    if (appendErr instanceof RunFinishedError) return;
+    throw appendErr;
+  }
+  await store.updateRun(runId, { status: "failed", error });
+}
+
 async function runParsed(runId: string, stage: Stage, state: RunState, deps: AgentDeps): Promise<RunState> {
-  const { store, model } = deps;
+  const { store } = deps;
+  const model = deps.model.withModel(deps.models?.[stage] ?? deps.model.model);
   const log = store.log(runId);
   const last = await log.sync();
   if (!last) throw new StageFailedError("run_not_found", `run ${runId} has no log`);
@@ -96,6 +131,7 @@ async function runParsed(runId: string, stage: Stage, state: RunState, deps: Age
   const usageByStage = { ...state.usageByStage };
   const models = new Set(state.models);
   const controller = new AbortController();
+  let toolCalls = 0;
   const ctx: StageContext = {
     runId,
     stage,
@@ -104,10 +140,11 @@ async function runParsed(runId: string, stage: Stage, state: RunState, deps: Age
     store,
     log,
     model,
+    tools: deps.tools,
     signal: controller.signal,
     progress: (message, data = {}, fraction = 0.5) =>
       emit({ type: "stage.progress", stage, attempt, progress: at(fraction), message, data: data as never }),
-    deltas: (fractionOf) => {
+    deltas: (fractionOf, extra) => {
       let chars = 0;
       return new DeltaCoalescer((text) => {
         chars += text.length;
@@ -117,9 +154,46 @@ async function runParsed(runId: string, stage: Stage, state: RunState, deps: Age
           attempt,
           progress: at(fractionOf(chars)),
           message: "Writing the answer…",
-          data: { text, model: model.model },
+          data: { text, model: model.model, ...(extra?.simulated?.() ? { simulated: true } : {}) },
         });
       }, deps.delta);
+    },
+    callTool: async (name, input, fraction, callId = `${stage}-${attempt}-${++toolCalls}`) => {
+      await emit({
+        type: "tool.started",
+        stage,
+        attempt,
+        progress: at(fraction),
+        message: `Running ${name}…`,
+        data: { callId, name, input: (input ?? null) as never },
+      });
+      const tool = deps.tools.get(name);
+      const outcome: ToolOutcome = tool
+        ? await runTool(tool, input, {
+            runId,
+            ...(state.projectId ? { projectId: state.projectId } : {}),
+            store,
+            signal: controller.signal,
+            now: store.now,
+          })
+        : {
+            ok: false,
+            error: { code: "unknown_tool", message: `There is no tool called ${name}.` },
+            durationMs: 0,
+          };
+      await emit({
+        type: "tool.completed",
+        stage,
+        attempt,
+        progress: at(fraction),
+        message: outcome.ok
+          ? `${name} finished in ${outcome.durationMs} ms.`
+          : `${name} failed: ${outcome.error.message}`,
+        data: outcome.ok
+          ? { callId, name, durationMs: outcome.durationMs, ok: true, result: outcome.result as never }
+          : { callId, name, durationMs: outcome.durationMs, ok: false, error: outcome.error },
+      });
+      return outcome;
     },
     recordUsage: (name, usage) => {
       models.add(name);

@@ -66,14 +66,29 @@ const ev = <T extends string, D extends z.ZodType>(type: T, data: D) =>
  * {@link TERMINAL_TYPES}; exactly one of them ends every run.
  */
 export const RunEventSchema = z.discriminatedUnion("type", [
-  ev("run.queued", z.object({ question: z.string(), projectId: z.string().optional() })),
+  ev(
+    "run.queued",
+    z.object({
+      question: z.string(),
+      projectId: z.string().optional(),
+      conversationId: z.string().optional(),
+    }),
+  ),
   ev("run.started", z.object({ executionName: z.string().optional() })),
   ev(
     "stage.started",
     z.object({ index: z.number().int().nonnegative(), total: z.number().int().positive() }),
   ),
   ev("stage.progress", DetailSchema),
-  ev("llm.delta", z.object({ text: z.string(), model: z.string().optional() })),
+  ev(
+    "llm.delta",
+    z.object({
+      text: z.string(),
+      model: z.string().optional(),
+      /** True when the endpoint could not stream and this text is a replayed chunk of a finished reply. */
+      simulated: z.boolean().optional(),
+    }),
+  ),
   ev("tool.started", z.object({ callId: z.string(), name: z.string(), input: z.json() })),
   ev(
     "tool.completed",

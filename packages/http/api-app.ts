@@ -18,7 +18,8 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 /**
  * Body of POST /runs. `question`: the user's request (1..8000 characters after trimming);
- * `projectId`: optional scope for memory, 1..64 of `[A-Za-z0-9_.-]`. Unknown fields are refused
+ * `projectId`: optional scope for memory, 1..64 of `[A-Za-z0-9_.-]`; `conversationId`: optional,
+ * same format, links runs as turns of one conversation (the context stage loads earlier turns). Unknown fields are refused
  * so a typo (`qestion`) is a 400, not a silently empty run.
  */
 export const CreateRunSchema = z.strictObject({
@@ -26,6 +27,10 @@ export const CreateRunSchema = z.strictObject({
   projectId: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/, "projectId must be 1-64 characters of A-Z a-z 0-9 _ . -")
+    .optional(),
+  conversationId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, "conversationId must be 1-64 characters of A-Z a-z 0-9 _ . -")
     .optional(),
 });
 /** A validated POST /runs body. */
@@ -111,7 +116,11 @@ export function createApiApp(deps: ApiDeps): Hono {
         type: "run.queued",
         progress: 0,
         message: "Run queued.",
-        data: { question: body.question, ...(body.projectId ? { projectId: body.projectId } : {}) },
+        data: {
+          question: body.question,
+          ...(body.projectId ? { projectId: body.projectId } : {}),
+          ...(body.conversationId ? { conversationId: body.conversationId } : {}),
+        },
       });
       try {
         const started = await workflow.start(runId);

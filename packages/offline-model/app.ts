@@ -1,44 +1,59 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
-import { z } from "zod";
-import { countTokens, respond, tokenize } from "./responder.ts";
-
-/** The id the embedded model reports (shown in run.completed `models`). */
-export const OFFLINE_MODEL_ID = "offline";
+import { failureBody, KnobBoard, OfflineKnobsPatchSchema } from "./knobs.ts";
+import { ChatRequestSchema, describeIssue, errorBody, normaliseMessages } from "./protocol.ts";
+import { composeReply, type Reply } from "./reply.ts";
+import { countTokens } from "./responder.ts";
+import { UnknownToolChoiceError } from "./tool-calls.ts";
+import { completionBody, newMeta, OFFLINE_MODEL_ID, render, streamPieces } from "./wire.ts";
 
 /** Options of {@link createOfflineModelApp}. */
 export interface OfflineModelOptions {
   /** Generation speed (tokens per second); 0 or less means as fast as possible. Default 30. */
   tokensPerSecond?: number;
+  /** Serve the test routes under `/_offline/` (knobs, stats). Default true. */
+  knobs?: boolean;
 }
 
-const ChatRequestSchema = z.object({
-  model: z.string().optional(),
-  messages: z
-    .array(
-      z.object({
-        role: z.string(),
-        content: z.union([z.string(), z.array(z.object({ text: z.string().optional() }).loose()), z.null()]),
-      }),
-    )
-    .min(1),
-  stream: z.boolean().optional(),
-  stream_options: z.object({ include_usage: z.boolean().optional() }).loose().nullish(),
-  max_tokens: z.number().int().positive().nullish(),
-  max_completion_tokens: z.number().int().positive().nullish(),
-});
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Waits `ms` milliseconds unless `signal` aborts first. Resolves true when the wait completed,
+ * false when the request was aborted (the client went away), so callers stop working for it.
+ */
+function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  if (ms <= 0) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(true);
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
 
 /**
- * An OpenAI-compatible chat-completions server (the subset the agent uses): POST
- * /v1/chat/completions, streaming (SSE `data:` chunks ending with `data: [DONE]`, usage chunk
- * when `stream_options.include_usage`) and non-streaming, and GET /v1/models. Answers are
- * deterministic (see respond) and paced at `tokensPerSecond`, so progress is visible.
+ * An OpenAI-compatible chat-completions server (the subset the agent uses), deterministic and
+ * network-free: the embedded stand-in for a language model.
+ *
+ * - `POST /v1/chat/completions`: messages (system/developer/user/assistant with tool_calls/tool),
+ *   `response_format` (json_schema → JSON valid against the schema; json_object), `tools` and
+ *   `tool_choice` (tool calls for arithmetic, earlier work, time questions), `max_tokens`,
+ *   streaming (SSE chunks ending with `data: [DONE]`, tool calls in OpenAI's chunk format, a
+ *   usage chunk with `stream_options.include_usage`) and non-streaming (waits as long as the
+ *   tokens take). Replies are paced at the knobs' `tokensPerSecond`. 400 for a malformed request.
+ * - `GET /v1/models`: the one model, {@link OFFLINE_MODEL_ID}.
+ * - Test routes (unless `knobs: false`): `GET|POST|DELETE /_offline/knobs` (see OfflineKnobs;
+ *   POST merges, DELETE resets, 400 for an invalid body) and `GET /_offline/stats`
+ *   (`{ calls, active }`: chat-completion calls received and still being answered).
  */
 export function createOfflineModelApp(options: OfflineModelOptions = {}): Hono {
-  const rate = options.tokensPerSecond ?? 30;
-  const gapMs = rate > 0 ? 1000 / rate : 0;
+  const board = new KnobBoard(Math.max(0, options.tokensPerSecond ?? 30));
+  const stats = { calls: 0, active: 0 };
+  const gapMs = () => (board.tokensPerSecond > 0 ? 1000 / board.tokensPerSecond : 0);
   const app = new Hono();
 
   app.get("/v1/models", (c) =>
@@ -48,77 +63,108 @@ export function createOfflineModelApp(options: OfflineModelOptions = {}): Hono {
     }),
   );
 
+  if (options.knobs !== false) {
+    app.get("/_offline/knobs", (c) => c.json(board.get()));
+    app.post("/_offline/knobs", async (c) => {
+      const parsed = OfflineKnobsPatchSchema.safeParse(await c.req.json().catch(() => undefined));
+      if (!parsed.success) {
+        return c.json(
+          errorBody(
+            `invalid knobs: ${describeIssue(parsed.error)}`,
+            "invalid_request_error",
+            "invalid_knobs",
+          ),
+          400,
+        );
+      }
+      return c.json(board.merge(parsed.data));
+    });
+    app.delete("/_offline/knobs", (c) => c.json(board.reset()));
+    app.get("/_offline/stats", (c) => c.json({ ...stats }));
+  }
+
   app.post("/v1/chat/completions", async (c) => {
+    stats.calls += 1;
+    stats.active += 1;
+    let streaming = false;
+    try {
+      const res = await answer(c, () => {
+        streaming = true;
+      });
+      return res;
+    } finally {
+      if (!streaming) stats.active -= 1;
+    }
+  });
+
+  async function answer(c: Context, startStreaming: () => void): Promise<Response> {
     const parsed = ChatRequestSchema.safeParse(await c.req.json().catch(() => undefined));
     if (!parsed.success) {
+      const message = `invalid chat completion request: ${describeIssue(parsed.error)}`;
+      return c.json(errorBody(message, "invalid_request_error", "invalid_request"), 400);
+    }
+    const req = parsed.data;
+    const signal = c.req.raw.signal;
+    const stall = board.takeStall();
+    const failure = board.takeFailure();
+    if (stall !== undefined && !(await pause(stall, signal))) {
+      return c.json(errorBody("the client closed the request", "invalid_request_error", "aborted"), 400);
+    }
+    if (failure !== undefined) {
+      if (failure === 429) c.header("retry-after", "0");
+      return c.json(failureBody(failure), failure as 400);
+    }
+    if (req.stream && board.noStreaming) {
       return c.json(
-        { error: { message: "invalid chat completion request", type: "invalid_request_error" } },
+        errorBody(
+          "streaming is not supported by this endpoint",
+          "invalid_request_error",
+          "unsupported_value",
+          "stream",
+        ),
         400,
       );
     }
-    const req = parsed.data;
-    const messages = req.messages.map((m) => ({
-      role: m.role,
-      content:
-        typeof m.content === "string" ? m.content : (m.content ?? []).map((p) => p.text ?? "").join(""),
-    }));
-    const limit = req.max_completion_tokens ?? req.max_tokens ?? Number.POSITIVE_INFINITY;
-    const full = tokenize(respond(messages));
-    const tokens = full.slice(0, limit);
-    const usage = {
-      prompt_tokens: countTokens(messages),
-      completion_tokens: tokens.length,
-      total_tokens: countTokens(messages) + tokens.length,
-    };
-    const id = `chatcmpl-offline-${Date.now().toString(36)}`;
-    const created = Math.floor(Date.now() / 1000);
-    const finish = tokens.length < full.length ? "length" : "stop";
-
-    if (!req.stream) {
-      await sleep(gapMs * tokens.length);
-      return c.json({
-        id,
-        object: "chat.completion",
-        created,
-        model: OFFLINE_MODEL_ID,
-        choices: [
-          { index: 0, message: { role: "assistant", content: tokens.join("") }, finish_reason: finish },
-        ],
-        usage,
-      });
+    const messages = normaliseMessages(req);
+    let reply: Reply;
+    try {
+      reply = composeReply(req, messages, board);
+    } catch (err) {
+      if (!(err instanceof UnknownToolChoiceError)) throw err;
+      return c.json(errorBody(err.message, "invalid_request_error", "invalid_value", "tool_choice"), 400);
     }
+    const limit = req.max_completion_tokens ?? req.max_tokens ?? Number.POSITIVE_INFINITY;
+    const rendered = render(reply, limit);
+    const promptTokens = countTokens(messages);
+    const usage = {
+      prompt_tokens: promptTokens,
+      completion_tokens: rendered.count,
+      total_tokens: promptTokens + rendered.count,
+    };
+    const meta = newMeta();
+    if (!req.stream) {
+      if (!(await pause(gapMs() * rendered.count, signal))) {
+        return c.json(errorBody("the client closed the request", "invalid_request_error", "aborted"), 400);
+      }
+      return c.json(completionBody(meta, rendered, usage));
+    }
+    startStreaming();
     return streamSSE(c, async (stream) => {
-      const chunk = (delta: Record<string, string>, finishReason: string | null) =>
-        JSON.stringify({
-          id,
-          object: "chat.completion.chunk",
-          created,
-          model: OFFLINE_MODEL_ID,
-          choices: [{ index: 0, delta, finish_reason: finishReason }],
-        });
-      await stream.writeSSE({ data: chunk({ role: "assistant", content: "" }, null) });
-      const start = Date.now();
-      for (const [i, token] of tokens.entries()) {
-        if (stream.aborted) return;
-        const due = start + (i + 1) * gapMs - Date.now();
-        if (due > 0) await sleep(due);
-        await stream.writeSSE({ data: chunk({ content: token }, null) });
+      try {
+        let due = Date.now();
+        for (const piece of streamPieces(meta, rendered, usage, req.stream_options?.include_usage === true)) {
+          if (piece.paced) {
+            due += gapMs();
+            const wait = due - Date.now();
+            if (wait > 0 && !(await pause(wait, signal))) return;
+          }
+          if (stream.aborted) return;
+          await stream.writeSSE({ data: piece.data });
+        }
+      } finally {
+        stats.active -= 1;
       }
-      await stream.writeSSE({ data: chunk({}, finish) });
-      if (req.stream_options?.include_usage) {
-        await stream.writeSSE({
-          data: JSON.stringify({
-            id,
-            object: "chat.completion.chunk",
-            created,
-            model: OFFLINE_MODEL_ID,
-            choices: [],
-            usage,
-          }),
-        });
-      }
-      await stream.writeSSE({ data: "[DONE]" });
     });
-  });
+  }
   return app;
 }

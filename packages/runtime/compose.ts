@@ -1,6 +1,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import OpenAI from "openai";
-import { type AgentDeps, ModelClient } from "../agent/index.ts";
+import { type AgentDeps, createDefaultTools, ModelClient } from "../agent/index.ts";
+import type { Stage } from "../events/index.ts";
 import type { StreamSettings } from "../http/stream-app.ts";
 import { ProgressStore } from "../store/index.ts";
 import type { Config } from "./config.ts";
@@ -22,25 +23,42 @@ export function createStore(config: Config, client: DynamoDBClient = new DynamoD
 
 /**
  * The model client: OPENAI_BASE_URL / OPENAI_API_KEY / OPENAI_MODEL, or `baseURL` when the
- * caller started the embedded offline model. SDK-level retries are kept to one: the state
- * machine already retries a stage that fails transiently, and two layers of three tries
- * would multiply the wait.
+ * caller started the embedded offline model. Timeout and SDK retries are explicit
+ * (MODEL_TIMEOUT_MS, MODEL_MAX_RETRIES, default 0): the state machine retries a stage that
+ * fails transiently, visibly (stage.retrying), and two hidden layers would multiply the wait.
  */
 export function createModelClient(config: Config, offlineBaseUrl?: string): ModelClient {
   const openai = new OpenAI({
     baseURL: offlineBaseUrl ?? config.OPENAI_BASE_URL ?? "https://api.openai.com/v1",
     apiKey: offlineBaseUrl ? "offline" : (config.OPENAI_API_KEY ?? "not-needed"),
-    maxRetries: 1,
+    timeout: config.MODEL_TIMEOUT_MS,
+    maxRetries: config.MODEL_MAX_RETRIES,
   });
   const model = config.OPENAI_MODEL ?? (offlineBaseUrl ? "offline" : "gpt-4o-mini");
   return new ModelClient({ openai, model });
 }
 
-/** The stage runner's dependencies for a configuration. */
+/** The stage runner's dependencies for a configuration: models per stage, the built-in tools, delta bounds. */
 export function createAgentDeps(config: Config, store: ProgressStore, model: ModelClient): AgentDeps {
+  const models: Partial<Record<Stage, string>> = {};
+  if (config.OPENAI_MODEL_ANALYZING) models.analyzing = config.OPENAI_MODEL_ANALYZING;
+  if (config.OPENAI_MODEL_PLANNING) models.planning = config.OPENAI_MODEL_PLANNING;
+  if (config.OPENAI_MODEL_EXECUTION) models.execution = config.OPENAI_MODEL_EXECUTION;
+  if (config.OPENAI_MODEL_MEMORY) models.memory = config.OPENAI_MODEL_MEMORY;
+  const tools = createDefaultTools({
+    httpGet: {
+      allowlist: config.HTTP_GET_ALLOWLIST.split(",")
+        .map((p) => p.trim())
+        .filter(Boolean),
+      timeoutMs: config.HTTP_GET_TIMEOUT_MS,
+      maxBytes: config.HTTP_GET_MAX_BYTES,
+    },
+  });
   return {
     store,
     model,
+    models,
+    tools,
     delta: { intervalMs: config.LLM_DELTA_INTERVAL_MS, maxChars: config.LLM_DELTA_MAX_CHARS },
   };
 }

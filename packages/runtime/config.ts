@@ -24,6 +24,24 @@ export const ConfigSchema = z.object({
   OPENAI_API_KEY: z.string().optional(),
   /** Model name sent to the API; defaults to `offline` for the embedded model, `gpt-4o-mini` otherwise. */
   OPENAI_MODEL: z.string().optional(),
+  /** Model for the analyzing stage (default OPENAI_MODEL). */
+  OPENAI_MODEL_ANALYZING: z.string().optional(),
+  /** Model for the planning stage (default OPENAI_MODEL). */
+  OPENAI_MODEL_PLANNING: z.string().optional(),
+  /** Model for the execution stage, which writes the answer (default OPENAI_MODEL). */
+  OPENAI_MODEL_EXECUTION: z.string().optional(),
+  /** Model for the memory stage (default OPENAI_MODEL). */
+  OPENAI_MODEL_MEMORY: z.string().optional(),
+  /** Time limit of one model call (ms); a timeout is transient and retried by the workflow. */
+  MODEL_TIMEOUT_MS: int(120_000, 1000),
+  /** Retries inside the openai SDK before a stage fails; 0 leaves every retry to the workflow, where it is visible. */
+  MODEL_MAX_RETRIES: int(0),
+  /** Comma-separated URL prefixes the http_get tool may fetch; empty = http_get is off. */
+  HTTP_GET_ALLOWLIST: z.string().default(""),
+  /** Time limit of one http_get fetch (ms). */
+  HTTP_GET_TIMEOUT_MS: int(5000, 100),
+  /** Most bytes of a response http_get reads. */
+  HTTP_GET_MAX_BYTES: int(100_000, 1),
   /** Speed of the embedded offline model (tokens per second; 0 = unpaced). */
   OFFLINE_MODEL_TOKENS_PER_SECOND: z.coerce.number().min(0).default(30),
   /** Minimum time between two llm.delta writes of a run (ms): bounds writes per second. */

@@ -22,3 +22,9 @@ export const projectPk = (projectId: string): string => `PROJECT#${projectId}`;
 
 /** Sort key of a memory item: `MEM#<ISO time>#<runId>`, newest last in key order. */
 export const memorySk = (ts: string, runId: string): string => `MEM#${ts}#${runId}`;
+
+/** Partition key of a conversation's turns: `CONV#<conversationId>`. */
+export const conversationPk = (conversationId: string): string => `CONV#${conversationId}`;
+
+/** Sort key of a turn: `TURN#<ISO time>#<runId>`, oldest first in key order. */
+export const turnSk = (ts: string, runId: string): string => `TURN#${ts}#${runId}`;

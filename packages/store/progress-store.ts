@@ -9,7 +9,7 @@ import {
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { isTerminalType, type RunEvent, RunEventSchema } from "../events/index.ts";
 import { InvalidEventError, ItemTooLargeError, RunExistsError, RunNotFoundError } from "./errors.ts";
-import { eventSk, MAX_SEQ, memorySk, projectPk, RUN_SK, runPk } from "./keys.ts";
+import { conversationPk, eventSk, MAX_SEQ, memorySk, projectPk, RUN_SK, runPk, turnSk } from "./keys.ts";
 import { RunLog } from "./run-log.ts";
 import {
   type RunInput,
@@ -54,6 +54,16 @@ export interface MemoryItem {
   summary: string;
 }
 
+/** One finished turn of a conversation (`pk = CONV#<conversationId>`), written by the memory stage. */
+export interface TurnItem {
+  conversationId: string;
+  runId: string;
+  ts: string;
+  question: string;
+  /** The answer, clipped by the writer. */
+  answer: string;
+}
+
 /**
  * The durable progress log over DynamoDB (single table, DESIGN.md "Table design"). Every item
  * carries `expiresAt` (epoch seconds) for TTL. Throws only {@link StoreError} subclasses.
@@ -87,6 +97,7 @@ export class ProgressStore {
       status: "queued",
       question: input.question,
       ...(input.projectId === undefined ? {} : { projectId: input.projectId }),
+      ...(input.conversationId === undefined ? {} : { conversationId: input.conversationId }),
       createdAt: ts,
       updatedAt: ts,
       expiresAt: this.expiresAt(),
@@ -305,6 +316,51 @@ export class ProgressStore {
       });
     } catch (err) {
       throw toStoreError("Query(memory)", err);
+    }
+  }
+
+  /** Store a finished conversation turn (with TTL). */
+  async putTurn(item: TurnItem): Promise<void> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: { S: conversationPk(item.conversationId) },
+            sk: { S: turnSk(item.ts, item.runId) },
+            ...marshall(item),
+            expiresAt: { N: String(this.expiresAt()) },
+          },
+        }),
+      );
+    } catch (err) {
+      throw toStoreError("PutItem(turn)", err);
+    }
+  }
+
+  /** A conversation's newest `limit` turns, returned oldest first (the order a prompt wants). */
+  async listTurns(conversationId: string, limit: number): Promise<TurnItem[]> {
+    try {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "pk = :pk AND begins_with(sk, :turn)",
+          ExpressionAttributeValues: {
+            ":pk": { S: conversationPk(conversationId) },
+            ":turn": { S: "TURN#" },
+          },
+          ScanIndexForward: false,
+          Limit: Math.max(1, limit),
+        }),
+      );
+      return (out.Items ?? [])
+        .map((item) => {
+          const { conversationId: c, runId, ts, question, answer } = unmarshall(item);
+          return { conversationId: c, runId, ts, question, answer } as TurnItem;
+        })
+        .reverse();
+    } catch (err) {
+      throw toStoreError("Query(turns)", err);
     }
   }
 }

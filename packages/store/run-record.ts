@@ -11,10 +11,14 @@ export const STATUS_OF_TERMINAL: Record<TerminalType, RunStatus> = {
   "run.timed_out": "timed_out",
 };
 
-/** The request a run was created for. `question` is the user's text; `projectId` scopes memory. */
+/**
+ * The request a run was created for. `question` is the user's text; `projectId` scopes memory;
+ * `conversationId` links runs that are turns of one conversation.
+ */
 export interface RunInput {
   question: string;
   projectId?: string;
+  conversationId?: string;
 }
 
 /**

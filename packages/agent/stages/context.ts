@@ -1,32 +1,63 @@
 import { StageFailedError } from "../errors.ts";
 import type { StageImpl } from "../stage-context.ts";
 
-/** How many project memories the context stage loads (newest first). */
+/** Most project memories loaded (newest first). */
 export const MEMORY_LIMIT = 5;
+/** Most characters of memory text loaded in all; older memories beyond it are left out. */
+export const MEMORY_MAX_CHARS = 2000;
+/** Most earlier conversation turns loaded. */
+export const TURN_LIMIT = 5;
+
+/** Keep items (newest first) while their total length stays within `maxChars`. */
+export function withinBudget(items: readonly string[], maxChars: number): string[] {
+  const kept: string[] = [];
+  let used = 0;
+  for (const item of items) {
+    if (used + item.length > maxChars) break;
+    kept.push(item);
+    used += item.length;
+  }
+  return kept;
+}
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
 /**
- * context: loads the run's input from the run item and the project's newest memories
- * (written by earlier runs' memory stage), so later stages see them.
+ * context: loads the run's input, the project's newest memories (bounded by
+ * {@link MEMORY_LIMIT} and {@link MEMORY_MAX_CHARS}) and the conversation's recent turns.
  * @throws StageFailedError `run_not_found` when the run item is gone.
  */
 export const contextStage: StageImpl = async (ctx) => {
   const run = await ctx.store.getRun(ctx.runId);
   if (!run) throw new StageFailedError("run_not_found", "The run no longer exists.");
-  const memories = run.projectId ? await ctx.store.listMemories(run.projectId, MEMORY_LIMIT) : [];
-  const summaries = memories.map((m) => m.summary);
-  const loaded = `${summaries.length} ${summaries.length === 1 ? "memory" : "memories"}`;
-  await ctx.progress(`Loaded the question (${run.question.length} characters) and ${loaded}.`, {
+  const [memoryItems, turnItems] = await Promise.all([
+    run.projectId ? ctx.store.listMemories(run.projectId, MEMORY_LIMIT) : [],
+    run.conversationId ? ctx.store.listTurns(run.conversationId, TURN_LIMIT) : [],
+  ]);
+  const memories = withinBudget(
+    memoryItems.map((m) => m.summary),
+    MEMORY_MAX_CHARS,
+  );
+  const turns = turnItems
+    .filter((t) => t.runId !== ctx.runId)
+    .map(({ question, answer }) => ({ question, answer }));
+  const loaded = `${plural(memories.length, "memory", "memories")}, ${plural(turns.length, "earlier turn", "earlier turns")}`;
+  await ctx.progress(`Loaded ${loaded}.`, {
     questionChars: run.question.length,
-    memories: summaries.length,
+    memories,
+    turns: turns.length,
     ...(run.projectId ? { projectId: run.projectId } : {}),
+    ...(run.conversationId ? { conversationId: run.conversationId } : {}),
   });
   return {
     state: {
       question: run.question,
       ...(run.projectId ? { projectId: run.projectId } : {}),
-      memories: summaries,
+      ...(run.conversationId ? { conversationId: run.conversationId } : {}),
+      memories,
+      turns,
     },
     message: `Context ready: ${loaded}.`,
-    data: { memories: summaries.length },
+    data: { memories: memories.length, turns: turns.length },
   };
 };

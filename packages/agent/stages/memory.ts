@@ -1,35 +1,47 @@
+import { chat } from "../model-client.ts";
 import type { StageImpl } from "../stage-context.ts";
 import { requireQuestion } from "./prompt.ts";
 
 /** Instruction for the memory call. */
 export const SUMMARIZE_PROMPT = "Summarize this exchange in one sentence that will help future runs.";
 
+/** Longest answer kept in a conversation turn (characters). */
+export const TURN_ANSWER_CHARS = 1000;
+
 /**
  * memory: the model summarises the exchange; with a projectId the summary is stored as a
- * project memory item (with TTL) that the next run's context stage loads.
+ * project memory item (with TTL) that the next run's context stage and memory_search find;
+ * with a conversationId the turn (question, clipped answer) is stored for the next turn.
  */
 export const memoryStage: StageImpl = async (ctx) => {
   const question = requireQuestion(ctx.state);
+  const answer = ctx.state.answer ?? "";
   const out = await ctx.model.complete({
-    system: SUMMARIZE_PROMPT,
-    user: `Request: ${question}\nAnswer: ${ctx.state.answer ?? ""}`,
+    messages: chat(SUMMARIZE_PROMPT, `Request: ${question}\nAnswer: ${answer}`),
     maxTokens: 120,
     signal: ctx.signal,
   });
   ctx.recordUsage(out.model, out.usage);
   const summary = out.text.trim();
-  const projectId = ctx.state.projectId;
-  if (projectId) {
-    await ctx.store.putMemory({
-      projectId,
+  const ts = new Date(ctx.store.now()).toISOString();
+  const { projectId, conversationId } = ctx.state;
+  if (projectId) await ctx.store.putMemory({ projectId, runId: ctx.runId, ts, summary });
+  if (conversationId) {
+    await ctx.store.putTurn({
+      conversationId,
       runId: ctx.runId,
-      ts: new Date(ctx.store.now()).toISOString(),
-      summary,
+      ts,
+      question,
+      answer: answer.slice(0, TURN_ANSWER_CHARS),
     });
   }
   const said = projectId
     ? `Saved a memory for project ${projectId}.`
     : "No project given: the summary is not kept.";
-  await ctx.progress(said, { summary, saved: Boolean(projectId) }, 0.9);
-  return { state: {}, message: said, data: { saved: Boolean(projectId) } };
+  await ctx.progress(said, { summary, saved: Boolean(projectId), turnSaved: Boolean(conversationId) }, 0.9);
+  return {
+    state: {},
+    message: said,
+    data: { saved: Boolean(projectId), turnSaved: Boolean(conversationId) },
+  };
 };

@@ -10,9 +10,23 @@ export function requireQuestion(state: RunState): string {
   return state.question;
 }
 
-/** Project memories as a prompt preamble ("" when there are none). */
-export function memoryBlock(state: RunState): string {
+/**
+ * The user message every model stage starts from: `Request: <question>` first (the offline
+ * model and humans both look for it), then what context loaded.
+ */
+export function requestBlock(state: RunState): string {
+  const lines = [`Request: ${requireQuestion(state)}`];
   const memories = state.memories ?? [];
-  if (memories.length === 0) return "";
-  return `What earlier runs of this project learned:\n${memories.map((m) => `- ${m}`).join("\n")}\n\nRequest: `;
+  if (memories.length)
+    lines.push("", "What earlier runs of this project remembered:", ...memories.map((m) => `- ${m}`));
+  const turns = state.turns ?? [];
+  if (turns.length) {
+    lines.push(
+      "",
+      "Earlier turns of this conversation:",
+      ...turns.map((t) => `- Q: ${t.question}\n  A: ${t.answer}`),
+    );
+  }
+  if (state.analysis) lines.push("", `Analysis: ${JSON.stringify(state.analysis)}`);
+  return lines.join("\n");
 }

@@ -1,30 +1,71 @@
 import type { StageImpl } from "../stage-context.ts";
+import type { PlanStep } from "../structured.ts";
+import type { ToolRegistry } from "../tools/index.ts";
 
 /** Most steps a plan may have. */
 export const MAX_PLAN_STEPS = 8;
-/** Longest step, in characters. */
-export const MAX_STEP_CHARS = 500;
+/** Most tool calls a plan may make. */
+export const MAX_TOOL_STEPS = 5;
+/** Most time the plan's tool calls may take in all, counted at each tool's time limit (ms). */
+export const PLAN_BUDGET_MS = 30_000;
 
-/** What is wrong with a plan ([] when it is valid). Deterministic: no model call. */
-export function checkPlan(plan: readonly string[]): string[] {
+/**
+ * What is wrong with a plan ([] when it is valid). Deterministic, no model call: every tool
+ * exists, every tool input is a JSON object that parses with that tool's zod schema, and the
+ * step count, tool-call count and time budget are bounded.
+ */
+export function checkPlan(plan: readonly PlanStep[], tools: ToolRegistry): string[] {
   const problems: string[] = [];
   if (plan.length === 0) problems.push("the plan has no steps");
   if (plan.length > MAX_PLAN_STEPS)
     problems.push(`the plan has ${plan.length} steps (at most ${MAX_PLAN_STEPS})`);
+  const toolSteps = plan.filter((s) => s.kind === "tool");
+  if (toolSteps.length > MAX_TOOL_STEPS) {
+    problems.push(`the plan makes ${toolSteps.length} tool calls (at most ${MAX_TOOL_STEPS})`);
+  }
+  let budget = 0;
   plan.forEach((step, i) => {
-    if (step.length > MAX_STEP_CHARS)
-      problems.push(`step ${i + 1} is longer than ${MAX_STEP_CHARS} characters`);
+    const at = `step ${i + 1}`;
+    if (step.kind === "model") return;
+    const tool = step.tool ? tools.get(step.tool) : undefined;
+    if (!tool) {
+      problems.push(
+        `${at} uses an unknown tool "${step.tool}" (available: ${tools
+          .list()
+          .map((t) => t.name)
+          .join(", ")})`,
+      );
+      return;
+    }
+    budget += tool.timeoutMs;
+    let input: unknown;
+    try {
+      input = JSON.parse(step.input ?? "");
+    } catch {
+      problems.push(`${at}: the input of ${tool.name} is not JSON`);
+      return;
+    }
+    const parsed = tool.input.safeParse(input);
+    if (!parsed.success) {
+      const why = parsed.error.issues
+        .map((issue) => `${issue.path.join(".") || "input"} ${issue.message}`)
+        .join(", ");
+      problems.push(`${at}: invalid input for ${tool.name} (${why})`);
+    }
   });
+  if (budget > PLAN_BUDGET_MS)
+    problems.push(`the tool calls may take ${budget} ms (budget ${PLAN_BUDGET_MS} ms)`);
   return problems;
 }
 
 /**
  * validation: checks the plan deterministically. An invalid plan sets `planValid: false` and
- * counts a repair; the state machine's Choice sends it back to planning with the feedback.
+ * counts a repair; the state machine's Choice sends it back to planning with the problems as
+ * feedback, at most twice, then fails the run with `plan_invalid`.
  */
 export const validationStage: StageImpl = async (ctx) => {
   const plan = ctx.state.plan ?? [];
-  const problems = checkPlan(plan);
+  const problems = checkPlan(plan, ctx.tools);
   const valid = problems.length === 0;
   await ctx.progress(
     valid

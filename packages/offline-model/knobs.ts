@@ -1,0 +1,130 @@
+import { z } from "zod";
+import { type ErrorBody, errorBody } from "./protocol.ts";
+
+/**
+ * The offline model's test knobs (GET/POST/DELETE `/_offline/knobs`), so failure paths can be
+ * tested through real HTTP. Counters count chat-completion calls and go down as they are used.
+ */
+export const OfflineKnobsSchema = z
+  .object({
+    /** The next `count` chat-completion calls answer HTTP `status` (400–599) with an OpenAI-style error. */
+    failNext: z.object({ count: z.int().min(0), status: z.int().min(400).max(599) }).strict(),
+    /** The next `count` calls wait `ms` milliseconds (≤ 10 min) before answering; an aborted request ends the wait. */
+    stallNext: z.object({ count: z.int().min(0), ms: z.int().min(0).max(600_000) }).strict(),
+    /** Generation pace in tokens per second, read while streaming (0: unpaced). */
+    tokensPerSecond: z.number().min(0).max(1_000_000),
+    /** Reject `stream: true` with 400, like endpoints that cannot stream. */
+    noStreaming: z.boolean(),
+    /** The next `n` plan requests (json_schema named "plan") use the unknown tool `web_search`. */
+    badPlanNext: z.int().min(0),
+  })
+  .strict();
+/** The knobs as GET /_offline/knobs returns them. */
+export type OfflineKnobs = z.infer<typeof OfflineKnobsSchema>;
+
+/** The body of POST /_offline/knobs: any subset of the knobs, shallow-merged into the current ones. */
+export const OfflineKnobsPatchSchema = OfflineKnobsSchema.partial();
+/** A knobs patch (see {@link OfflineKnobsPatchSchema}). */
+export type OfflineKnobsPatch = z.infer<typeof OfflineKnobsPatchSchema>;
+
+/**
+ * The live knob settings of one offline model server. `take*` methods consume one unit of a
+ * counter and say whether (or how) the current call is affected.
+ */
+export class KnobBoard {
+  readonly #defaults: OfflineKnobs;
+  #current: OfflineKnobs;
+
+  /** @param tokensPerSecond the pace a reset returns to (the server's configured pace). */
+  constructor(tokensPerSecond: number) {
+    this.#defaults = {
+      failNext: { count: 0, status: 500 },
+      stallNext: { count: 0, ms: 0 },
+      tokensPerSecond,
+      noStreaming: false,
+      badPlanNext: 0,
+    };
+    this.#current = structuredClone(this.#defaults);
+  }
+
+  /** A copy of the current knobs. */
+  get(): OfflineKnobs {
+    return structuredClone(this.#current);
+  }
+
+  /** Merge a validated patch into the knobs (each given knob replaces the old one); returns the result. */
+  merge(patch: OfflineKnobsPatch): OfflineKnobs {
+    this.#current = { ...this.#current, ...structuredClone(patch) };
+    return this.get();
+  }
+
+  /** Back to the defaults (no failures, no stalls, the configured pace); returns them. */
+  reset(): OfflineKnobs {
+    this.#current = structuredClone(this.#defaults);
+    return this.get();
+  }
+
+  /** The current pace (tokens per second; 0: unpaced). */
+  get tokensPerSecond(): number {
+    return this.#current.tokensPerSecond;
+  }
+
+  /** Whether streaming requests are refused. */
+  get noStreaming(): boolean {
+    return this.#current.noStreaming;
+  }
+
+  /** The HTTP status this call must fail with (consuming one `failNext`), or undefined. */
+  takeFailure(): number | undefined {
+    const f = this.#current.failNext;
+    if (f.count <= 0) return undefined;
+    f.count -= 1;
+    return f.status;
+  }
+
+  /** How long this call must stall in ms (consuming one `stallNext`), or undefined. */
+  takeStall(): number | undefined {
+    const s = this.#current.stallNext;
+    if (s.count <= 0) return undefined;
+    s.count -= 1;
+    return s.ms;
+  }
+
+  /** True when this plan must be bad (consuming one `badPlanNext`). */
+  takeBadPlan(): boolean {
+    if (this.#current.badPlanNext <= 0) return false;
+    this.#current.badPlanNext -= 1;
+    return true;
+  }
+}
+
+const FAILURES: Record<number, { type: string; code: string; message: string }> = {
+  400: { type: "invalid_request_error", code: "invalid_request", message: "The request was rejected." },
+  401: { type: "invalid_request_error", code: "invalid_api_key", message: "Incorrect API key provided." },
+  403: {
+    type: "invalid_request_error",
+    code: "permission_denied",
+    message: "Access to this model is denied.",
+  },
+  404: { type: "invalid_request_error", code: "model_not_found", message: "The model does not exist." },
+  408: { type: "timeout_error", code: "timeout", message: "The request timed out." },
+  429: { type: "requests", code: "rate_limit_exceeded", message: "Rate limit reached; try again later." },
+};
+
+/**
+ * The OpenAI-style error body of a simulated `status` failure (the `failNext` knob): 4xx are
+ * request errors with OpenAI's usual codes (429 `rate_limit_exceeded`), 5xx `server_error`.
+ * The message says it is simulated.
+ */
+export function failureBody(status: number): ErrorBody {
+  const known =
+    FAILURES[status] ??
+    (status >= 500
+      ? { type: "server_error", code: "server_error", message: "The server had an error." }
+      : { type: "invalid_request_error", code: "request_failed", message: "The request failed." });
+  return errorBody(
+    `${known.message} (simulated ${status} from the offline model's failNext knob)`,
+    known.type,
+    known.code,
+  );
+}

@@ -1,0 +1,84 @@
+import { answeredTools, priorToolCalls, requestMessage, requestOf } from "./conversation.ts";
+import { conformTo, schemaInstance } from "./json-schema-instance.ts";
+import { detectNeeds, type Needs, neededTools, recallQuery } from "./needs.ts";
+import type { ChatMessage, ChatRequest, OfferedTool, ToolCall } from "./protocol.ts";
+
+/** The request's `tool_choice` is a function that is not among its `tools`. */
+export class UnknownToolChoiceError extends Error {
+  override readonly name = "UnknownToolChoiceError";
+}
+
+/** The arguments the offline model prefers for a built-in tool, or undefined for other tools. */
+function preferredArguments(tool: string, needs: Needs, request: string): unknown {
+  switch (tool) {
+    case "calculator":
+      return needs.arithmetic ? { expression: needs.arithmetic.expression } : undefined;
+    case "memory_search":
+      return { query: recallQuery(request) };
+    case "current_time":
+      return {};
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The JSON arguments of a call to `tool`: calculator `{"expression": …}` (normalised for
+ * mathjs), memory_search `{"query": <key words>}`, current_time `{}`, conformed to the tool's
+ * parameters schema when it has one; a generic instance of that schema for other tools.
+ */
+export function toolArguments(tool: OfferedTool, needs: Needs, request: string): string {
+  const preferred = preferredArguments(tool.name, needs, request);
+  if (!tool.parameters) return JSON.stringify(preferred ?? {});
+  const value =
+    preferred === undefined
+      ? schemaInstance(tool.parameters, { request })
+      : conformTo(tool.parameters, preferred, request);
+  return JSON.stringify(value);
+}
+
+/**
+ * The tool calls the offline model answers with (empty: answer with text). With
+ * `tool_choice` "auto" (the default) it calls, in order, calculator for arithmetic,
+ * memory_search for references to earlier work and current_time for time questions, each only
+ * when offered and not yet answered in the conversation; "none" never calls; "required" calls
+ * the needed tools or else the first offered tool not yet answered (or the first offered);
+ * a named function is always called. `parallel_tool_calls: false` keeps only the first call.
+ * Ids are `call_<n>`, numbered after the calls already in the conversation.
+ * @throws UnknownToolChoiceError when `tool_choice` names a function that is not offered.
+ */
+export function chooseToolCalls(
+  request: ChatRequest,
+  messages: readonly ChatMessage[],
+  tools: OfferedTool[],
+): ToolCall[] {
+  const choice = request.tool_choice ?? "auto";
+  if (tools.length === 0 || choice === "none") return [];
+  const text = requestOf(requestMessage(messages));
+  const needs = detectNeeds(text);
+  const answered = answeredTools(messages);
+  const byName = new Map(tools.map((t) => [t.name, t]));
+  let chosen: OfferedTool[];
+  if (typeof choice === "object") {
+    const named = byName.get(choice.function.name);
+    if (!named)
+      throw new UnknownToolChoiceError(`tool_choice names "${choice.function.name}", which is not in tools`);
+    chosen = [named];
+  } else {
+    chosen = neededTools(needs).flatMap((name) => {
+      const tool = byName.get(name);
+      return tool && !answered.has(name) ? [tool] : [];
+    });
+    if (chosen.length === 0 && choice === "required") {
+      const fallback = tools.find((t) => !answered.has(t.name)) ?? tools[0];
+      chosen = fallback ? [fallback] : [];
+    }
+  }
+  if (request.parallel_tool_calls === false) chosen = chosen.slice(0, 1);
+  const first = priorToolCalls(messages) + 1;
+  return chosen.map((tool, i) => ({
+    id: `call_${first + i}`,
+    name: tool.name,
+    arguments: toolArguments(tool, needs, text),
+  }));
+}

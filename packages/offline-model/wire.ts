@@ -1,0 +1,128 @@
+import type { ToolCall } from "./protocol.ts";
+import type { Reply } from "./reply.ts";
+import { tokenize, tokenizeJson } from "./responder.ts";
+
+/** The id the embedded model reports (shown in run.completed `models`). */
+export const OFFLINE_MODEL_ID = "offline";
+
+/** Token usage as the chat-completions API reports it. */
+export interface WireUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+/** A reply cut into model-like tokens, ready to be sent whole or streamed. */
+export interface Rendered {
+  /** The reply. */
+  reply: Reply;
+  /** The text tokens sent (after `max_tokens`); [] for tool calls. */
+  tokens: string[];
+  /** Completion tokens: text tokens, or for tool calls one per call plus its argument pieces. */
+  count: number;
+  /** `stop`, `length` (cut by `max_tokens`) or `tool_calls`. */
+  finish: "stop" | "length" | "tool_calls";
+}
+
+/**
+ * Cut a reply into tokens: prose by words ({@link tokenize}), JSON content and tool arguments
+ * into finer pieces ({@link tokenizeJson}). Text is cut at `limit` tokens (finish `length`);
+ * tool calls are never cut.
+ */
+export function render(reply: Reply, limit: number): Rendered {
+  if (reply.kind === "tool_calls") {
+    const count = reply.calls.reduce((n, c) => n + 1 + tokenizeJson(c.arguments).length, 0);
+    return { reply, tokens: [], count, finish: "tool_calls" };
+  }
+  const full = reply.json ? tokenizeJson(reply.content) : tokenize(reply.content);
+  const tokens = full.slice(0, limit);
+  return { reply, tokens, count: tokens.length, finish: tokens.length < full.length ? "length" : "stop" };
+}
+
+/** The fields every completion object and chunk of one reply share. */
+export interface CompletionMeta {
+  id: string;
+  created: number;
+}
+
+/** Fresh {@link CompletionMeta}: a `chatcmpl-offline-…` id and the current Unix time (seconds). */
+export function newMeta(): CompletionMeta {
+  return { id: `chatcmpl-offline-${Date.now().toString(36)}`, created: Math.floor(Date.now() / 1000) };
+}
+
+const toolCallJson = (c: ToolCall) => ({
+  id: c.id,
+  type: "function",
+  function: { name: c.name, arguments: c.arguments },
+});
+
+/** The non-streaming `chat.completion` object of a rendered reply. */
+export function completionBody(meta: CompletionMeta, r: Rendered, usage: WireUsage): Record<string, unknown> {
+  const message =
+    r.reply.kind === "tool_calls"
+      ? { role: "assistant", content: null, refusal: null, tool_calls: r.reply.calls.map(toolCallJson) }
+      : { role: "assistant", content: r.tokens.join(""), refusal: null };
+  return {
+    id: meta.id,
+    object: "chat.completion",
+    created: meta.created,
+    model: OFFLINE_MODEL_ID,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: r.finish }],
+    usage,
+  };
+}
+
+/** One SSE `data:` payload of a stream; `paced` ones each stand for one generated token. */
+export interface StreamPiece {
+  data: string;
+  paced: boolean;
+}
+
+/**
+ * The SSE payloads of a streamed reply, in OpenAI's `chat.completion.chunk` format: a first
+ * chunk with the role; then either one chunk per text token (`delta.content`) or, per tool
+ * call, a chunk with `index`, `id`, `type`, `function.name` and empty arguments followed by
+ * chunks with only `index` and an argument fragment; a chunk with `finish_reason`; a usage
+ * chunk (empty `choices`) when `includeUsage`; and `[DONE]`.
+ */
+export function* streamPieces(
+  meta: CompletionMeta,
+  r: Rendered,
+  usage: WireUsage,
+  includeUsage: boolean,
+): Generator<StreamPiece> {
+  const chunk = (delta: Record<string, unknown>, finish: string | null) =>
+    JSON.stringify({
+      id: meta.id,
+      object: "chat.completion.chunk",
+      created: meta.created,
+      model: OFFLINE_MODEL_ID,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+    });
+  if (r.reply.kind === "tool_calls") {
+    yield { data: chunk({ role: "assistant", content: null }, null), paced: false };
+    for (const [index, call] of r.reply.calls.entries()) {
+      const head = { index, id: call.id, type: "function", function: { name: call.name, arguments: "" } };
+      yield { data: chunk({ tool_calls: [head] }, null), paced: true };
+      for (const piece of tokenizeJson(call.arguments)) {
+        yield { data: chunk({ tool_calls: [{ index, function: { arguments: piece } }] }, null), paced: true };
+      }
+    }
+  } else {
+    yield { data: chunk({ role: "assistant", content: "" }, null), paced: false };
+    for (const token of r.tokens) yield { data: chunk({ content: token }, null), paced: true };
+  }
+  yield { data: chunk({}, r.finish), paced: false };
+  if (includeUsage) {
+    const data = JSON.stringify({
+      id: meta.id,
+      object: "chat.completion.chunk",
+      created: meta.created,
+      model: OFFLINE_MODEL_ID,
+      choices: [],
+      usage,
+    });
+    yield { data, paced: false };
+  }
+  yield { data: "[DONE]", paced: false };
+}

@@ -1,0 +1,224 @@
+import OpenAI from "openai";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type Served, serveApp } from "../packages/local/serve.ts";
+import {
+  createOfflineModelApp,
+  type OfflineKnobs,
+  type OfflineKnobsPatch,
+  OfflineKnobsPatchSchema,
+} from "../packages/offline-model/index.ts";
+
+let server: Served;
+let openai: OpenAI;
+const messages = [{ role: "user" as const, content: "Why are SSE streams resumable?" }];
+const ask = (client = openai, options: { signal?: AbortSignal } = {}) =>
+  client.chat.completions.create({ model: "offline", messages }, options);
+
+const knobs = async (method: "GET" | "POST" | "DELETE", body?: unknown) => {
+  const res = await fetch(`${server.url}/_offline/knobs`, {
+    method,
+    ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+  });
+  return { status: res.status, body: (await res.json()) as OfflineKnobs & { error?: { message: string } } };
+};
+const setKnobs = async (patch: OfflineKnobsPatch) => {
+  const res = await knobs("POST", patch);
+  expect(res.status).toBe(200);
+  return res.body;
+};
+const stats = async () =>
+  (await (await fetch(`${server.url}/_offline/stats`)).json()) as { calls: number; active: number };
+
+beforeAll(async () => {
+  server = await serveApp(createOfflineModelApp({ tokensPerSecond: 0 }), 0, "127.0.0.1");
+  openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "offline", maxRetries: 0 });
+});
+afterEach(async () => {
+  await knobs("DELETE");
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+describe("knobs over HTTP", () => {
+  it("GET returns the defaults, POST merges, DELETE resets", async () => {
+    const defaults: OfflineKnobs = {
+      failNext: { count: 0, status: 500 },
+      stallNext: { count: 0, ms: 0 },
+      tokensPerSecond: 0,
+      noStreaming: false,
+      badPlanNext: 0,
+    };
+    expect((await knobs("GET")).body).toEqual(defaults);
+    expect(await setKnobs({ badPlanNext: 1 })).toEqual({ ...defaults, badPlanNext: 1 });
+    expect(await setKnobs({ noStreaming: true })).toEqual({ ...defaults, badPlanNext: 1, noStreaming: true });
+    expect((await knobs("DELETE")).body).toEqual(defaults);
+    expect((await knobs("GET")).body).toEqual(defaults);
+  });
+
+  it.each([
+    ["an unknown knob", { failFirst: 1 }],
+    ["a negative count", { failNext: { count: -1, status: 500 } }],
+    ["a non-error status", { failNext: { count: 1, status: 200 } }],
+    ["a fractional count", { badPlanNext: 1.5 }],
+    ["a wrong type", { noStreaming: "yes" }],
+    ["not JSON", "{"],
+  ])("answers 400 to %s", async (_what, body) => {
+    const res = await knobs("POST", body);
+    expect(res.status).toBe(400);
+    expect(res.body.error?.message).toMatch(/^invalid knobs/);
+    expect((await knobs("GET")).body.badPlanNext).toBe(0);
+  });
+
+  it("exports the body schema", () => {
+    expect(OfflineKnobsPatchSchema.safeParse({ stallNext: { count: 1, ms: 10 } }).success).toBe(true);
+    expect(OfflineKnobsPatchSchema.safeParse({ tokensPerSecond: -1 }).success).toBe(false);
+  });
+});
+
+describe("failNext", () => {
+  it("429 → RateLimitError with retry-after 0, then success", async () => {
+    await setKnobs({ failNext: { count: 1, status: 429 } });
+    const err = await ask().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.RateLimitError);
+    const e = err as InstanceType<typeof OpenAI.RateLimitError>;
+    expect(e.status).toBe(429);
+    expect(e.headers.get("retry-after")).toBe("0");
+    expect(e.code).toBe("rate_limit_exceeded");
+    expect(e.type).toBe("requests");
+    expect((await ask()).choices[0]?.message.content).toBeTruthy();
+    expect((await knobs("GET")).body.failNext.count).toBe(0);
+  });
+
+  it("the SDK's own retries get through a 429 without waiting", async () => {
+    await setKnobs({ failNext: { count: 2, status: 429 } });
+    const retrying = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "offline", maxRetries: 2 });
+    const started = Date.now();
+    expect((await ask(retrying)).choices[0]?.finish_reason).toBe("stop");
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it.each([
+    [400, OpenAI.BadRequestError, "invalid_request"],
+    [401, OpenAI.AuthenticationError, "invalid_api_key"],
+    [404, OpenAI.NotFoundError, "model_not_found"],
+    [500, OpenAI.InternalServerError, "server_error"],
+    [503, OpenAI.InternalServerError, "server_error"],
+  ])("%i → the SDK's matching error, with an OpenAI-style body", async (status, type, code) => {
+    await setKnobs({ failNext: { count: 2, status } });
+    for (let i = 0; i < 2; i++) {
+      const err = await ask().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(type);
+      expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe(code);
+      expect((err as Error).message).toContain("simulated");
+    }
+    expect((await ask()).choices[0]?.message.content).toBeTruthy();
+  });
+
+  it("fails streaming calls too", async () => {
+    await setKnobs({ failNext: { count: 1, status: 500 } });
+    await expect(
+      openai.chat.completions.create({ model: "offline", messages, stream: true }),
+    ).rejects.toBeInstanceOf(OpenAI.InternalServerError);
+  });
+});
+
+describe("stallNext", () => {
+  it("delays the next call by ms", async () => {
+    await setKnobs({ stallNext: { count: 1, ms: 300 } });
+    let started = Date.now();
+    await ask();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    started = Date.now();
+    await ask();
+    expect(Date.now() - started).toBeLessThan(250);
+  });
+
+  it("ends the wait when the request is aborted", async () => {
+    await setKnobs({ stallNext: { count: 1, ms: 20_000 } });
+    const before = await stats();
+    const controller = new AbortController();
+    const pending = ask(openai, { signal: controller.signal }).catch((e: unknown) => e);
+    await expect.poll(async () => (await stats()).active).toBe(before.active + 1);
+    controller.abort();
+    expect(await pending).toBeInstanceOf(OpenAI.APIUserAbortError);
+    await expect.poll(async () => (await stats()).active, { timeout: 2000 }).toBe(before.active);
+    expect((await stats()).calls).toBe(before.calls + 1);
+  });
+
+  it("trips the SDK's timeout", async () => {
+    await setKnobs({ stallNext: { count: 1, ms: 5000 } });
+    const impatient = new OpenAI({
+      baseURL: `${server.url}/v1`,
+      apiKey: "offline",
+      maxRetries: 0,
+      timeout: 200,
+    });
+    await expect(ask(impatient)).rejects.toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
+    await expect.poll(async () => (await stats()).active, { timeout: 2000 }).toBe(0);
+  });
+});
+
+describe("noStreaming", () => {
+  it("refuses stream: true with 400 like endpoints that cannot stream, and still answers without it", async () => {
+    await setKnobs({ noStreaming: true });
+    const err = await openai.chat.completions
+      .create({ model: "offline", messages, stream: true })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    const e = err as InstanceType<typeof OpenAI.BadRequestError>;
+    expect(e.message).toContain("streaming is not supported by this endpoint");
+    expect(e.param).toBe("stream");
+    expect((await ask()).choices[0]?.message.content).toBeTruthy();
+  });
+});
+
+describe("tokensPerSecond", () => {
+  it("changes the pace at runtime, for whole replies and for streams", async () => {
+    await setKnobs({ tokensPerSecond: 20 });
+    let started = Date.now();
+    await openai.chat.completions.create({ model: "offline", messages, max_tokens: 6 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(280);
+
+    await setKnobs({ tokensPerSecond: 50 });
+    started = Date.now();
+    const stream = await openai.chat.completions.create({
+      model: "offline",
+      messages,
+      max_tokens: 10,
+      stream: true,
+    });
+    const arrivals: number[] = [];
+    for await (const chunk of stream)
+      if (chunk.choices[0]?.delta.content) arrivals.push(Date.now() - started);
+    expect(arrivals).toHaveLength(10);
+    expect(arrivals.at(-1)).toBeGreaterThanOrEqual(180);
+
+    await setKnobs({ tokensPerSecond: 0 });
+    started = Date.now();
+    await ask();
+    expect(Date.now() - started).toBeLessThan(150);
+  });
+
+  it("paces tool-call argument streaming too", async () => {
+    await setKnobs({ tokensPerSecond: 100 });
+    const started = Date.now();
+    const runner = openai.chat.completions.stream({
+      model: "offline",
+      messages: [{ role: "user", content: "What is 17% of 2,340?" }],
+      tools: [
+        {
+          type: "function",
+          function: {
+            name: "calculator",
+            parameters: { type: "object", properties: { expression: { type: "string" } } },
+          },
+        },
+      ],
+    });
+    const final = await runner.finalChatCompletion();
+    const args = final.choices[0]?.message.tool_calls?.[0];
+    expect(args?.type === "function" && args.function.arguments).toBe('{"expression":"17 / 100 * 2340"}');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(100); // ≥ 11 argument pieces + the call header at 100/s
+  });
+});
