@@ -122,6 +122,26 @@ describe("the six stages doing real work, offline", () => {
     expect(verdicts[1]?.valid).toBe(true);
   });
 
+  it("asks again once when a structured output breaks its schema, then goes on", async () => {
+    await knobs({ invalidJsonNext: 1 });
+    const events = await run({ question: "What is 3 * 7?" });
+    completed(events);
+    const asked = ofType(events, "stage.progress", "analyzing").find((e) =>
+      e.message.includes("asking again"),
+    );
+    expect(asked).toBeDefined();
+    expect(ofType(events, "stage.completed", "analyzing")).toHaveLength(1);
+  });
+
+  it("ends the run with model_output_invalid when the repaired structured output is still invalid", async () => {
+    await knobs({ invalidJsonNext: 2 });
+    const events = await run({ question: "What is 3 * 7?" });
+    const last = events.at(-1);
+    if (last?.type !== "run.failed") throw new Error(`expected run.failed, got ${last?.type}`);
+    expect(last.data.error.code).toBe("model_output_invalid");
+    expect(last.stage).toBe("analyzing");
+  });
+
   it("recovers from a failing tool: the error goes to the model and the run completes", async () => {
     const events = await run({ question: "What is 5 + foo(3)?" });
     const done = completed(events);

@@ -48,6 +48,7 @@ describe("knobs over HTTP", () => {
       tokensPerSecond: 0,
       noStreaming: false,
       badPlanNext: 0,
+      invalidJsonNext: 0,
     };
     expect((await knobs("GET")).body).toEqual(defaults);
     expect(await setKnobs({ badPlanNext: 1 })).toEqual({ ...defaults, badPlanNext: 1 });

@@ -17,6 +17,8 @@ export const OfflineKnobsSchema = z
     noStreaming: z.boolean(),
     /** The next `n` plan requests (json_schema named "plan") use the unknown tool `web_search`. */
     badPlanNext: z.int().min(0),
+    /** The next `n` json_schema replies are `{}`: valid JSON that breaks the schema (tests the repair path). */
+    invalidJsonNext: z.int().min(0),
   })
   .strict();
 /** The knobs as GET /_offline/knobs returns them. */
@@ -43,6 +45,7 @@ export class KnobBoard {
       tokensPerSecond,
       noStreaming: false,
       badPlanNext: 0,
+      invalidJsonNext: 0,
     };
     this.#current = structuredClone(this.#defaults);
   }
@@ -88,6 +91,13 @@ export class KnobBoard {
     if (s.count <= 0) return undefined;
     s.count -= 1;
     return s.ms;
+  }
+
+  /** True when this structured reply must break its schema (consuming one `invalidJsonNext`). */
+  takeInvalidJson(): boolean {
+    if (this.#current.invalidJsonNext <= 0) return false;
+    this.#current.invalidJsonNext -= 1;
+    return true;
   }
 
   /** True when this plan must be bad (consuming one `badPlanNext`). */

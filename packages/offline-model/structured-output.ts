@@ -135,10 +135,12 @@ export function planFor(request: string, tools: readonly string[], options: { ba
   return { steps };
 }
 
-/** What a structured reply needs from the server: whether the next plan must be a bad one. */
+/** What a structured reply needs from the server: whether the next plan or reply must be a bad one. */
 export interface StructuredHooks {
   /** Consumes one unit of the `badPlanNext` knob; true when this plan must be bad. */
   takeBadPlan(): boolean;
+  /** Consumes one unit of the `invalidJsonNext` knob; true when this reply must break its schema. */
+  takeInvalidJson(): boolean;
 }
 
 /**
@@ -153,6 +155,7 @@ export function structuredContent(
   messages: readonly ChatMessage[],
   hooks: StructuredHooks,
 ): string {
+  if (hooks.takeInvalidJson()) return "{}";
   const request = requestOf(requestMessage(messages));
   let value: unknown;
   if (name === ANALYSIS_FORMAT_NAME) value = analysisFor(request);
