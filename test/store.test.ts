@@ -443,6 +443,35 @@ describe("project memory", () => {
     expect(all).toEqual(byTs);
     expect(await store.listMemories(`proj-${ulid()}`, 5)).toEqual([]);
   });
+
+  it("putTurn/listTurns: the newest turns of one conversation, returned oldest first", async () => {
+    const conversationId = `conv-${ulid()}`;
+    const base = Date.UTC(2025, 0, 1);
+    for (const i of [2, 0, 3, 1]) {
+      await store.putTurn({
+        conversationId,
+        runId: ulid(),
+        ts: new Date(base + i * 1000).toISOString(),
+        question: `q${i}`,
+        answer: `a${i}`,
+      });
+    }
+    await store.putTurn({
+      conversationId: `${conversationId}-x`,
+      runId: ulid(),
+      ts: new Date(base).toISOString(),
+      question: "x",
+      answer: "x",
+    });
+    expect((await store.listTurns(conversationId, 3)).map((t) => t.question)).toEqual(["q1", "q2", "q3"]);
+    expect((await store.listTurns(conversationId, 10)).map((t) => t.answer)).toEqual([
+      "a0",
+      "a1",
+      "a2",
+      "a3",
+    ]);
+    expect(await store.listTurns(`conv-${ulid()}`, 5)).toEqual([]);
+  });
 });
 
 describe("errors at the store's edge", () => {

@@ -280,87 +280,73 @@ export class ProgressStore {
   }
 
   /** Store a memory summary under its project (with TTL). */
-  async putMemory(item: MemoryItem): Promise<void> {
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: {
-            pk: { S: projectPk(item.projectId) },
-            sk: { S: memorySk(item.ts, item.runId) },
-            ...marshall(item),
-            expiresAt: { N: String(this.expiresAt()) },
-          },
-        }),
-      );
-    } catch (err) {
-      throw toStoreError("PutItem(memory)", err);
-    }
+  putMemory(item: MemoryItem): Promise<void> {
+    return this.#putSideItem(projectPk(item.projectId), memorySk(item.ts, item.runId), item, "memory");
   }
 
   /** A project's memory items, newest first, at most `limit`. */
   async listMemories(projectId: string, limit: number): Promise<MemoryItem[]> {
-    try {
-      const out = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: "pk = :pk AND begins_with(sk, :mem)",
-          ExpressionAttributeValues: { ":pk": { S: projectPk(projectId) }, ":mem": { S: "MEM#" } },
-          ScanIndexForward: false,
-          Limit: Math.max(1, limit),
-        }),
-      );
-      return (out.Items ?? []).map((item) => {
-        const { projectId: p, runId, ts, summary } = unmarshall(item);
-        return { projectId: p, runId, ts, summary } as MemoryItem;
-      });
-    } catch (err) {
-      throw toStoreError("Query(memory)", err);
-    }
+    const items = await this.#newestByPrefix(projectPk(projectId), "MEM#", limit, "memory");
+    return items.map(
+      ({ projectId: p, runId, ts, summary }) => ({ projectId: p, runId, ts, summary }) as MemoryItem,
+    );
   }
 
   /** Store a finished conversation turn (with TTL). */
-  async putTurn(item: TurnItem): Promise<void> {
+  putTurn(item: TurnItem): Promise<void> {
+    return this.#putSideItem(conversationPk(item.conversationId), turnSk(item.ts, item.runId), item, "turn");
+  }
+
+  /** A conversation's newest `limit` turns, returned oldest first (the order a prompt wants). */
+  async listTurns(conversationId: string, limit: number): Promise<TurnItem[]> {
+    const items = await this.#newestByPrefix(conversationPk(conversationId), "TURN#", limit, "turns");
+    return items
+      .map(
+        ({ conversationId: c, runId, ts, question, answer }) =>
+          ({ conversationId: c, runId, ts, question, answer }) as TurnItem,
+      )
+      .reverse();
+  }
+
+  /** Put an item beside the logs (memory, turn): its attributes plus keys and TTL. */
+  async #putSideItem(pk: string, sk: string, item: object, what: string): Promise<void> {
     try {
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: {
-            pk: { S: conversationPk(item.conversationId) },
-            sk: { S: turnSk(item.ts, item.runId) },
+            pk: { S: pk },
+            sk: { S: sk },
             ...marshall(item),
             expiresAt: { N: String(this.expiresAt()) },
           },
         }),
       );
     } catch (err) {
-      throw toStoreError("PutItem(turn)", err);
+      throw toStoreError(`PutItem(${what})`, err);
     }
   }
 
-  /** A conversation's newest `limit` turns, returned oldest first (the order a prompt wants). */
-  async listTurns(conversationId: string, limit: number): Promise<TurnItem[]> {
+  /** The newest `limit` items of partition `pk` whose sort key starts with `prefix` (sort keys end in a time). */
+  async #newestByPrefix(
+    pk: string,
+    prefix: string,
+    limit: number,
+    what: string,
+  ): Promise<Record<string, unknown>[]> {
     try {
       const out = await this.client.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: "pk = :pk AND begins_with(sk, :turn)",
-          ExpressionAttributeValues: {
-            ":pk": { S: conversationPk(conversationId) },
-            ":turn": { S: "TURN#" },
-          },
+          KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+          ExpressionAttributeValues: { ":pk": { S: pk }, ":prefix": { S: prefix } },
           ScanIndexForward: false,
           Limit: Math.max(1, limit),
         }),
       );
-      return (out.Items ?? [])
-        .map((item) => {
-          const { conversationId: c, runId, ts, question, answer } = unmarshall(item);
-          return { conversationId: c, runId, ts, question, answer } as TurnItem;
-        })
-        .reverse();
+      return (out.Items ?? []).map((item) => unmarshall(item));
     } catch (err) {
-      throw toStoreError("Query(turns)", err);
+      throw toStoreError(`Query(${what})`, err);
     }
   }
 }
