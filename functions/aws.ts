@@ -1,4 +1,4 @@
-import { finalizeRun, runStage } from "../packages/agent/index.ts";
+import { type AgentDeps, finalizeRun, runStage } from "../packages/agent/index.ts";
 import { createAgentDeps, createModelClient, createStore } from "../packages/runtime/compose.ts";
 import { type Config, ConfigError, loadConfig } from "../packages/runtime/config.ts";
 import { logFn } from "../packages/runtime/logger.ts";
@@ -32,10 +32,11 @@ export function awsWorkflow(): SfnWorkflow {
   return new SfnWorkflow({ stateMachineArn: config.STATE_MACHINE_ARN });
 }
 
-/** The stage Task's body: run one stage with the configured model. */
+let agent: AgentDeps | undefined;
+/** The stage Task's body: run one stage with the configured model (clients reused across warm invocations). */
 export function awsRunStage(input: unknown) {
-  const s = awsStore();
-  return runStage(input, createAgentDeps(config, s, createModelClient(config)));
+  agent ??= createAgentDeps(config, awsStore(), createModelClient(config));
+  return runStage(input, agent);
 }
 
 /** The Finalize body. */

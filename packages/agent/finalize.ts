@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { RunIdSchema, type SafeError } from "../events/index.ts";
-import { type ProgressStore, RunFinishedError } from "../store/index.ts";
+import { endRun, type ProgressStore } from "../store/index.ts";
 
 /** The Finalize function's input: `{ runId, error: { Error, Cause } }` from a Catch or the EventBridge rule. */
 export const FinalizeInputSchema = z.object({
@@ -32,6 +32,8 @@ const SAFE_ERRORS: Record<string, SafeError> = {
     message: "A service the agent depends on kept failing.",
   },
   StageFailedError: { code: "stage_failed", message: "A stage of the agent failed." },
+  InvalidEventError: { code: "event_invalid", message: "The agent produced progress it could not record." },
+  ItemTooLargeError: { code: "event_too_large", message: "The agent produced a result too large to record." },
 };
 
 /** What {@link finalizeRun} did. */
@@ -55,20 +57,9 @@ export async function finalizeRun(
       ? RUN_TIMEOUT
       : (SAFE_ERRORS[error.Error ?? ""] ?? { code: "internal_error", message: "The agent failed." });
   log({ msg: "finalizing failed run", runId, error: error.Error, cause: error.Cause });
-  const runLog = store.log(runId);
-  const last = await runLog.sync();
-  try {
-    await runLog.append({
-      type: outcome === "timed_out" ? "run.timed_out" : "run.failed",
-      ...(last?.stage === undefined ? {} : { stage: last.stage }),
-      progress: last?.progress ?? 0,
-      message: safe.message,
-      data: { error: safe },
-    });
-  } catch (err) {
-    if (err instanceof RunFinishedError) return "already_ended";
-    throw err;
-  }
-  await store.updateRun(runId, { status: outcome, error: safe });
-  return outcome;
+  const ended = await endRun(store, runId, {
+    type: outcome === "timed_out" ? "run.timed_out" : "run.failed",
+    error: safe,
+  });
+  return ended ? outcome : "already_ended";
 }

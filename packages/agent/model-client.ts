@@ -1,5 +1,5 @@
 import type OpenAI from "openai";
-import { APIConnectionError, APIError, APIUserAbortError } from "openai";
+import { APIConnectionError, APIError, APIUserAbortError, OpenAIError } from "openai";
 import { zodResponseFormat } from "openai/helpers/zod";
 import type {
   ChatCompletionMessageParam,
@@ -61,15 +61,37 @@ const SIMULATED_CHUNK_CHARS = 24;
 export class ModelClient {
   readonly openai: OpenAI;
   readonly model: string;
+  /** Time limit of one whole call, streaming included (ms). */
+  readonly timeoutMs: number;
 
-  constructor(options: { openai: OpenAI; model: string }) {
+  /**
+   * @param options.timeoutMs limit of one whole call (default 120,000 ms). The SDK's own
+   *   `timeout` stops at the response headers; this one also bounds a stream or body that
+   *   stalls afterwards, and a call cut by it is a {@link TransientStageError}.
+   */
+  constructor(options: { openai: OpenAI; model: string; timeoutMs?: number }) {
     this.openai = options.openai;
     this.model = options.model;
+    this.timeoutMs = options.timeoutMs ?? 120_000;
   }
 
   /** The same endpoint with another model name (per-stage models). */
   withModel(model: string): ModelClient {
-    return model === this.model ? this : new ModelClient({ openai: this.openai, model });
+    return model === this.model
+      ? this
+      : new ModelClient({ openai: this.openai, model, timeoutMs: this.timeoutMs });
+  }
+
+  /** The caller's signal combined with this call's time limit, and the error to throw for either. */
+  #limit(signal: AbortSignal): { signal: AbortSignal; fail: (err: unknown) => Error } {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    return {
+      signal: AbortSignal.any([signal, timeout]),
+      fail: (err) =>
+        timeout.aborted && !signal.aborted
+          ? new TransientStageError(`the model call took longer than ${this.timeoutMs} ms`, { cause: err })
+          : translate(err),
+    };
   }
 
   /** A non-streaming text completion. */
@@ -92,7 +114,8 @@ export class ModelClient {
   /**
    * A structured output: json_schema response_format generated from `schema` by the SDK's zod
    * helper; the reply is parsed and validated against it.
-   * @throws ModelOutputError when the reply is not valid JSON for the schema, or a refusal.
+   * @throws ModelOutputError when the reply is not valid JSON for the schema, or a refusal;
+   *   TransientStageError / StageFailedError as {@link complete}.
    */
   async parse<S extends z.ZodType>(
     schema: S,
@@ -100,6 +123,7 @@ export class ModelClient {
     request: ModelRequest,
   ): Promise<ModelResult & { value: z.infer<S> }> {
     let out: Awaited<ReturnType<OpenAI["chat"]["completions"]["parse"]>>;
+    const limit = this.#limit(request.signal);
     try {
       out = await this.openai.chat.completions.parse(
         {
@@ -108,10 +132,10 @@ export class ModelClient {
           response_format: zodResponseFormat(schema as never, name),
           ...maxTokens(request),
         },
-        { signal: request.signal },
+        { signal: limit.signal },
       );
     } catch (err) {
-      if (err instanceof APIError) throw translate(err);
+      if (err instanceof APIError) throw limit.fail(err);
       throw new ModelOutputError(`the reply did not match ${name}: ${(err as Error).message}`.slice(0, 500));
     }
     const message = out.choices[0]?.message;
@@ -131,8 +155,11 @@ export class ModelClient {
   /**
    * A streaming completion, optionally offering `tools`: `onDelta` gets each text fragment as
    * the model produces it; tool calls are assembled by the SDK's stream helper. If the endpoint
-   * refuses to stream (a 4xx for the streaming request), the same request is made without
-   * streaming and its text replayed to `onDelta` in chunks (`simulated: true`).
+   * refuses the streaming request outright (400/422 before any chunk), the same request is
+   * made without streaming and its text replayed to `onDelta` in chunks (`simulated: true`).
+   * A stream that breaks after it started is transient (the stage is retried), never replayed,
+   * so no text is delivered twice by this call.
+   * @throws TransientStageError / StageFailedError as {@link complete}.
    */
   async stream(
     request: ModelRequest & { tools?: OpenAiFunctionTool[] },
@@ -144,12 +171,15 @@ export class ModelClient {
       ...maxTokens(request),
       ...(request.tools?.length ? { tools: request.tools } : {}),
     };
+    const limit = this.#limit(request.signal);
+    let started = false;
     try {
       const runner = this.openai.chat.completions.stream(
         { ...params, stream: true, stream_options: { include_usage: true } },
-        { signal: request.signal },
+        { signal: limit.signal },
       );
       for await (const chunk of runner) {
+        started = true;
         const piece = chunk.choices[0]?.delta?.content;
         if (piece) onDelta(piece, false);
       }
@@ -163,16 +193,19 @@ export class ModelClient {
         simulated: false,
       };
     } catch (err) {
-      const translated = translate(err);
-      if (!(translated instanceof StageFailedError)) throw translated;
+      const failure = limit.fail(err);
+      const refused = !started && failure instanceof StageFailedError && failure.code === "model_bad_request";
+      if (!refused) throw failure;
     }
     // The streaming request was refused outright: fall back to a normal call.
+    const fallback = this.#limit(request.signal);
     try {
-      const out = await this.openai.chat.completions.create(params, { signal: request.signal });
+      const out = await this.openai.chat.completions.create(params, { signal: fallback.signal });
       const message = out.choices[0]?.message;
       const text = message?.content ?? "";
-      for (let i = 0; i < text.length; i += SIMULATED_CHUNK_CHARS)
+      for (let i = 0; i < text.length; i += SIMULATED_CHUNK_CHARS) {
         onDelta(text.slice(i, i + SIMULATED_CHUNK_CHARS), true);
+      }
       return {
         text,
         toolCalls: (message?.tool_calls ?? []) as ChatCompletionMessageToolCall[],
@@ -181,7 +214,7 @@ export class ModelClient {
         simulated: true,
       };
     } catch (err) {
-      throw translate(err);
+      throw fallback.fail(err);
     }
   }
 }
@@ -207,6 +240,10 @@ function translate(err: unknown): Error {
   if (err instanceof APIConnectionError) {
     return new TransientStageError("the model could not be reached or timed out", { cause: err });
   }
+  if (err instanceof APIError && err.status === undefined) {
+    // An error event inside a stream that had started: the provider broke off mid-answer.
+    return new TransientStageError("the model stream reported an error", { cause: err });
+  }
   if (err instanceof APIError) {
     const status = err.status ?? 0;
     if (status === 408 || status === 409 || status === 429 || status >= 500) {
@@ -214,6 +251,13 @@ function translate(err: unknown): Error {
     }
     const [code, message] = PERMANENT[status] ?? ["model_error", "The language model call failed."];
     return new StageFailedError(code, message, { cause: err });
+  }
+  if (
+    err instanceof OpenAIError ||
+    (err instanceof TypeError && /fetch|network|terminated/i.test(err.message))
+  ) {
+    // The SDK's stream reader failed (connection reset mid-stream): transient.
+    return new TransientStageError("the model stream broke off", { cause: err });
   }
   return err instanceof Error ? err : new Error(String(err));
 }

@@ -1,6 +1,14 @@
 import { z } from "zod";
-import { type EventInput, RunIdSchema, STAGES, type Stage, StageSchema } from "../events/index.ts";
-import { type ProgressStore, RunFinishedError, StoreUnavailableError } from "../store/index.ts";
+import {
+  clip,
+  type EventInput,
+  isTerminalType,
+  RunIdSchema,
+  STAGES,
+  type Stage,
+  StageSchema,
+} from "../events/index.ts";
+import { endRun, type ProgressStore, RunFinishedError, StoreUnavailableError } from "../store/index.ts";
 import { DeltaCoalescer } from "./delta-coalescer.ts";
 import { StageFailedError, TransientStageError } from "./errors.ts";
 import { addUsage, type ModelClient } from "./model-client.ts";
@@ -56,34 +64,15 @@ export async function runStage(rawInput: unknown, deps: AgentDeps): Promise<RunS
     return await runParsed(runId, stage, state, deps);
   } catch (err) {
     if (err instanceof StoreUnavailableError) throw new TransientStageError(err.message, { cause: err });
-    if (err instanceof StageFailedError) await failRun(runId, stage, err, deps.store);
+    if (err instanceof StageFailedError && err.code !== "run_not_found") {
+      await endRun(deps.store, runId, {
+        type: "run.failed",
+        stage,
+        error: { code: err.code, message: err.message },
+      });
+    }
     throw err;
   }
-}
-
-/** Write run.failed with the error's safe code (no-op when the log already ended). */
-async function failRun(
-  runId: string,
-  stage: Stage,
-  err: StageFailedError,
-  store: ProgressStore,
-): Promise<void> {
-  const log = store.log(runId);
-  const last = await log.sync();
-  const error = { code: err.code, message: err.message };
-  try {
-    await log.append({
-      type: "run.failed",
-      stage,
-      progress: last?.progress ?? 0,
-      message: err.message,
-      data: { error },
-    });
-  } catch (appendErr) {
-    if (appendErr instanceof RunFinishedError) return;
-    throw appendErr;
-  }
-  await store.updateRun(runId, { status: "failed", error });
 }
 
 async function runParsed(runId: string, stage: Stage, state: RunState, deps: AgentDeps): Promise<RunState> {
@@ -92,6 +81,16 @@ async function runParsed(runId: string, stage: Stage, state: RunState, deps: Age
   const log = store.log(runId);
   const last = await log.sync();
   if (!last) throw new StageFailedError("run_not_found", `run ${runId} has no log`);
+  if (isTerminalType(last.type)) {
+    // A retried memory stage whose first attempt completed the run: done, not failed.
+    if (stage === "memory" && last.type === "run.completed") return state;
+    throw new RunFinishedError(runId, last.type);
+  }
+  if (stage === "memory" && last.type === "stage.completed" && last.stage === "memory") {
+    // The first attempt finished the stage but not the run (a store outage in complete()).
+    await complete(runId, state, deps, (input) => log.append(input).then(() => undefined));
+    return state;
+  }
   const retried = last.stage === stage && last.type !== "stage.completed";
   const attempt = retried ? (last.attempt ?? 0) + 1 : 0;
   let progress = last.progress;
@@ -130,6 +129,8 @@ async function runParsed(runId: string, stage: Stage, state: RunState, deps: Age
 
   const usageByStage = { ...state.usageByStage };
   const models = new Set(state.models);
+  // Aborted when this stage ends, so nothing it started outlives it; model calls and tools
+  // also have their own time limits (MODEL_TIMEOUT_MS, each tool's timeoutMs).
   const controller = new AbortController();
   let toolCalls = 0;
   const ctx: StageContext = {
@@ -138,7 +139,6 @@ async function runParsed(runId: string, stage: Stage, state: RunState, deps: Age
     attempt,
     state,
     store,
-    log,
     model,
     tools: deps.tools,
     signal: controller.signal,
@@ -158,7 +158,8 @@ async function runParsed(runId: string, stage: Stage, state: RunState, deps: Age
         });
       }, deps.delta);
     },
-    callTool: async (name, input, fraction, callId = `${stage}-${attempt}-${++toolCalls}`) => {
+    callTool: async (rawName, input, fraction, callId = `${stage}-${attempt}-${++toolCalls}`) => {
+      const name = clip(rawName, 64); // a model may send any name; events stay within the schema
       await emit({
         type: "tool.started",
         stage,
@@ -203,7 +204,12 @@ async function runParsed(runId: string, stage: Stage, state: RunState, deps: Age
   };
 
   const impl = (deps.stages ?? STAGE_IMPLS)[stage];
-  const outcome = await impl(ctx);
+  let outcome: Awaited<ReturnType<StageImpl>>;
+  try {
+    outcome = await impl(ctx);
+  } finally {
+    controller.abort();
+  }
   const next: RunState = {
     ...state,
     ...outcome.state,

@@ -130,6 +130,17 @@ export const TERMINAL_TYPES = ["run.completed", "run.failed", "run.cancelled", "
 /** One of {@link TERMINAL_TYPES}. */
 export type TerminalType = (typeof TERMINAL_TYPES)[number];
 
+/** Longest event `message` (characters), as the schema allows. */
+export const MAX_MESSAGE_CHARS = 1000;
+
+/**
+ * `text` cut to at most `max` characters (with an ellipsis): for messages built from model or
+ * tool output, which the schema would otherwise refuse (`message` ≤ 1,000, error messages ≤ 500).
+ */
+export function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
 /** True when `type` ends a run (see {@link TERMINAL_TYPES}). */
 export function isTerminalType(type: string): type is TerminalType {
   return (TERMINAL_TYPES as readonly string[]).includes(type);

@@ -5,7 +5,7 @@ import { ulid } from "ulid";
 import { z } from "zod";
 import { isTerminalType, RunIdSchema } from "../events/index.ts";
 import type { LogFn } from "../runtime/logger.ts";
-import type { ProgressStore, RunView } from "../store/index.ts";
+import { endRun, type ProgressStore, type RunView } from "../store/index.ts";
 import { type Workflow, WorkflowUnavailableError } from "../workflow/index.ts";
 import { parseCursor } from "./cursor.ts";
 import { errorResponse, HttpError, onAppError } from "./errors.ts";
@@ -122,9 +122,9 @@ export function createApiApp(deps: ApiDeps): Hono {
           ...(body.conversationId ? { conversationId: body.conversationId } : {}),
         },
       });
+      let executionArn: string;
       try {
-        const started = await workflow.start(runId);
-        await store.updateRun(runId, { executionArn: started.executionArn });
+        ({ executionArn } = await workflow.start(runId));
       } catch (err) {
         if (!(err instanceof WorkflowUnavailableError)) throw err;
         log({
@@ -135,12 +135,14 @@ export function createApiApp(deps: ApiDeps): Hono {
           cause: String(err.cause),
         });
         const error = { code: "workflow_unavailable", message: "The workflow could not be started." };
-        await store
-          .log(runId)
-          .append({ type: "run.failed", progress: 0, message: error.message, data: { error } });
-        await store.updateRun(runId, { status: "failed", error });
+        await endRun(store, runId, { type: "run.failed", error });
         throw new HttpError(503, error.code, `${error.message} Try again shortly.`, { "Retry-After": "5" });
       }
+      // The run has started: failing to note its ARN must not become an error the client
+      // would retry (a retry would start a second run).
+      await store.updateRun(runId, { executionArn }).catch((err: unknown) => {
+        log({ level: "warn", msg: "could not record the execution ARN", runId, error: String(err) });
+      });
       const origin = new URL(c.req.url).origin;
       const runLinks = links(origin, deps.streamBaseUrl ?? origin, runId);
       c.header("Location", runLinks.self);

@@ -61,6 +61,8 @@ $("ask").addEventListener("submit", async (e) => {
     $("events").append(li);
     $("progress").value = ev.progress;
     $("status").textContent = ev.message;
+    // A retried execution writes the answer again from the start: drop the partial one.
+    if (ev.type === "stage.retrying" && ev.stage === "execution") $("answer").textContent = "";
     if (ev.type === "llm.delta") $("answer").textContent += ev.data.text;
     if (TERMINAL.includes(ev.type)) { source.close(); document.body.dataset.done = ev.type; }
   });

@@ -35,7 +35,7 @@ export function createModelClient(config: Config, offlineBaseUrl?: string): Mode
     maxRetries: config.MODEL_MAX_RETRIES,
   });
   const model = config.OPENAI_MODEL ?? (offlineBaseUrl ? "offline" : "gpt-4o-mini");
-  return new ModelClient({ openai, model });
+  return new ModelClient({ openai, model, timeoutMs: config.MODEL_TIMEOUT_MS });
 }
 
 /** The stage runner's dependencies for a configuration: models per stage, the built-in tools, delta bounds. */

@@ -1,3 +1,4 @@
+export * from "./end-run.ts";
 export * from "./errors.ts";
 export * from "./keys.ts";
 export * from "./progress-store.ts";

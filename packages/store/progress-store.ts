@@ -342,6 +342,8 @@ export class ProgressStore {
           ExpressionAttributeValues: { ":pk": { S: pk }, ":prefix": { S: prefix } },
           ScanIndexForward: false,
           Limit: Math.max(1, limit),
+          // The next run must see the memory or turn the previous run just wrote.
+          ConsistentRead: true,
         }),
       );
       return (out.Items ?? []).map((item) => unmarshall(item));

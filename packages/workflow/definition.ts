@@ -23,12 +23,13 @@ export const MAX_PLAN_REPAIRS = 2;
 
 /**
  * Error names (the thrown error's `name`) that the workflow retries with backoff: our own
- * transient errors plus the Lambda service errors AWS recommends retrying (Step Functions
+ * transient errors (StoreUnavailableError reaches the state machine from Finalize) plus the Lambda service errors AWS recommends retrying (Step Functions
  * developer guide, "Handling errors": Lambda.ServiceException, Lambda.AWSLambdaException,
  * Lambda.SdkClientException, Lambda.TooManyRequestsException).
  */
 export const TRANSIENT_ERRORS = [
   "TransientStageError",
+  "StoreUnavailableError",
   "Lambda.ServiceException",
   "Lambda.AWSLambdaException",
   "Lambda.SdkClientException",
@@ -47,22 +48,6 @@ export const DEFAULT_STAGE_TIMEOUTS: Record<Stage, number> = {
 
 /** The Task state name of each stage ("context" → "Context"). */
 export const stateName = (stage: Stage): string => stage[0]?.toUpperCase() + stage.slice(1);
-
-/**
- * The input the state machine passes to the stage function:
- * `{ runId, stage, state }`, where `state` is what the previous stage returned.
- */
-export interface StageTaskInput {
-  runId: string;
-  stage: Stage;
-  state: Record<string, unknown>;
-}
-
-/** The input the Finalize Task receives: the run and the `{Error, Cause}` a Catch recorded. */
-export interface FinalizeTaskInput {
-  runId: string;
-  error: { Error?: string; Cause?: unknown };
-}
 
 /** The execution input: `{ runId, state: {} }`. */
 export const executionInput = (runId: string) => ({ runId, state: {} });

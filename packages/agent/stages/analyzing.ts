@@ -1,3 +1,4 @@
+import { clip } from "../../events/index.ts";
 import type { StageImpl } from "../stage-context.ts";
 import { ANALYSIS_FORMAT_NAME, AnalysisSchema } from "../structured.ts";
 import { requestBlock } from "./prompt.ts";
@@ -21,7 +22,7 @@ export const analyzingStage: StageImpl = async (ctx) => {
     requestBlock({ ...ctx.state, analysis: undefined }),
     400,
   );
-  const line = `${analysis.intent}: ${analysis.summary}${analysis.needsTools ? " (tools needed)" : ""}`;
+  const line = `${analysis.intent}: ${clip(analysis.summary, 300)}${analysis.needsTools ? " (tools needed)" : ""}`;
   await ctx.progress(`Analysis — ${line}`, { analysis }, 0.9);
   return { state: { analysis }, message: "Request analyzed.", data: { analysis } };
 };

@@ -3,6 +3,7 @@ import type { StageContext, StageImpl } from "../stage-context.ts";
 import { STEP_RESULTS_HEADER } from "../structured.ts";
 import type { ToolOutcome } from "../tools/index.ts";
 import { requestBlock } from "./prompt.ts";
+import { MAX_TOOL_STEPS } from "./validation.ts";
 
 /** Instruction for the answer-writing call. */
 export const ANSWER_PROMPT =
@@ -35,7 +36,7 @@ async function runToolSteps(ctx: StageContext): Promise<string[]> {
  * execution: runs the plan's tool steps (tool.started / tool.completed; a failing tool's
  * error goes to the model, the run goes on), then the model writes the answer from the step
  * results, streamed as llm.delta. While writing, the model may call tools itself (at most
- * {@link MAX_TOOL_ROUNDS} rounds). If the endpoint cannot stream, the answer is replayed in
+ * {@link MAX_TOOL_ROUNDS} rounds and MAX_TOOL_STEPS calls). If the endpoint cannot stream, the answer is replayed in
  * chunks and its llm.delta events say `simulated: true`.
  */
 export const executionStage: StageImpl = async (ctx) => {
@@ -58,6 +59,7 @@ export const executionStage: StageImpl = async (ctx) => {
     simulated: () => simulated,
   });
   let answer = "";
+  let modelCalls = 0;
   try {
     for (let round = 1; ; round++) {
       const tools = round < MAX_TOOL_ROUNDS ? ctx.tools.toOpenAiTools() : [];
@@ -77,7 +79,8 @@ export const executionStage: StageImpl = async (ctx) => {
           0.5,
         );
       }
-      if (out.toolCalls.length === 0) break;
+      // No tools were offered in the last round; an endpoint that calls one anyway is ignored.
+      if (out.toolCalls.length === 0 || round >= MAX_TOOL_ROUNDS) break;
       messages.push({ role: "assistant", content: out.text || null, tool_calls: out.toolCalls });
       for (const call of out.toolCalls) {
         if (call.type !== "function") continue;
@@ -87,7 +90,18 @@ export const executionStage: StageImpl = async (ctx) => {
         } catch {
           args = call.function.arguments;
         }
-        const outcome = await ctx.callTool(call.function.name, args, 0.45, call.id);
+        // The model's own calls count against the same bound as the plan's tool steps.
+        const outcome: ToolOutcome =
+          ++modelCalls > MAX_TOOL_STEPS
+            ? {
+                ok: false,
+                error: {
+                  code: "tool_budget",
+                  message: `At most ${MAX_TOOL_STEPS} tool calls while answering.`,
+                },
+                durationMs: 0,
+              }
+            : await ctx.callTool(call.function.name, args, 0.45, call.id);
         messages.push({
           role: "tool",
           tool_call_id: call.id,

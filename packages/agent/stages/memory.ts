@@ -23,7 +23,9 @@ export const memoryStage: StageImpl = async (ctx) => {
   });
   ctx.recordUsage(out.model, out.usage);
   const summary = out.text.trim();
-  const ts = new Date(ctx.store.now()).toISOString();
+  // Keyed by the run's start, not "now": a retried memory stage overwrites its own items
+  // instead of adding duplicates.
+  const ts = ctx.state.startedAt ?? new Date(ctx.store.now()).toISOString();
   const { projectId, conversationId } = ctx.state;
   if (projectId) await ctx.store.putMemory({ projectId, runId: ctx.runId, ts, summary });
   if (conversationId) {

@@ -24,11 +24,8 @@ export async function structuredCall<S extends z.ZodType>(
     return out;
   } catch (err) {
     if (!(err instanceof ModelOutputError)) throw err;
-    await ctx.progress(
-      `The model's ${name} did not match the schema; asking again.`,
-      { problem: err.message },
-      0.5,
-    );
+    // The error text may quote the SDK or the model: it goes to the repair prompt, not to the event.
+    await ctx.progress(`The model's ${name} did not match the schema; asking again.`, { repair: true }, 0.5);
     const repair = [
       ...messages,
       {

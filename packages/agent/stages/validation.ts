@@ -1,3 +1,4 @@
+import { clip, MAX_MESSAGE_CHARS } from "../../events/index.ts";
 import type { StageImpl } from "../stage-context.ts";
 import type { PlanStep } from "../structured.ts";
 import type { ToolRegistry } from "../tools/index.ts";
@@ -6,6 +7,8 @@ import type { ToolRegistry } from "../tools/index.ts";
 export const MAX_PLAN_STEPS = 8;
 /** Most tool calls a plan may make. */
 export const MAX_TOOL_STEPS = 5;
+/** Most problems reported (and fed back to planning) for one plan. */
+export const MAX_REPORTED_PROBLEMS = 10;
 /** Most time the plan's tool calls may take in all, counted at each tool's time limit (ms). */
 export const PLAN_BUDGET_MS = 30_000;
 
@@ -65,12 +68,15 @@ export function checkPlan(plan: readonly PlanStep[], tools: ToolRegistry): strin
  */
 export const validationStage: StageImpl = async (ctx) => {
   const plan = ctx.state.plan ?? [];
-  const problems = checkPlan(plan, ctx.tools);
+  // A model's plan can be arbitrarily wrong: keep at most MAX_REPORTED_PROBLEMS, each clipped.
+  const problems = checkPlan(plan, ctx.tools)
+    .slice(0, MAX_REPORTED_PROBLEMS)
+    .map((p) => clip(p, 300));
   const valid = problems.length === 0;
   await ctx.progress(
     valid
       ? `The plan passed validation (${plan.length} steps).`
-      : `The plan has ${problems.length} problem(s): ${problems.join("; ")}.`,
+      : clip(`The plan has ${problems.length} problem(s): ${problems.join("; ")}.`, MAX_MESSAGE_CHARS),
     { valid, problems },
     0.8,
   );

@@ -8,7 +8,8 @@ import { defineTool, ToolError } from "./define-tool.ts";
  * could define or re-parse code are disabled after `evaluate` is captured. Also disabled:
  * `config` (the instance is shared by every run: one expression must not change how the next
  * one computes) and the matrix builders (`zeros(20000,20000)` fits in a short expression but
- * would take gigabytes, and mathjs evaluates synchronously, so no time limit could stop it).
+ * would take gigabytes) and the combinatorics functions (`combinations(1e9, 5e8)` loops for
+ * seconds to hours): mathjs evaluates synchronously, so no time limit could stop them.
  */
 const math = create(all as FactoryFunctionMap);
 const evaluate = math.evaluate;
@@ -35,6 +36,14 @@ math.import(
       "matrixFromFunction",
       "matrixFromRows",
       "matrixFromColumns",
+      "combinations",
+      "combinationsWithRep",
+      "permutations",
+      "multinomial",
+      "stirlingS2",
+      "bellNumbers",
+      "catalan",
+      "composition",
     ].map((n) => [n, disabled(n)]),
   ),
   { override: true },

@@ -35,8 +35,10 @@ export function httpGetTool(options: HttpGetOptions): Tool | undefined {
         if (ctx.signal.aborted) throw err;
         throw new ToolError(`could not fetch ${url}`);
       }
-      if (res.status >= 300 && res.status < 400)
+      if (res.status >= 300 && res.status < 400) {
+        await res.body?.cancel();
         throw new ToolError(`${url} redirects; redirects are not followed`);
+      }
       const { text, truncated } = await readCapped(res, options.maxBytes);
       return { url, status: res.status, contentType: res.headers.get("content-type"), body: text, truncated };
     },
@@ -56,7 +58,12 @@ function allows(prefix: string, target: URL): boolean {
   } catch {
     return false;
   }
-  return entry.origin === target.origin && target.pathname.startsWith(entry.pathname);
+  if (entry.origin !== target.origin) return false;
+  // `/v1` admits `/v1` and `/v1/…`, not `/v1evil`; `/pub/` admits everything below it.
+  const path = entry.pathname;
+  return path.endsWith("/")
+    ? target.pathname.startsWith(path)
+    : target.pathname === path || target.pathname.startsWith(`${path}/`);
 }
 
 async function readCapped(res: Response, maxBytes: number): Promise<{ text: string; truncated: boolean }> {
