@@ -28,6 +28,7 @@ beforeAll(async () => {
     OPENAI_BASE_URL: `${external.url}/v1`,
     OPENAI_API_KEY: "sk-test",
     OPENAI_MODEL: "llama3.2",
+    OPENAI_MODEL_PLANNING: "planner-large",
   });
 });
 afterAll(async () => {
@@ -41,9 +42,10 @@ describe("with OPENAI_BASE_URL / OPENAI_API_KEY set", () => {
     const started = await startRun(stack.url, { question: "Which server answers?" });
     const { frames } = await readSse(started.links.stream);
     expect(frames.at(-1)?.event).toBe("run.completed");
-    // analyzing, planning, execution (streamed) and memory each called the model once.
-    expect(requests).toHaveLength(4);
-    expect(requests.every((r) => r.model === "llama3.2" && r.authorization === "Bearer sk-test")).toBe(true);
-    expect(requests.filter((r) => r.stream)).toHaveLength(1);
+    // analyzing, planning, execution (streamed) and memory each called the model once, in that
+    // order; planning with its own model (OPENAI_MODEL_PLANNING), the others with the default.
+    expect(requests.map((r) => r.model)).toEqual(["llama3.2", "planner-large", "llama3.2", "llama3.2"]);
+    expect(requests.every((r) => r.authorization === "Bearer sk-test")).toBe(true);
+    expect(requests.map((r) => r.stream)).toEqual([false, false, true, false]);
   });
 });

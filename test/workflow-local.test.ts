@@ -12,9 +12,12 @@ afterEach(async () => {
 });
 
 /** Run one request through the real ASL on the local runner and return its whole log. */
-async function runWith(stages: LocalStackOptions["stages"]): Promise<RunEvent[]> {
+async function runWith(
+  stages: LocalStackOptions["stages"],
+  question = "How do retries work?",
+): Promise<RunEvent[]> {
   stack = await startTestStack({}, { stages });
-  const started = await startRun(stack.url, { question: "How do retries work?" });
+  const started = await startRun(stack.url, { question });
   const { frames } = await readSse(started.links.stream);
   await stack.workflow.idle();
   // After the execution ended the log holds exactly what the stream delivered: nothing follows the terminal event.
@@ -124,5 +127,41 @@ describe("the stream tails a live log", () => {
     expect(JSON.parse(beats[0]?.data ?? "{}")).toMatchObject({ runId, lastSeq: 1 });
     expect(frames.filter((f) => f.event !== "heartbeat").map((f) => f.id)).toEqual(["1", "2", "3"]);
     expect(frames.at(-1)?.event).toBe("run.failed");
+  });
+});
+
+describe("model output that would not fit an event", () => {
+  it("a long plan full of unknown tools goes back to planning (clipped problems), then ends plan_invalid", async () => {
+    const steps = Array.from({ length: 12 }, (_, i) => ({
+      kind: "tool" as const,
+      tool: `no_such_tool_with_a_long_name_${"x".repeat(40)}_${i}`,
+      input: "{}",
+      description: "d".repeat(200),
+    }));
+    const sprawling: StageImpl = async () => ({ state: { plan: steps }, message: "a sprawling plan" });
+    const events = await runWith({ planning: sprawling });
+    expect(visits(events, "planning")).toBe(3);
+    const last = events.at(-1);
+    if (last?.type !== "run.failed") throw new Error(`expected run.failed, got ${last?.type}`);
+    expect(last.data.error.code).toBe("plan_invalid");
+    expect(events.every((e) => e.message.length <= 1000)).toBe(true);
+  });
+});
+
+describe("tool calls the model makes while answering", () => {
+  it("runs them with tool events and feeds the result back when the plan has no tool step", async () => {
+    const modelOnly: StageImpl = async () => ({
+      state: { plan: [{ kind: "model", tool: null, input: null, description: "Answer directly" }] },
+      message: "model-only plan",
+    });
+    const events = await runWith({ planning: modelOnly }, "What is 6 * 7?");
+    const started = events.filter((e) => e.type === "tool.started");
+    expect(started).toHaveLength(1);
+    expect(started[0]).toMatchObject({ stage: "execution", data: { name: "calculator" } });
+    // The call id is the model's own (OpenAI tool_call id), not a plan step id.
+    expect(started[0]?.type === "tool.started" && started[0].data.callId.startsWith("call_")).toBe(true);
+    const last = events.at(-1);
+    if (last?.type !== "run.completed") throw new Error(`expected run.completed, got ${last?.type}`);
+    expect(last.data.answer).toContain("is 42");
   });
 });
