@@ -43,7 +43,7 @@ export const handler = async (event: unknown): Promise<FinalizeResult> => {
     return awsFinalize({
       runId: name,
       error: { Error: STATUS_ERRORS[status] ?? error ?? "States.Failed", Cause: cause },
-      outcome: status === "TIMED_OUT" ? "timed_out" : "failed",
+      outcome: status === "TIMED_OUT" ? "timed_out" : status === "ABORTED" ? "cancelled" : "failed",
     });
   }
   return awsFinalize(event);

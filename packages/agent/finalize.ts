@@ -8,9 +8,10 @@ export const FinalizeInputSchema = z.object({
   error: z.object({ Error: z.string().optional(), Cause: z.unknown().optional() }).default({}),
   /**
    * `timed_out` when the whole execution hit its TimeoutSeconds (EventBridge TIMED_OUT, or the
-   * local runner's ExecutionTimeoutError): the run ends with run.timed_out instead of run.failed.
+   * local runner's ExecutionTimeoutError): the run ends with run.timed_out instead of run.failed;
+   * `cancelled` when the execution was stopped (ABORTED) without the run being ended first.
    */
-  outcome: z.enum(["failed", "timed_out"]).default("failed"),
+  outcome: z.enum(["failed", "timed_out", "cancelled"]).default("failed"),
 });
 
 /** The safe error of a run that exceeded the execution's time limit. */
@@ -37,7 +38,7 @@ const SAFE_ERRORS: Record<string, SafeError> = {
 };
 
 /** What {@link finalizeRun} did. */
-export type FinalizeOutcome = "failed" | "timed_out" | "already_ended";
+export type FinalizeOutcome = "failed" | "timed_out" | "cancelled" | "already_ended";
 
 /**
  * Write the run's terminal event (run.failed, or run.timed_out for an execution timeout) after a
@@ -57,9 +58,12 @@ export async function finalizeRun(
       ? RUN_TIMEOUT
       : (SAFE_ERRORS[error.Error ?? ""] ?? { code: "internal_error", message: "The agent failed." });
   log({ msg: "finalizing failed run", runId, error: error.Error, cause: error.Cause });
-  const ended = await endRun(store, runId, {
-    type: outcome === "timed_out" ? "run.timed_out" : "run.failed",
-    error: safe,
-  });
+  const ended = await endRun(
+    store,
+    runId,
+    outcome === "cancelled"
+      ? { type: "run.cancelled", reason: "The run's workflow was stopped." }
+      : { type: outcome === "timed_out" ? "run.timed_out" : "run.failed", error: safe },
+  );
   return ended ? outcome : "already_ended";
 }

@@ -34,6 +34,12 @@ export interface AgentDeps {
   tools: ToolRegistry;
   /** llm.delta coalescing bounds (ms, characters); see DeltaCoalescer. */
   delta: { intervalMs: number; maxChars: number };
+  /**
+   * How often a running stage checks its run's log for a terminal event written by someone
+   * else (a cancel, a timeout sweep), in ms (default 500): StopExecution does not interrupt a
+   * running Lambda, so a stage must notice by itself and abort its model call.
+   */
+  cancelCheckMs?: number;
   /** Stage implementations; defaults to the six built-in stages. */
   stages?: Record<Stage, StageImpl>;
 }
@@ -205,11 +211,19 @@ async function runParsed(runId: string, stage: Stage, state: RunState, deps: Age
 
   const impl = (deps.stages ?? STAGE_IMPLS)[stage];
   let outcome: Awaited<ReturnType<StageImpl>>;
+  const watch = watchForEnd(store, runId, deps.cancelCheckMs ?? 500, controller);
   try {
     outcome = await impl(ctx);
+  } catch (err) {
+    // Ended from outside (cancelled, timed out): whatever the stage was doing, it is over and
+    // nothing more may be written; report the run's end, not the abort it caused.
+    if (watch.ended) throw watch.ended;
+    throw err;
   } finally {
+    watch.stop();
     controller.abort();
   }
+  if (watch.ended) throw watch.ended;
   const next: RunState = {
     ...state,
     ...outcome.state,
@@ -227,6 +241,27 @@ async function runParsed(runId: string, stage: Stage, state: RunState, deps: Age
   });
   if (stage === "memory") await complete(runId, next, deps, emit);
   return next;
+}
+
+/**
+ * Poll the run's newest event every `everyMs` while a stage runs; when it is terminal, abort
+ * `controller` (the stage's model calls and tools stop) and remember why in `ended`.
+ * Read failures are ignored: the next poll tries again, and appends fail on their own anyway.
+ */
+function watchForEnd(store: ProgressStore, runId: string, everyMs: number, controller: AbortController) {
+  const state: { ended?: RunFinishedError; stop(): void } = { stop: () => clearInterval(timer) };
+  const timer = setInterval(() => {
+    store.lastEvent(runId).then(
+      (last) => {
+        if (last && isTerminalType(last.type) && !state.ended) {
+          state.ended = new RunFinishedError(runId, last.type);
+          controller.abort(state.ended);
+        }
+      },
+      () => undefined,
+    );
+  }, everyMs);
+  return state;
 }
 
 async function complete(

@@ -74,6 +74,8 @@ export function runIdParam(value: string): string {
  * - POST /runs → 202 `{ runId, status, links }` and a Location header; starts the workflow.
  * - GET /runs/{runId} → the run's status, stage, progress, last seq and result.
  * - GET /runs/{runId}/events?after=N&limit=M → a JSON page of events (for clients that cannot stream).
+ * - POST /runs/{runId}/cancel → 202 (again for a run already cancelled), 409 `run_finished` for a
+ *   run that ended otherwise; writes run.cancelled and stops the execution.
  * - GET / → a minimal page that starts a run and watches it with EventSource.
  * Errors: `{ error: { code, message, requestId } }` with 400/404/413/415/503; never a stack trace.
  */
@@ -149,6 +151,30 @@ export function createApiApp(deps: ApiDeps): Hono {
       return c.json({ runId, status: "queued", links: runLinks }, 202);
     },
   );
+
+  app.post("/runs/:runId/cancel", async (c) => {
+    const runId = runIdParam(c.req.param("runId"));
+    const run = await store.getRun(runId);
+    if (!run) throw new HttpError(404, "run_not_found", "No run with that id.");
+    // The terminal event goes first: from that moment the store refuses the stage's appends,
+    // and the stage, which checks the log, aborts its model call.
+    const ended = await endRun(store, runId, { type: "run.cancelled", reason: "Cancelled by the caller." });
+    if (!ended) {
+      const last = await store.lastEvent(runId);
+      if (last?.type !== "run.cancelled") {
+        throw new HttpError(409, "run_finished", `The run already ended (${last?.type ?? "unknown"}).`);
+      }
+    }
+    try {
+      await workflow.stop(runId);
+    } catch (err) {
+      // The cancellation is recorded and the stage stops by itself; the execution then fails
+      // its next Task. Log and answer as usual.
+      log({ level: "warn", msg: "could not stop the execution", runId, error: String(err) });
+    }
+    const origin = new URL(c.req.url).origin;
+    return c.json({ runId, status: "cancelled", links: links(origin, deps.streamBaseUrl ?? origin, runId) }, 202);
+  });
 
   app.get("/runs/:runId", async (c) => {
     const runId = runIdParam(c.req.param("runId"));

@@ -78,6 +78,11 @@ export class LocalWorkflow implements Workflow {
     return { executionArn, alreadyStarted: false };
   }
 
+  /** Abort the run's execution, if it is running here. The handler in flight is not interrupted (as on AWS). */
+  async stop(runId: string): Promise<void> {
+    this.#running.get(runId)?.abort();
+  }
+
   /** Resolves when every execution started so far has ended (for tests and shutdown). */
   async idle(): Promise<void> {
     await Promise.all([...this.#running.values()].map((r) => r.done));
@@ -90,10 +95,12 @@ export class LocalWorkflow implements Workflow {
 
   async #onFailed(runId: string, err: unknown): Promise<void> {
     const name: string = err instanceof Error ? err.name : "UnknownError";
-    const timedOut = name === "ExecutionTimeoutError";
-    const error = { Error: timedOut ? "States.Timeout" : name, Cause: String(err) };
+    // Like the EventBridge rule on AWS: TIMED_OUT → run.timed_out, ABORTED → run.cancelled.
+    const outcome =
+      name === "ExecutionTimeoutError" ? "timed_out" : name === "ExecutionAbortedError" ? "cancelled" : "failed";
+    const error = { Error: outcome === "timed_out" ? "States.Timeout" : name, Cause: String(err) };
     try {
-      await this.#options.finalize({ runId, error, outcome: timedOut ? "timed_out" : "failed" });
+      await this.#options.finalize({ runId, error, outcome });
     } catch (finalizeErr) {
       this.#options.log?.({
         level: "error",

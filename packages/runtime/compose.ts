@@ -60,6 +60,7 @@ export function createAgentDeps(config: Config, store: ProgressStore, model: Mod
     models,
     tools,
     delta: { intervalMs: config.LLM_DELTA_INTERVAL_MS, maxChars: config.LLM_DELTA_MAX_CHARS },
+    cancelCheckMs: config.CANCEL_CHECK_MS,
   };
 }
 

@@ -48,6 +48,8 @@ export const ConfigSchema = z.object({
   LLM_DELTA_INTERVAL_MS: int(100),
   /** Most characters one llm.delta event carries. */
   LLM_DELTA_MAX_CHARS: int(4096, 2),
+  /** How often a running stage checks whether its run was ended from outside (cancel), in ms. */
+  CANCEL_CHECK_MS: int(500, 50),
   /** Fastest store poll of a stream with recent activity (ms). */
   STREAM_POLL_MIN_MS: int(20, 1),
   /** Slowest store poll of an idle stream (ms): an idle watcher reads at most 1000/this per second. */

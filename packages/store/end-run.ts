@@ -3,14 +3,14 @@ import { RunFinishedError, RunNotFoundError } from "./errors.ts";
 import type { ProgressStore } from "./progress-store.ts";
 import { STATUS_OF_TERMINAL } from "./run-record.ts";
 
-/** How a run is ended by something other than its last stage. */
-export interface Ending {
-  type: "run.failed" | "run.timed_out";
-  /** Safe code and message: they reach clients as they are. */
-  error: SafeError;
-  /** The stage the run was in; defaults to the stage of the newest event. */
-  stage?: Stage;
-}
+/**
+ * How a run is ended by something other than its last stage: failed or timed out with a safe
+ * error (code and message reach clients as they are), or cancelled with a reason.
+ * `stage` defaults to the stage of the newest event.
+ */
+export type Ending =
+  | { type: "run.failed" | "run.timed_out"; error: SafeError; stage?: Stage }
+  | { type: "run.cancelled"; reason: string; stage?: Stage };
 
 /**
  * Append the run's terminal event (at the progress it had reached) and set the run item's
@@ -24,19 +24,21 @@ export async function endRun(store: ProgressStore, runId: string, ending: Ending
   const last = await log.sync();
   const stage = ending.stage ?? last?.stage;
   try {
-    await log.append({
-      type: ending.type,
-      ...(stage === undefined ? {} : { stage }),
-      progress: last?.progress ?? 0,
-      message: ending.error.message,
-      data: { error: ending.error },
-    });
+    const common = { ...(stage === undefined ? {} : { stage }), progress: last?.progress ?? 0 };
+    await log.append(
+      ending.type === "run.cancelled"
+        ? { ...common, type: ending.type, message: ending.reason, data: { reason: ending.reason } }
+        : { ...common, type: ending.type, message: ending.error.message, data: { error: ending.error } },
+    );
   } catch (err) {
     if (err instanceof RunFinishedError) return false;
     throw err;
   }
   try {
-    await store.updateRun(runId, { status: STATUS_OF_TERMINAL[ending.type], error: ending.error });
+    await store.updateRun(runId, {
+      status: STATUS_OF_TERMINAL[ending.type],
+      ...(ending.type === "run.cancelled" ? {} : { error: ending.error }),
+    });
   } catch (err) {
     // The log is the truth (GET /runs derives the status from its terminal event).
     if (!(err instanceof RunNotFoundError)) throw err;

@@ -21,6 +21,14 @@ export interface Workflow {
    * @throws WorkflowUnavailableError when the engine cannot be reached or refuses.
    */
   start(runId: string): Promise<StartedExecution>;
+
+  /**
+   * Stop the run's execution (StopExecution / local abort). Stopping one that already ended, or
+   * never existed, is not an error. A stage that is already running is NOT interrupted by this:
+   * stages notice cancellation themselves from the run's log.
+   * @throws WorkflowUnavailableError when the engine cannot be reached or refuses.
+   */
+  stop(runId: string): Promise<void>;
 }
 
 /** The workflow engine could not start an execution (throttled, unreachable, misconfigured). */

@@ -1,4 +1,10 @@
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import {
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  SFNClient,
+  StartExecutionCommand,
+  StopExecutionCommand,
+} from "@aws-sdk/client-sfn";
 import { executionInput } from "./definition.ts";
 import { type StartedExecution, type Workflow, WorkflowUnavailableError } from "./port.ts";
 
@@ -37,6 +43,27 @@ export class SfnWorkflow implements Workflow {
       if (err instanceof WorkflowUnavailableError) throw err;
       const name = err instanceof Error ? err.name : "UnknownError";
       throw new WorkflowUnavailableError(`StartExecution failed (${name})`, { cause: err });
+    }
+  }
+
+  /**
+   * StopExecution for the run's execution. An execution that is already stopped or finished
+   * answers success; one that does not exist is ignored.
+   * @throws WorkflowUnavailableError for other failures.
+   */
+  async stop(runId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new StopExecutionCommand({
+          executionArn: this.executionArnOf(runId),
+          error: "Stagecast.Cancelled",
+          cause: "Cancelled by the caller.",
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ExecutionDoesNotExist) return;
+      const name = err instanceof Error ? err.name : "UnknownError";
+      throw new WorkflowUnavailableError(`StopExecution failed (${name})`, { cause: err });
     }
   }
 
