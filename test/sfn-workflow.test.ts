@@ -1,10 +1,12 @@
 import {
   ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
   InvalidArn,
   SFNClient,
   SFNServiceException,
   StartExecutionCommand,
   StateMachineDoesNotExist,
+  StopExecutionCommand,
 } from "@aws-sdk/client-sfn";
 import { mockClient } from "aws-sdk-client-mock";
 import { ulid } from "ulid";
@@ -106,5 +108,30 @@ describe("SfnWorkflow.start", () => {
   it("a response without executionArn → WorkflowUnavailableError", async () => {
     sfn.on(StartExecutionCommand).resolves({});
     await expect(workflow.start(ulid())).rejects.toBeInstanceOf(WorkflowUnavailableError);
+  });
+});
+
+describe("SfnWorkflow.stop", () => {
+  it("calls StopExecution on the run's execution ARN", async () => {
+    const runId = ulid();
+    sfn.on(StopExecutionCommand).resolves({ stopDate: new Date() });
+    await workflow.stop(runId);
+    const calls = sfn.commandCalls(StopExecutionCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.args[0].input).toMatchObject({ executionArn: executionArn(runId) });
+  });
+
+  it("ignores an execution that does not exist", async () => {
+    sfn
+      .on(StopExecutionCommand)
+      .rejects(new ExecutionDoesNotExist({ $metadata: {}, message: "no such execution" }));
+    await expect(workflow.stop(ulid())).resolves.toBeUndefined();
+  });
+
+  it("turns other failures into WorkflowUnavailableError without the SDK's text", async () => {
+    sfn.on(StopExecutionCommand).rejects(new InvalidArn({ $metadata: {}, message: "secret arn detail" }));
+    const err = await workflow.stop(ulid()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowUnavailableError);
+    expect((err as Error).message).not.toContain("secret");
   });
 });
