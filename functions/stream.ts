@@ -18,7 +18,7 @@ app.route(
   "/",
   createStreamApp({
     store: awsStore(),
-    settings: streamSettings(config),
+    settings: streamSettings(config, "pad"),
     log,
     // streamHandle passes the Lambda context as `env.context`.
     remainingMs: (c) =>

@@ -162,6 +162,23 @@ describe("the six stages doing real work, offline", () => {
     expect(retrying[0]).toMatchObject({ stage: "analyzing", attempt: 1 });
   });
 
+  it("retries an answer cut mid-stream; the final attempt's llm.delta text is the answer (the retry rule)", async () => {
+    await knobs({ dropNext: { count: 1, afterTokens: 5, streamingOnly: true } });
+    const events = await run({ question: "Explain retries of a streamed answer" });
+    const done = completed(events);
+    const retrying = ofType(events, "stage.retrying", "execution");
+    expect(retrying).toHaveLength(1);
+    const finalAttempt = retrying[0]?.attempt ?? -1;
+    expect(finalAttempt).toBe(1);
+    const deltas = ofType(events, "llm.delta");
+    const earlier = deltas.filter((d) => (d.attempt ?? 0) < finalAttempt);
+    const final = deltas.filter((d) => d.attempt === finalAttempt);
+    // The cut attempt did stream some text; it comes before stage.retrying and is superseded.
+    expect(earlier.length).toBeGreaterThan(0);
+    expect(earlier.every((d) => d.seq < (retrying[0]?.seq ?? 0))).toBe(true);
+    expect(final.map((d) => d.data.text).join("")).toBe(done.data.answer);
+  });
+
   it("ends the run with run.failed model_bad_request on a permanent 400", async () => {
     await knobs({ failNext: { count: 1, status: 400 } });
     const events = await run({ question: "Will this fail?" });

@@ -56,10 +56,14 @@ const BASE_ENV: Record<string, string> = {
   STREAM_POLL_MAX_MS: "20",
   // A broken tail ends after 10 s (with a retry hint) instead of hanging the suite.
   STREAM_MAX_DURATION_MS: "10000",
+  // Frames only, so the chunk-level checks below see nothing but frames; the flush suites set it.
+  STREAM_FLUSH: "off",
   POWERTOOLS_LOG_LEVEL: "SILENT",
 };
 /** Variables a suite may set on top of BASE_ENV; cleared before every import. */
 const SUITE_VARS = ["STREAM_PAD_BYTES", "STREAM_HEARTBEAT_MS", "STREAM_RETRY_MS"];
+/** Variables a suite may REMOVE from BASE_ENV (to see the Lambda default). */
+const UNSET = "<unset>";
 
 let dynalite: DynaliteHandle;
 let client: DynamoDBClient;
@@ -83,6 +87,7 @@ async function loadFunctions(env: Record<string, string> = {}): Promise<Function
   }
   for (const key of SUITE_VARS) delete process.env[key];
   Object.assign(process.env, BASE_ENV, { AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint }, env);
+  for (const [key, value] of Object.entries(env)) if (value === UNSET) delete process.env[key];
   vi.resetModules();
   const api = await import("../functions/api.ts");
   const stream = await import("../functions/stream.ts");
@@ -646,87 +651,133 @@ describe("functions/stream.ts (Function URL, RESPONSE_STREAM, via the awslambda 
   });
 });
 
-describe("functions/stream.ts flush strategy (STREAM_PAD_BYTES=4096)", () => {
+describe("functions/stream.ts flush strategies at the adapter boundary", () => {
   const PAD = 4096;
-  let fns: Functions;
-  beforeAll(async () => {
-    fns = await loadFunctions({ STREAM_PAD_BYTES: String(PAD), STREAM_HEARTBEAT_MS: "100" });
-  });
+  /** Frames (stored events with `id:`, or heartbeats) — everything that is not a comment or a retry hint. */
+  const isFrame = (c: RecordedChunk | undefined) => c !== undefined && isFrameChunk(c);
 
   /**
-   * Check at the chunk level (what the runtime hands the front end, write by write) that every
-   * batch of frames is followed at once by an SSE comment of at least PAD bytes, so the batch
-   * pushes at least PAD bytes through a front end that holds back small writes.
+   * Split the body's chunks (what the runtime hands the front end, write by write) into batches:
+   * the opening comment, then each run of frame chunks; return each batch with the chunk that
+   * follows it (undefined at the end).
    */
-  function expectPaddedBatches(bodyChunks: RecordedChunk[]) {
-    expect(bodyChunks.length).toBeGreaterThan(0);
-    const first = bodyChunks[0] as RecordedChunk;
-    expect(isCommentChunk(first)).toBe(true);
-    expect(first.data.length).toBeGreaterThanOrEqual(PAD);
-    // A batch is a run of consecutive stored-event frames (they carry `id:`); a heartbeat frame
-    // (no id) is a batch of its own. Right after each batch comes a comment chunk of >= PAD bytes.
-    const isEventFrame = (c: RecordedChunk | undefined) => c !== undefined && /^id: /m.test(text(c));
-    const isHeartbeat = (c: RecordedChunk | undefined) =>
-      c !== undefined && /^event: heartbeat$/m.test(text(c));
-    let batches = 0;
-    bodyChunks.forEach((chunk, i) => {
-      expect(
-        isEventFrame(chunk) || isHeartbeat(chunk) || isCommentChunk(chunk) || /^retry: /.test(text(chunk)),
-      ).toBe(true);
-      const next = bodyChunks[i + 1];
-      const endsBatch = isHeartbeat(chunk) || (isEventFrame(chunk) && !isEventFrame(next));
-      if (!endsBatch) return;
-      batches += 1;
-      expect(next, `a padding chunk after the batch ending at chunk ${i}`).toBeDefined();
-      expect(isCommentChunk(next as RecordedChunk)).toBe(true);
-      expect((next as RecordedChunk).data.length).toBeGreaterThanOrEqual(PAD);
+  function batches(chunks: RecordedChunk[]): Array<{ bytes: number; after: RecordedChunk | undefined }> {
+    const out: Array<{ bytes: number; after: RecordedChunk | undefined }> = [];
+    const first = chunks[0];
+    expect(first && isCommentChunk(first)).toBe(true);
+    out.push({ bytes: first?.data.length ?? 0, after: chunks[1] });
+    chunks.forEach((chunk, i) => {
+      if (!isFrame(chunk)) return;
+      const start = i > 0 && isFrame(chunks[i - 1]) ? -1 : i;
+      if (start === -1) return;
+      let j = i;
+      let bytes = 0;
+      while (isFrame(chunks[j])) bytes += (chunks[j++] as RecordedChunk).data.length;
+      out.push({ bytes, after: chunks[j] });
     });
-    expect(batches).toBeGreaterThan(0);
-    return batches;
+    return out;
   }
 
-  it("pads after the replay batch of a finished run, and the padding does not disturb the frames", async () => {
-    const runId = await seedRun();
-    const stored = [...(await allEvents(runId)), ...(await appendAll(runId, lifecycle(runId)))];
-    const result = await invokeStreaming(fns.stream, streamRequest(runId));
-    expectEventStreamPrelude(result);
-    expectPaddedBatches(result.bodyChunks);
-    const { frames, comments } = parseSse(result.body);
-    expectFrames(frames, stored);
-    expect(comments.length).toBeGreaterThanOrEqual(2);
-    // The terminal frame is followed by padding, so it is pushed out too.
-    const lastFrameIndex = result.bodyChunks.findLastIndex(isFrameChunk);
-    expect(lastFrameIndex).toBeLessThan(result.bodyChunks.length - 1);
-    expect(result.ended).toBe(true);
+  describe("pad (STREAM_FLUSH=pad, STREAM_PAD_BYTES=4096)", () => {
+    let fns: Functions;
+    beforeAll(async () => {
+      fns = await loadFunctions({
+        STREAM_FLUSH: "pad",
+        STREAM_PAD_BYTES: String(PAD),
+        STREAM_HEARTBEAT_MS: "100",
+      });
+    });
+
+    /** Every batch is followed at once by a comment chunk that brings it up to at least PAD bytes. */
+    function expectPaddedBatches(bodyChunks: RecordedChunk[]) {
+      const all = batches(bodyChunks);
+      for (const b of all) {
+        expect(b.after && isCommentChunk(b.after)).toBe(true);
+        expect(b.bytes + (b.after?.data.length ?? 0)).toBeGreaterThanOrEqual(PAD);
+        // "up to": the padding is no larger than it needs to be.
+        expect(b.bytes + (b.after?.data.length ?? 0)).toBeLessThanOrEqual(Math.max(PAD, b.bytes) + 8);
+      }
+      return all.length;
+    }
+
+    it("pads after the replay batch of a finished run, and the padding does not disturb the frames", async () => {
+      const runId = await seedRun();
+      const stored = [...(await allEvents(runId)), ...(await appendAll(runId, lifecycle(runId)))];
+      const result = await invokeStreaming(fns.stream, streamRequest(runId));
+      expectEventStreamPrelude(result);
+      expectPaddedBatches(result.bodyChunks);
+      const { frames } = parseSse(result.body);
+      expectFrames(frames, stored);
+      expect(result.ended).toBe(true);
+    });
+
+    it("pads after every live batch and every heartbeat while tailing", async () => {
+      const runId = await seedRun();
+      const inv = startStreaming(fns.stream, streamRequest(runId));
+      await waitFor(() => inv.stream.bytes().includes("event: heartbeat"), "a heartbeat frame");
+      const events = lifecycle(runId);
+      await appendAll(runId, events.slice(0, 2));
+      await waitFor(() => inv.stream.bytes().includes('"type":"stage.started"'), "the first live batch");
+      await appendAll(runId, events.slice(2));
+
+      const result = await inv.done;
+      expectEventStreamPrelude(result);
+      const batches = expectPaddedBatches(result.bodyChunks);
+      // run.queued (replay), at least one heartbeat, and the two live bursts were separate writes.
+      expect(batches).toBeGreaterThanOrEqual(3);
+      const { frames } = parseSse(result.body);
+      const stored = await allEvents(runId);
+      expectFrames(
+        frames.filter((f) => f.event !== "heartbeat"),
+        stored,
+      );
+      const beat = frames.find((f) => f.event === "heartbeat");
+      expect(beat?.id).toBeUndefined();
+      expect(JSON.parse(beat?.data ?? "{}")).toMatchObject({ runId, lastSeq: 1 });
+      // Ended by the terminal event (a deadline close would add a `retry:` hint).
+      expect(frames.at(-1)?.event).toBe("run.completed");
+      expect(parseSse(result.body).retries).toEqual([]);
+      expect(result.ended).toBe(true);
+    });
   });
 
-  it("pads after every live batch and every heartbeat while tailing", async () => {
-    const runId = await seedRun();
-    const inv = startStreaming(fns.stream, streamRequest(runId));
-    await waitFor(() => inv.stream.bytes().includes("event: heartbeat"), "a heartbeat frame");
-    const events = lifecycle(runId);
-    await appendAll(runId, events.slice(0, 2));
-    await waitFor(() => inv.stream.bytes().includes('"type":"stage.started"'), "the first live batch");
-    await appendAll(runId, events.slice(2));
+  describe("trailer (STREAM_FLUSH=trailer)", () => {
+    it("follows every batch with a separate 3-byte comment write and nothing else", async () => {
+      const fns = await loadFunctions({ STREAM_FLUSH: "trailer" });
+      const runId = await seedRun();
+      const stored = [...(await allEvents(runId)), ...(await appendAll(runId, lifecycle(runId)))];
+      const result = await invokeStreaming(fns.stream, streamRequest(runId));
+      const all = batches(result.bodyChunks);
+      expect(all.length).toBeGreaterThanOrEqual(2);
+      for (const b of all) expect(b.after ? text(b.after) : undefined).toBe(":\n\n");
+      expectFrames(parseSse(result.body).frames, stored);
+    });
+  });
 
-    const result = await inv.done;
-    expectEventStreamPrelude(result);
-    const batches = expectPaddedBatches(result.bodyChunks);
-    // run.queued (replay), at least one heartbeat, and the two live bursts were separate writes.
-    expect(batches).toBeGreaterThanOrEqual(3);
-    const { frames } = parseSse(result.body);
-    const stored = await allEvents(runId);
-    expectFrames(
-      frames.filter((f) => f.event !== "heartbeat"),
-      stored,
-    );
-    const beat = frames.find((f) => f.event === "heartbeat");
-    expect(beat?.id).toBeUndefined();
-    expect(JSON.parse(beat?.data ?? "{}")).toMatchObject({ runId, lastSeq: 1 });
-    // Ended by the terminal event (a deadline close would add a `retry:` hint).
-    expect(frames.at(-1)?.event).toBe("run.completed");
-    expect(parseSse(result.body).retries).toEqual([]);
-    expect(result.ended).toBe(true);
+  describe("off (STREAM_FLUSH=off)", () => {
+    it("writes frames only: no comment after the opening one", async () => {
+      const fns = await loadFunctions({ STREAM_FLUSH: "off" });
+      const runId = await seedRun();
+      await appendAll(runId, lifecycle(runId));
+      const result = await invokeStreaming(fns.stream, streamRequest(runId));
+      expect(result.bodyChunks.slice(1).some((c) => isCommentChunk(c))).toBe(false);
+    });
+  });
+
+  describe("default on Lambda (STREAM_FLUSH unset)", () => {
+    it("is pad to 16 KiB, and ?flush= picks another strategy per stream", async () => {
+      const fns = await loadFunctions({ STREAM_FLUSH: UNSET });
+      const runId = await seedRun();
+      await appendAll(runId, lifecycle(runId));
+      const padded = await invokeStreaming(fns.stream, streamRequest(runId));
+      for (const b of batches(padded.bodyChunks)) {
+        expect(b.bytes + (b.after?.data.length ?? 0)).toBeGreaterThanOrEqual(16_384);
+      }
+      const trailer = await invokeStreaming(fns.stream, streamRequest(runId, { query: "flush=trailer" }));
+      for (const b of batches(trailer.bodyChunks)) expect(b.after ? text(b.after) : undefined).toBe(":\n\n");
+      const bad = await invokeStreaming(fns.stream, streamRequest(runId, { query: "flush=sometimes" }));
+      expect(bad.prelude?.statusCode).toBe(400);
+    });
   });
 });
 

@@ -45,6 +45,7 @@ describe("knobs over HTTP", () => {
     const defaults: OfflineKnobs = {
       failNext: { count: 0, status: 500 },
       stallNext: { count: 0, ms: 0 },
+      dropNext: { count: 0, afterTokens: 0 },
       tokensPerSecond: 0,
       noStreaming: false,
       badPlanNext: 0,
@@ -53,6 +54,12 @@ describe("knobs over HTTP", () => {
     expect((await knobs("GET")).body).toEqual(defaults);
     expect(await setKnobs({ badPlanNext: 1 })).toEqual({ ...defaults, badPlanNext: 1 });
     expect(await setKnobs({ noStreaming: true })).toEqual({ ...defaults, badPlanNext: 1, noStreaming: true });
+    expect(await setKnobs({ dropNext: { count: 2, afterTokens: 5 } })).toEqual({
+      ...defaults,
+      badPlanNext: 1,
+      noStreaming: true,
+      dropNext: { count: 2, afterTokens: 5 },
+    });
     expect((await knobs("DELETE")).body).toEqual(defaults);
     expect((await knobs("GET")).body).toEqual(defaults);
   });
@@ -61,6 +68,8 @@ describe("knobs over HTTP", () => {
     ["an unknown knob", { failFirst: 1 }],
     ["a negative count", { failNext: { count: -1, status: 500 } }],
     ["a non-error status", { failNext: { count: 1, status: 200 } }],
+    ["a negative afterTokens", { dropNext: { count: 1, afterTokens: -1 } }],
+    ["a dropNext without afterTokens", { dropNext: { count: 1 } }],
     ["a fractional count", { badPlanNext: 1.5 }],
     ["a wrong type", { noStreaming: "yes" }],
     ["not JSON", "{"],
@@ -157,6 +166,137 @@ describe("stallNext", () => {
     });
     await expect(ask(impatient)).rejects.toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
     await expect.poll(async () => (await stats()).active, { timeout: 2000 }).toBe(0);
+  });
+});
+
+describe("dropNext", () => {
+  /** The content pieces a stream yielded before it failed, and what it failed with. */
+  const collect = async (stream: AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk>) => {
+    const pieces: string[] = [];
+    const finishes: unknown[] = [];
+    const error = await (async () => {
+      for await (const chunk of stream) {
+        const content = chunk.choices[0]?.delta.content;
+        if (content) pieces.push(content);
+        if (chunk.choices[0]?.finish_reason) finishes.push(chunk.choices[0].finish_reason);
+      }
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    return { pieces, finishes, error };
+  };
+
+  it("cuts a stream after afterTokens paced tokens: the SDK's iterator throws fetch's TypeError, then the next call succeeds", async () => {
+    await setKnobs({ dropNext: { count: 1, afterTokens: 3 }, tokensPerSecond: 50 });
+    const started = Date.now();
+    const stream = await openai.chat.completions.create({ model: "offline", messages, stream: true });
+    const { pieces, finishes, error } = await collect(stream);
+    expect(pieces).toHaveLength(3);
+    expect(finishes).toEqual([]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(50); // 3 tokens at 50/s
+    // The raw stream does not wrap the connection reset: fetch's TypeError("terminated") caused by ECONNRESET.
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error).not.toBeInstanceOf(OpenAI.OpenAIError);
+    expect(error).not.toBeInstanceOf(OpenAI.APIConnectionError);
+    expect((error as Error).message).toBe("terminated");
+    expect(((error as Error).cause as NodeJS.ErrnoException).code).toBe("ECONNRESET");
+    expect((await knobs("GET")).body.dropNext).toEqual({ count: 0, afterTokens: 3 });
+
+    const next = await collect(
+      await openai.chat.completions.create({ model: "offline", messages, stream: true }),
+    );
+    expect(next.error).toBeUndefined();
+    expect(next.finishes).toEqual(["stop"]);
+    expect(next.pieces.join("").startsWith(pieces.join(""))).toBe(true);
+    await expect.poll(async () => (await stats()).active, { timeout: 2000 }).toBe(0);
+  });
+
+  it("cuts chat.completions.stream(): content events, then an OpenAIError (not APIConnectionError); the next call succeeds", async () => {
+    await setKnobs({ dropNext: { count: 1, afterTokens: 3 } });
+    const runner = openai.chat.completions.stream({ model: "offline", messages });
+    const pieces: string[] = [];
+    runner.on("content", (delta) => pieces.push(delta));
+    const error = await runner.finalChatCompletion().catch((e: unknown) => e);
+    expect(pieces).toHaveLength(3);
+    expect(error).toBeInstanceOf(OpenAI.OpenAIError);
+    expect(error).not.toBeInstanceOf(OpenAI.APIError);
+    expect(error).not.toBeInstanceOf(OpenAI.APIConnectionError);
+    expect((error as Error).constructor.name).toBe("OpenAIError");
+    expect((error as Error).message).toBe("terminated");
+    expect((error as Error).cause).toBeInstanceOf(TypeError);
+
+    const final = await openai.chat.completions.stream({ model: "offline", messages }).finalChatCompletion();
+    expect(final.choices[0]?.finish_reason).toBe("stop");
+    expect(final.choices[0]?.message.content?.startsWith(pieces.join(""))).toBe(true);
+  });
+
+  it("sends every token of a shorter reply but still no finish chunk, and counts each call", async () => {
+    await setKnobs({ dropNext: { count: 2, afterTokens: 100 } });
+    for (let i = 0; i < 2; i++) {
+      const stream = await openai.chat.completions.create({
+        model: "offline",
+        messages,
+        max_tokens: 5,
+        stream: true,
+      });
+      const { pieces, finishes, error } = await collect(stream);
+      expect(pieces).toHaveLength(5);
+      expect(finishes).toEqual([]);
+      expect(error).toBeInstanceOf(TypeError);
+    }
+    expect((await ask()).choices[0]?.finish_reason).toBe("stop");
+  });
+
+  it("afterTokens 0 cuts a stream right after the role chunk", async () => {
+    await setKnobs({ dropNext: { count: 1, afterTokens: 0 } });
+    const roles: unknown[] = [];
+    const stream = await openai.chat.completions.create({ model: "offline", messages, stream: true });
+    const error = await (async () => {
+      for await (const chunk of stream) roles.push(chunk.choices[0]?.delta.role);
+    })().catch((e: unknown) => e);
+    expect(roles).toEqual(["assistant"]);
+    expect(error).toBeInstanceOf(TypeError);
+  });
+
+  it("cuts a non-streaming call before any answer: APIConnectionError, then the next call succeeds", async () => {
+    await setKnobs({ dropNext: { count: 1, afterTokens: 3 } });
+    const error = await ask().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.APIConnectionError);
+    expect(error).not.toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
+    expect((error as Error).message).toBe("Connection error.");
+    expect((await ask()).choices[0]?.message.content).toBeTruthy();
+    expect(await stats()).toMatchObject({ active: 0 });
+  });
+
+  it("in-process (no socket to cut), the response body fails where the connection would drop", async () => {
+    const app = createOfflineModelApp({ tokensPerSecond: 0 });
+    await app.request("/_offline/knobs", {
+      method: "POST",
+      body: JSON.stringify({ dropNext: { count: 2, afterTokens: 2 } }),
+    });
+    const post = (stream: boolean) =>
+      app.request("/v1/chat/completions", {
+        method: "POST",
+        body: JSON.stringify({ model: "offline", messages, stream }),
+      });
+    const streamed = await post(true);
+    const reader = streamed.body?.getReader();
+    let text = "";
+    const error = await (async () => {
+      for (;;) {
+        const read = await reader?.read();
+        if (!read || read.done) return;
+        text += new TextDecoder().decode(read.value);
+      }
+    })().catch((e: unknown) => e);
+    expect((error as Error).message).toContain("dropNext");
+    expect(text.match(/"content":"[^"]/g)).toHaveLength(2);
+    expect(text).not.toContain("[DONE]");
+    await expect((await post(false)).text()).rejects.toThrow(/dropNext/);
+    expect(((await (await post(false)).json()) as OpenAI.ChatCompletion).choices[0]?.finish_reason).toBe(
+      "stop",
+    );
   });
 });
 

@@ -169,5 +169,25 @@ export const HeartbeatSchema = z.object({
 /** Payload of a `heartbeat` frame. */
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 
+/**
+ * The `snapshot` frame a stream opened with `?from=latest` sends first: the run as it is now.
+ * Its SSE `id:` is `lastSeq`, so a client that reconnects resumes right after it.
+ */
+export const SnapshotSchema = z.object({
+  runId: RunIdSchema,
+  status: z.enum(["queued", "running", "completed", "failed", "cancelled", "timed_out"]),
+  stage: StageSchema.optional(),
+  progress: z.number().min(0).max(100),
+  lastSeq: z.number().int().nonnegative(),
+  message: z.string().optional(),
+  question: z.string(),
+  answer: z.string().optional(),
+  error: SafeErrorSchema.optional(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+/** Payload of a `snapshot` frame. */
+export type Snapshot = z.infer<typeof SnapshotSchema>;
+
 /** Every stored event type, in schema order (clients register one SSE listener per type). */
 export const EVENT_TYPES: readonly RunEventType[] = RunEventSchema.options.map((o) => o.shape.type.value);

@@ -1,4 +1,4 @@
-import type { Heartbeat, RunEvent } from "./schema.ts";
+import type { Heartbeat, RunEvent, Snapshot } from "./schema.ts";
 
 /**
  * One SSE message as Hono's `writeSSE` frames it (WHATWG HTML, "Server-sent events",
@@ -37,4 +37,25 @@ export function heartbeatMessage(beat: Heartbeat): SseMessage {
  */
 export function sseComment(text: string): string {
   return `: ${text.replace(/[\r\n]/g, " ")}\n\n`;
+}
+
+/** A snapshot frame: `event: snapshot`, `id: <lastSeq>` (see SnapshotSchema). */
+export function snapshotMessage(snapshot: Snapshot): SseMessage {
+  return { id: String(snapshot.lastSeq), event: "snapshot", data: JSON.stringify(snapshot) };
+}
+
+/**
+ * Bytes `message` takes on the wire as Hono's writeSSE frames it (`event: `, `data: `, `id: `,
+ * `retry: ` lines and the blank line), for flush strategies that count bytes per batch.
+ */
+export function sseBytes(message: SseMessage): number {
+  const field = (name: string, value: string | number | undefined) =>
+    value === undefined ? 0 : name.length + 3 + Buffer.byteLength(String(value));
+  return (
+    field("event", message.event) +
+    field("data", message.data) +
+    field("id", message.id) +
+    field("retry", message.retry) +
+    1
+  );
 }

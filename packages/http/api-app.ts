@@ -173,7 +173,10 @@ export function createApiApp(deps: ApiDeps): Hono {
       log({ level: "warn", msg: "could not stop the execution", runId, error: String(err) });
     }
     const origin = new URL(c.req.url).origin;
-    return c.json({ runId, status: "cancelled", links: links(origin, deps.streamBaseUrl ?? origin, runId) }, 202);
+    return c.json(
+      { runId, status: "cancelled", links: links(origin, deps.streamBaseUrl ?? origin, runId) },
+      202,
+    );
   });
 
   app.get("/runs/:runId", async (c) => {

@@ -5,6 +5,9 @@ import {
   heartbeatMessage,
   isTerminalType,
   type RunEvent,
+  type SseMessage,
+  snapshotMessage,
+  sseBytes,
   sseComment,
   toSseMessage,
 } from "../events/index.ts";
@@ -13,6 +16,7 @@ import type { ProgressStore } from "../store/index.ts";
 import { runIdParam } from "./api-app.ts";
 import { streamCursor } from "./cursor.ts";
 import { HttpError, onAppError } from "./errors.ts";
+import { FLUSH_STRATEGIES, type FlushStrategy, flushWrite } from "./flush.ts";
 
 /** Tunables of the stream (all ms except `padBytes`); see ConfigSchema for defaults and meaning. */
 export interface StreamSettings {
@@ -21,7 +25,9 @@ export interface StreamSettings {
   heartbeatMs: number;
   maxDurationMs: number;
   retryMs: number;
-  /** SSE comment padding after each batch of frames (bytes), for front ends that hold back small writes. */
+  /** What to write after each batch of frames (see FlushStrategy); a `?flush=` query parameter overrides it. */
+  flush: FlushStrategy;
+  /** The batch size the `pad` strategy brings each batch up to (bytes). */
   padBytes: number;
 }
 
@@ -66,9 +72,23 @@ export function createStreamApp(deps: StreamDeps): Hono {
 
   app.get("/runs/:runId/stream", async (c) => {
     const runId = runIdParam(c.req.param("runId"));
-    const after = streamCursor(c.req.header("last-event-id"), c.req.query("after"));
-    const [run, last] = await Promise.all([store.getRun(runId), store.lastEvent(runId)]);
+    const from = c.req.query("from");
+    if (from !== undefined && from !== "latest") {
+      throw new HttpError(400, "invalid_cursor", "from must be 'latest' (or use after / Last-Event-ID).");
+    }
+    const flush = c.req.query("flush") ?? settings.flush;
+    if (!(FLUSH_STRATEGIES as readonly string[]).includes(flush)) {
+      throw new HttpError(400, "invalid_flush", `flush must be one of ${FLUSH_STRATEGIES.join(", ")}.`);
+    }
+    const lastEventId = c.req.header("last-event-id");
+    const [run, last] = await Promise.all([store.viewRun(runId), store.lastEvent(runId)]);
     if (!run) throw new HttpError(404, "run_not_found", "No run with that id.");
+    // from=latest (and no Last-Event-ID to resume from): a snapshot of the run, then the live
+    // tail after it; an ended run still gets its terminal event, so the client sees the end.
+    const latest = from === "latest" && !lastEventId;
+    const after = latest
+      ? Math.max(0, (last?.seq ?? 0) - (last && isTerminalType(last.type) ? 1 : 0))
+      : streamCursor(lastEventId, c.req.query("after"));
     if (last && isTerminalType(last.type) && after >= last.seq) return c.body(null, 204);
 
     const createdMs = Date.parse(run.createdAt);
@@ -80,21 +100,50 @@ export function createStreamApp(deps: StreamDeps): Hono {
         remaining === undefined ? Number.POSITIVE_INFINITY : remaining - DEADLINE_MARGIN_MS,
       );
       const deadline = opened + Math.max(0, budget);
-      const pad = settings.padBytes > 0 ? sseComment(" ".repeat(settings.padBytes)) : "";
       let cursor = after;
-      let latest: RunEvent | undefined;
+      let newest: RunEvent | undefined = latest ? last : undefined;
       let lastWrite = opened;
       let pollMs = settings.pollMinMs;
+      let batchBytes = 0;
+      const send = async (message: SseMessage) => {
+        await stream.writeSSE(message);
+        batchBytes += sseBytes(message);
+      };
+      const endBatch = async () => {
+        const extra = flushWrite(flush as FlushStrategy, settings.padBytes, batchBytes);
+        if (extra) await stream.write(extra);
+        batchBytes = 0;
+      };
       // Write at once: the Lambda runtime sends status and headers only with the first byte.
-      await stream.write(sseComment(`stream ${runId} after ${after}`) + pad);
+      const opening = sseComment(`stream ${runId} after ${after}`);
+      await stream.write(opening);
+      batchBytes += opening.length;
+      if (latest) {
+        await send(
+          snapshotMessage({
+            runId,
+            status: run.status,
+            ...(run.stage === undefined ? {} : { stage: run.stage }),
+            progress: run.progress,
+            lastSeq: after,
+            ...(run.message === undefined ? {} : { message: run.message }),
+            question: run.question,
+            ...(run.answer === undefined ? {} : { answer: run.answer }),
+            ...(run.error === undefined ? {} : { error: run.error }),
+            createdAt: run.createdAt,
+            updatedAt: run.updatedAt,
+          }),
+        );
+      }
+      await endBatch();
       try {
         while (!stream.aborted) {
           const page = await store.readEvents(runId, cursor, TAIL_PAGE);
           let ended = false;
           for (const event of page.events) {
-            await stream.writeSSE(toSseMessage(event));
+            await send(toSseMessage(event));
             cursor = event.seq;
-            latest = event;
+            newest = event;
             if (isTerminalType(event.type)) {
               ended = true;
               break;
@@ -102,7 +151,7 @@ export function createStreamApp(deps: StreamDeps): Hono {
           }
           const now = Date.now();
           if (page.events.length > 0) {
-            if (pad) await stream.write(pad);
+            await endBatch();
             lastWrite = now;
             pollMs = settings.pollMinMs;
             if (ended) return;
@@ -111,16 +160,16 @@ export function createStreamApp(deps: StreamDeps): Hono {
             pollMs = Math.min(settings.pollMaxMs, pollMs * 2);
           }
           if (now - lastWrite >= settings.heartbeatMs) {
-            await stream.writeSSE(
+            await send(
               heartbeatMessage({
                 runId,
                 elapsedMs: Math.max(0, now - createdMs),
-                ...(latest?.stage === undefined ? {} : { stage: latest.stage }),
-                progress: latest?.progress ?? 0,
+                ...(newest?.stage === undefined ? {} : { stage: newest.stage }),
+                progress: newest?.progress ?? 0,
                 lastSeq: cursor,
               }),
             );
-            if (pad) await stream.write(pad);
+            await endBatch();
             lastWrite = now;
           }
           if (now >= deadline) break;

@@ -97,7 +97,11 @@ export class LocalWorkflow implements Workflow {
     const name: string = err instanceof Error ? err.name : "UnknownError";
     // Like the EventBridge rule on AWS: TIMED_OUT → run.timed_out, ABORTED → run.cancelled.
     const outcome =
-      name === "ExecutionTimeoutError" ? "timed_out" : name === "ExecutionAbortedError" ? "cancelled" : "failed";
+      name === "ExecutionTimeoutError"
+        ? "timed_out"
+        : name === "ExecutionAbortedError"
+          ? "cancelled"
+          : "failed";
     const error = { Error: outcome === "timed_out" ? "States.Timeout" : name, Cause: String(err) };
     try {
       await this.#options.finalize({ runId, error, outcome });

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { failureBody, KnobBoard, OfflineKnobsPatchSchema } from "./knobs.ts";
@@ -35,6 +36,55 @@ function pause(ms: number, signal: AbortSignal): Promise<boolean> {
   });
 }
 
+/** The Node bindings @hono/node-server passes as `c.env` (absent when the app is called in-process). */
+interface NodeBindings {
+  incoming?: IncomingMessage;
+  outgoing?: ServerResponse;
+}
+
+/** The message of a simulated connection reset (the `dropNext` knob), where no socket can carry it. */
+const DROP_MESSAGE = "connection reset (simulated by the offline model's dropNext knob)";
+
+/**
+ * Destroys the client's TCP connection abruptly (a reset, like a provider's connection dropping)
+ * once what the response already wrote has left for the socket, so the client receives exactly
+ * that and then loses the connection. False when the request has no Node socket (the app was
+ * called in-process, not through @hono/node-server).
+ */
+async function cutConnection(c: Context): Promise<boolean> {
+  const env = c.env as NodeBindings | undefined;
+  const socket = env?.incoming?.socket;
+  if (!socket) return false;
+  // Written chunks reach the ServerResponse within microtasks and the socket on the next tick.
+  await new Promise((resolve) => setImmediate(resolve));
+  for (let i = 0; i < 1000 && !socket.destroyed; i++) {
+    if ((env?.outgoing?.writableLength ?? 0) === 0 && socket.writableLength === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  if (socket.destroyed) return true;
+  // resetAndDestroy sends a TCP RST (the client reads ECONNRESET); HTTP/2's socket proxy lacks it.
+  if (typeof socket.resetAndDestroy === "function") socket.resetAndDestroy();
+  else socket.destroy();
+  return true;
+}
+
+/**
+ * `body`, except that it fails with a simulated connection reset instead of ending when
+ * `dropped()` says the reply was cut (the `dropNext` knob in-process, where no socket can be cut).
+ */
+function failingAtEnd(body: ReadableStream<Uint8Array>, dropped: () => boolean): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (!done) controller.enqueue(value);
+      else if (dropped()) controller.error(new Error(DROP_MESSAGE));
+      else controller.close();
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}
+
 /**
  * An OpenAI-compatible chat-completions server (the subset the agent uses), deterministic and
  * network-free: the embedded stand-in for a language model.
@@ -46,8 +96,9 @@ function pause(ms: number, signal: AbortSignal): Promise<boolean> {
  *   usage chunk with `stream_options.include_usage`) and non-streaming (waits as long as the
  *   tokens take). Replies are paced at the knobs' `tokensPerSecond`. 400 for a malformed request.
  * - `GET /v1/models`: the one model, {@link OFFLINE_MODEL_ID}.
- * - Test routes (unless `knobs: false`): `GET|POST|DELETE /_offline/knobs` (see OfflineKnobs;
- *   POST merges, DELETE resets, 400 for an invalid body) and `GET /_offline/stats`
+ * - Test routes (unless `knobs: false`): `GET|POST|DELETE /_offline/knobs` (see OfflineKnobs:
+ *   failures, stalls, connection resets mid-answer, pace…; POST merges, DELETE resets, 400 for an
+ *   invalid body) and `GET /_offline/stats`
  *   (`{ calls, active }`: chat-completion calls received and still being answered).
  */
 export function createOfflineModelApp(options: OfflineModelOptions = {}): Hono {
@@ -107,6 +158,7 @@ export function createOfflineModelApp(options: OfflineModelOptions = {}): Hono {
     const signal = c.req.raw.signal;
     const stall = board.takeStall();
     const failure = board.takeFailure();
+    const drop = board.takeDrop(Boolean(req.stream));
     if (stall !== undefined && !(await pause(stall, signal))) {
       return c.json(errorBody("the client closed the request", "invalid_request_error", "aborted"), 400);
     }
@@ -142,6 +194,15 @@ export function createOfflineModelApp(options: OfflineModelOptions = {}): Hono {
       total_tokens: promptTokens + rendered.count,
     };
     const meta = newMeta();
+    if (!req.stream && drop !== undefined) {
+      if (await cutConnection(c)) return c.body(null);
+      // In-process: a 200 whose body fails, the nearest thing to a reset without a socket.
+      return c.newResponse(
+        new ReadableStream({ start: (controller) => controller.error(new Error(DROP_MESSAGE)) }),
+        200,
+        { "content-type": "application/json" },
+      );
+    }
     if (!req.stream) {
       if (!(await pause(gapMs() * rendered.count, signal))) {
         return c.json(errorBody("the client closed the request", "invalid_request_error", "aborted"), 400);
@@ -149,11 +210,22 @@ export function createOfflineModelApp(options: OfflineModelOptions = {}): Hono {
       return c.json(completionBody(meta, rendered, usage));
     }
     startStreaming();
-    return streamSSE(c, async (stream) => {
+    let dropped = false;
+    const res = streamSSE(c, async (stream) => {
       try {
         let due = Date.now();
+        let sent = 0;
+        let first = true;
         for (const piece of streamPieces(meta, rendered, usage, req.stream_options?.include_usage === true)) {
+          // The role chunk goes out first; the cut comes before token `drop + 1` or the finish chunk.
+          if (drop !== undefined && !first && (!piece.paced || sent >= drop)) {
+            dropped = true;
+            await cutConnection(c);
+            return;
+          }
+          first = false;
           if (piece.paced) {
+            sent += 1;
             due += gapMs();
             const wait = due - Date.now();
             if (wait > 0 && !(await pause(wait, signal))) return;
@@ -165,6 +237,13 @@ export function createOfflineModelApp(options: OfflineModelOptions = {}): Hono {
         stats.active -= 1;
       }
     });
+    const env = c.env as NodeBindings | undefined;
+    if (drop === undefined || env?.incoming?.socket || !res.body) return res;
+    // In-process (no socket to cut): the body fails where the connection would have dropped.
+    return new Response(
+      failingAtEnd(res.body, () => dropped),
+      res,
+    );
   }
   return app;
 }

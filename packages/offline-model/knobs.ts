@@ -11,6 +11,17 @@ export const OfflineKnobsSchema = z
     failNext: z.object({ count: z.int().min(0), status: z.int().min(400).max(599) }).strict(),
     /** The next `count` calls wait `ms` milliseconds (≤ 10 min) before answering; an aborted request ends the wait. */
     stallNext: z.object({ count: z.int().min(0), ms: z.int().min(0).max(600_000) }).strict(),
+    /**
+     * The next `count` calls lose their connection mid-answer, like a provider's connection reset:
+     * a streamed reply sends its role chunk and `afterTokens` generated tokens (content tokens, or
+     * tool-call pieces; at most the reply's own), paced as usual, then the TCP connection is
+     * destroyed: no finish chunk, no `[DONE]`, no end of the chunked response. A non-streaming call
+     * is cut before anything is sent. An error answered first (failNext, noStreaming, a malformed
+     * request) takes precedence; a malformed request does not use a unit.
+     */
+    dropNext: z
+      .object({ count: z.int().min(0), afterTokens: z.int().min(0), streamingOnly: z.boolean().optional() })
+      .strict(),
     /** Generation pace in tokens per second, read while streaming (0: unpaced). */
     tokensPerSecond: z.number().min(0).max(1_000_000),
     /** Reject `stream: true` with 400, like endpoints that cannot stream. */
@@ -42,6 +53,7 @@ export class KnobBoard {
     this.#defaults = {
       failNext: { count: 0, status: 500 },
       stallNext: { count: 0, ms: 0 },
+      dropNext: { count: 0, afterTokens: 0 },
       tokensPerSecond,
       noStreaming: false,
       badPlanNext: 0,
@@ -61,7 +73,7 @@ export class KnobBoard {
     return this.get();
   }
 
-  /** Back to the defaults (no failures, no stalls, the configured pace); returns them. */
+  /** Back to the defaults (no failures, stalls or drops, the configured pace); returns them. */
   reset(): OfflineKnobs {
     this.#current = structuredClone(this.#defaults);
     return this.get();
@@ -91,6 +103,19 @@ export class KnobBoard {
     if (s.count <= 0) return undefined;
     s.count -= 1;
     return s.ms;
+  }
+
+  /**
+   * After how many generated tokens this call's connection must be cut (consuming one
+   * `dropNext`; with `streamingOnly`, only streaming calls consume it), or undefined when it is
+   * answered normally.
+   */
+  takeDrop(streaming: boolean): number | undefined {
+    const d = this.#current.dropNext;
+    // streamingOnly: the knob waits for a streaming call (e.g. the answer, past the stages before it).
+    if (d.count <= 0 || (d.streamingOnly && !streaming)) return undefined;
+    d.count -= 1;
+    return d.afterTokens;
   }
 
   /** True when this structured reply must break its schema (consuming one `invalidJsonNext`). */

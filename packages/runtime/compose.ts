@@ -2,6 +2,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import OpenAI from "openai";
 import { type AgentDeps, createDefaultTools, ModelClient } from "../agent/index.ts";
 import type { Stage } from "../events/index.ts";
+import type { FlushStrategy } from "../http/flush.ts";
 import type { StreamSettings } from "../http/stream-app.ts";
 import { ProgressStore } from "../store/index.ts";
 import type { Config } from "./config.ts";
@@ -64,14 +65,18 @@ export function createAgentDeps(config: Config, store: ProgressStore, model: Mod
   };
 }
 
-/** Stream tunables from a configuration. */
-export function streamSettings(config: Config): StreamSettings {
+/**
+ * Stream tunables from a configuration. `defaultFlush` is the composition root's choice when
+ * STREAM_FLUSH is unset (Lambda: `pad`; local: `off`).
+ */
+export function streamSettings(config: Config, defaultFlush: FlushStrategy = "off"): StreamSettings {
   return {
     pollMinMs: config.STREAM_POLL_MIN_MS,
     pollMaxMs: config.STREAM_POLL_MAX_MS,
     heartbeatMs: config.STREAM_HEARTBEAT_MS,
     maxDurationMs: config.STREAM_MAX_DURATION_MS,
     retryMs: config.STREAM_RETRY_MS,
+    flush: config.STREAM_FLUSH ?? defaultFlush,
     padBytes: config.STREAM_PAD_BYTES,
   };
 }

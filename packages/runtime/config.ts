@@ -60,8 +60,14 @@ export const ConfigSchema = z.object({
   STREAM_MAX_DURATION_MS: int(840_000, 1000),
   /** Reconnect delay the stream suggests to clients (`retry:`, ms). */
   STREAM_RETRY_MS: int(1000, 0),
-  /** Bytes of SSE comment padding after each batch of frames (0 = none): a flush strategy for buffering front ends. */
-  STREAM_PAD_BYTES: int(0),
+  /**
+   * What the stream writes after each batch of frames to push it through front ends that hold
+   * back small writes: off | pad | trailer (see packages/http/flush.ts). Unset: `pad` on Lambda
+   * (the safest reported), `off` locally (loopback holds nothing back).
+   */
+  STREAM_FLUSH: z.enum(["off", "pad", "trailer"]).optional(),
+  /** The size `pad` brings each batch up to (bytes); 16 KiB covers the most reported threshold. */
+  STREAM_PAD_BYTES: int(16_384),
   /**
    * Public base URL of the stream endpoint (the Function URL on AWS); unset = same origin as the
    * API. A trailing slash is fine (AWS prints Function URLs with one).

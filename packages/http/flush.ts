@@ -1,0 +1,37 @@
+import { sseComment } from "../events/index.ts";
+
+/**
+ * How the stream pushes small writes through front ends that hold them back. On AWS, writes to
+ * a Function URL response stream are reported to be held after they leave the function until
+ * about 16 KB (or 100 KB) have gathered, or until the next chunk arrives; the runtime client
+ * itself sends every write at once (../shared/notes/lambda-runtime.md), so this cannot be
+ * measured here — scripts/measure-flush.ts measures it against a deployed stream.
+ * - `off`: write frames only (fewest bytes; frames may wait in such a buffer).
+ * - `pad`: after each batch of frames, an SSE comment that brings the batch up to `padBytes`
+ *   (bytes per batch ≥ padBytes; defeats a size threshold up to padBytes).
+ * - `trailer`: after each batch, a separate 3-byte comment write (a few bytes per batch;
+ *   defeats "released when the next chunk arrives", not a size threshold).
+ */
+export const FLUSH_STRATEGIES = ["off", "pad", "trailer"] as const;
+/** One of {@link FLUSH_STRATEGIES}. */
+export type FlushStrategy = (typeof FLUSH_STRATEGIES)[number];
+
+/** The trailer write: an empty SSE comment, ignored by clients. */
+export const TRAILER = ":\n\n";
+
+/**
+ * The extra write (if any) to send after a batch of `batchBytes` bytes under `strategy`.
+ * @param padBytes the batch size `pad` brings each batch up to (bytes).
+ */
+export function flushWrite(
+  strategy: FlushStrategy,
+  padBytes: number,
+  batchBytes: number,
+): string | undefined {
+  if (strategy === "trailer") return TRAILER;
+  if (strategy === "pad" && batchBytes < padBytes) {
+    // sseComment adds ": " and "\n\n" (4 bytes) around the filler.
+    return sseComment(" ".repeat(Math.max(0, padBytes - batchBytes - 4)));
+  }
+  return undefined;
+}
