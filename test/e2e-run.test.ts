@@ -145,6 +145,32 @@ describe("one run end to end on the local stack", () => {
     expect(after.status).toBe(204);
   });
 
+  it("resumes from the live tail with ?from=latest: a snapshot first, then only newer events", async () => {
+    const started = await startRun(stack.url, { question: "Where is the live tail?" });
+    // Wait until the run is somewhere in the middle.
+    for (let i = 0; i < 200; i++) {
+      const { events } = await stack.store.readEvents(started.runId, 0, 1000);
+      if (events.length >= 8) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const tail = await readSse(`${started.links.stream}?from=latest`);
+    const [snapshot, ...rest] = tail.frames;
+    expect(snapshot?.event).toBe("snapshot");
+    const state = JSON.parse(snapshot?.data ?? "{}");
+    expect(state).toMatchObject({ runId: started.runId, question: "Where is the live tail?" });
+    expect(snapshot?.id).toBe(String(state.lastSeq));
+    expect(state.lastSeq).toBeGreaterThanOrEqual(8);
+    expect(rest[0]?.id).toBe(String(state.lastSeq + 1));
+    const whole = await readSse(started.links.stream);
+    expect(rest.map((f) => f.data)).toEqual(whole.frames.slice(state.lastSeq).map((f) => f.data));
+
+    // On an ended run: the snapshot, then the terminal event, then the end.
+    const ended = await readSse(`${started.links.stream}?from=latest`);
+    expect(ended.frames.map((f) => f.event)).toEqual(["snapshot", "run.completed"]);
+    expect(JSON.parse(ended.frames[0]?.data ?? "{}").status).toBe("completed");
+    expect((await fetch(`${started.links.stream}?from=earliest`)).status).toBe(400);
+  });
+
   it("gives several watchers of one run the same full stream", async () => {
     const started = await startRun(stack.url, { question: "Can many clients watch one run?" });
     const watchers = await Promise.all([1, 2, 3].map(() => readSse(started.links.stream)));
