@@ -1,11 +1,12 @@
-import { Hono } from "hono";
+import { createHash } from "node:crypto";
+import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { ulid } from "ulid";
 import { z } from "zod";
 import { isTerminalType, RunIdSchema } from "../events/index.ts";
 import type { LogFn } from "../runtime/logger.ts";
-import { endRun, type ProgressStore, type RunView } from "../store/index.ts";
+import { endRun, type ProgressStore, RunExistsError, type RunView } from "../store/index.ts";
 import { type Workflow, WorkflowUnavailableError } from "../workflow/index.ts";
 import { parseCursor } from "./cursor.ts";
 import { errorResponse, HttpError, onAppError } from "./errors.ts";
@@ -13,6 +14,19 @@ import { PAGE_HTML } from "./page.ts";
 
 /** Longest question accepted (characters). */
 export const MAX_QUESTION_CHARS = 8000;
+/** How long an Idempotency-Key keeps returning the same run (s): 24 hours. */
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+/** An Idempotency-Key: 1-255 visible ASCII characters (as the IETF draft's examples and Stripe's keys). */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * Who is calling. Until authentication exists every caller is `anonymous`; an auth middleware
+ * sets `principal` on the context and idempotency keys become per principal.
+ */
+function callerOf(c: Context): string {
+  return (c.get("principal" as never) as string | undefined) ?? "anonymous";
+}
+
 /** Largest request body accepted (bytes); larger bodies get 413 before they are parsed. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -71,7 +85,9 @@ export function runIdParam(value: string): string {
 
 /**
  * The API (API Gateway HTTP API → functions/api.ts on AWS; @hono/node-server locally):
- * - POST /runs → 202 `{ runId, status, links }` and a Location header; starts the workflow.
+ * - POST /runs → 202 `{ runId, status, links }` and a Location header; starts the workflow. With
+ *   an `Idempotency-Key` header, the same key and request within 24 h answer the same 202 (and
+ *   `Idempotent-Replayed: true`) without starting anything; the same key with another request is 422.
  * - GET /runs/{runId} → the run's status, stage, progress, last seq and result.
  * - GET /runs/{runId}/events?after=N&limit=M → a JSON page of events (for clients that cannot stream).
  * - POST /runs/{runId}/cancel → 202 (again for a run already cancelled), 409 `run_finished` for a
@@ -112,8 +128,53 @@ export function createApiApp(deps: ApiDeps): Hono {
         throw new HttpError(400, "invalid_request", detail);
       }
       const body = parsed.data;
-      const runId = ulid();
-      await store.createRun(runId, body);
+      const origin = new URL(c.req.url).origin;
+      const accepted = (id: string) => {
+        const runLinks = links(origin, deps.streamBaseUrl ?? origin, id);
+        c.header("Location", runLinks.self);
+        return c.json({ runId: id, status: "queued", links: runLinks }, 202);
+      };
+      let runId = ulid();
+      const key = c.req.header("idempotency-key");
+      if (key !== undefined) {
+        if (!IDEMPOTENCY_KEY.test(key)) {
+          throw new HttpError(
+            400,
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1-255 visible ASCII characters.",
+          );
+        }
+        const requestHash = createHash("sha256")
+          .update(JSON.stringify([body.question, body.projectId ?? null, body.conversationId ?? null]))
+          .digest("hex");
+        const claim = await store.claimIdempotencyKey(
+          callerOf(c),
+          key,
+          { runId, requestHash },
+          IDEMPOTENCY_TTL_SECONDS,
+        );
+        if (!claim.claimed) {
+          if (claim.requestHash !== requestHash) {
+            throw new HttpError(
+              422,
+              "idempotency_key_reused",
+              "This Idempotency-Key was used with a different request.",
+            );
+          }
+          runId = claim.runId;
+          c.header("Idempotent-Replayed", "true");
+          // The first request may have died between claiming the key and creating the run:
+          // then this one finishes the job under the same run id.
+          if (await store.getRun(runId)) return accepted(runId);
+        }
+      }
+      try {
+        await store.createRun(runId, body);
+      } catch (err) {
+        // A concurrent request with the same Idempotency-Key created it first.
+        if (err instanceof RunExistsError && key !== undefined) return accepted(runId);
+        throw err;
+      }
       await store.log(runId).append({
         type: "run.queued",
         progress: 0,
@@ -145,10 +206,7 @@ export function createApiApp(deps: ApiDeps): Hono {
       await store.updateRun(runId, { executionArn }).catch((err: unknown) => {
         log({ level: "warn", msg: "could not record the execution ARN", runId, error: String(err) });
       });
-      const origin = new URL(c.req.url).origin;
-      const runLinks = links(origin, deps.streamBaseUrl ?? origin, runId);
-      c.header("Location", runLinks.self);
-      return c.json({ runId, status: "queued", links: runLinks }, 202);
+      return accepted(runId);
     },
   );
 

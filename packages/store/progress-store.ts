@@ -86,6 +86,11 @@ export class ProgressStore {
     return Math.floor(this.now() / 1000) + this.retentionSeconds;
   }
 
+  /** True when a TTL value (epoch seconds) has passed: the item must not be read as live. */
+  isExpired(expiresAt: number | undefined): boolean {
+    return expiresAt !== undefined && expiresAt * 1000 <= this.now();
+  }
+
   /**
    * Create the run item with status `queued`.
    * @throws RunExistsError when the id is taken (the write is conditional, so nothing is overwritten).
@@ -137,7 +142,10 @@ export class ProgressStore {
     }
     if (!item) return undefined;
     const { pk: _pk, sk: _sk, ...rest } = unmarshall(item);
-    return rest as RunRecord;
+    const record = rest as RunRecord;
+    // TTL deletes expired items only eventually (typically within days): an expired run is gone.
+    if (this.isExpired(record.expiresAt)) return undefined;
+    return record;
   }
 
   /**
@@ -308,6 +316,49 @@ export class ProgressStore {
       .reverse();
   }
 
+  /**
+   * Claim an idempotency key for a new run: one conditional put of
+   * `IDEM#<caller>#<key>` / `IDEM` holding the run id and the request's hash, living
+   * `ttlSeconds` (TTL). A claim whose time has passed counts as free even before TTL deletes it.
+   * @returns `{ claimed: true }` when this call owns the key, otherwise the earlier claim.
+   */
+  async claimIdempotencyKey(
+    caller: string,
+    key: string,
+    claim: { runId: string; requestHash: string },
+    ttlSeconds: number,
+  ): Promise<{ claimed: true } | { claimed: false; runId: string; requestHash: string }> {
+    const pk = `IDEM#${caller}#${key}`;
+    const nowSeconds = Math.floor(this.now() / 1000);
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: { S: pk },
+            sk: { S: "IDEM" },
+            runId: { S: claim.runId },
+            requestHash: { S: claim.requestHash },
+            expiresAt: { N: String(nowSeconds + ttlSeconds) },
+          },
+          ConditionExpression: "attribute_not_exists(pk) OR expiresAt <= :now",
+          ExpressionAttributeValues: { ":now": { N: String(nowSeconds) } },
+        }),
+      );
+      return { claimed: true };
+    } catch (err) {
+      if (!isConditionFailed(err)) throw toStoreError("PutItem(idempotency)", err);
+    }
+    try {
+      const { Item } = await this.client.send(
+        new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: pk }, sk: { S: "IDEM" } }, ConsistentRead: true }),
+      );
+      return { claimed: false, runId: Item?.runId?.S ?? claim.runId, requestHash: Item?.requestHash?.S ?? "" };
+    } catch (err) {
+      throw toStoreError("GetItem(idempotency)", err);
+    }
+  }
+
   /** Put an item beside the logs (memory, turn): its attributes plus keys and TTL. */
   async #putSideItem(pk: string, sk: string, item: object, what: string): Promise<void> {
     try {
@@ -346,7 +397,7 @@ export class ProgressStore {
           ConsistentRead: true,
         }),
       );
-      return (out.Items ?? []).map((item) => unmarshall(item));
+      return (out.Items ?? []).map((item) => unmarshall(item)).filter((item) => !this.isExpired(item.expiresAt));
     } catch (err) {
       throw toStoreError(`Query(${what})`, err);
     }
