@@ -1,7 +1,7 @@
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ProgressStore } from "../packages/store/index.ts";
+import { ProgressStore, sweepSilentRuns } from "../packages/store/index.ts";
 import { startTestDynamo, type TestDynamo } from "./support/dynamo.ts";
 import { readSse } from "./support/sse.ts";
 import { startTestStack } from "./support/stack.ts";
@@ -126,5 +126,31 @@ describe("retention: nothing past its TTL is read as live", () => {
     expect(
       (await store.claimIdempotencyKey("me", "k", { runId: "C", requestHash: "h" }, 86_400)).claimed,
     ).toBe(true);
+  });
+
+  it("the sweeper ends only runs silent for longer than the limit, and cleans markers of ended runs", async () => {
+    const silent = ulid();
+    const busy = ulid();
+    const done = ulid();
+    for (const id of [silent, busy, done]) {
+      await store.createRun(id, { question: id });
+      await store
+        .log(id)
+        .append({ type: "run.queued", progress: 0, message: "Run queued.", data: { question: id } });
+    }
+    await store.log(done).append({ type: "run.cancelled", progress: 0, message: "x", data: {} });
+    clock += 60_000;
+    await store.log(busy).append({ type: "run.started", progress: 0, message: "Run started.", data: {} });
+    clock += 30_000;
+    // silent: quiet for 90 s; busy: for 30 s; limit 60 s.
+    const result = await sweepSilentRuns(store, 60_000);
+    expect(result.timedOut).toEqual([silent]);
+    expect(result.cleaned).toContain(done);
+    expect((await store.lastEvent(silent))?.type).toBe("run.timed_out");
+    expect((await store.lastEvent(busy))?.type).toBe("run.started");
+    const active = (await store.listActive()).map((a) => a.runId);
+    expect(active).toContain(busy);
+    expect(active).not.toContain(silent);
+    expect(active).not.toContain(done);
   });
 });

@@ -296,6 +296,7 @@ async function complete(
     throw err;
   }
   await deps.store.updateRun(runId, { status: "completed", answer });
+  await deps.store.unmarkActive(runId);
 }
 
 const STARTED_MESSAGES: Record<Stage, string> = {

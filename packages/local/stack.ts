@@ -9,7 +9,7 @@ import { createOfflineModelApp } from "../offline-model/index.ts";
 import { createAgentDeps, createModelClient, createStore, streamSettings } from "../runtime/compose.ts";
 import { type Config, usesOfflineModel } from "../runtime/config.ts";
 import { type LogFn, logFn } from "../runtime/logger.ts";
-import { ensureTable, type ProgressStore } from "../store/index.ts";
+import { ensureTable, type ProgressStore, sweepSilentRuns } from "../store/index.ts";
 import { buildDefinition, type WorkflowArns } from "../workflow/index.ts";
 import { startDynalite } from "./dynalite.ts";
 import { LocalWorkflow } from "./local-workflow.ts";
@@ -108,6 +108,16 @@ export async function startLocalStack(config: Config, options: LocalStackOptions
     app.notFound((c) => errorResponse(c, new HttpError(404, "not_found", "No such route.")));
     const http = await serveApp(app, config.PORT, config.HOST);
     closers.push(http.close);
+
+    // Runs left behind by a process that died (on-disk store) end as timed out after a silence.
+    const sweep = () =>
+      sweepSilentRuns(store, config.RUN_SILENCE_MS).then(
+        (r) => r.timedOut.length && log({ msg: "ended silent runs", timedOut: r.timedOut }),
+        (err: unknown) => log({ level: "warn", msg: "sweep failed", error: String(err) }),
+      );
+    void sweep();
+    const sweeper = setInterval(sweep, config.RUN_SWEEP_MS);
+    closers.push(async () => clearInterval(sweeper));
 
     return {
       url: http.url,

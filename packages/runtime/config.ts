@@ -48,6 +48,13 @@ export const ConfigSchema = z.object({
   LLM_DELTA_INTERVAL_MS: int(100),
   /** Most characters one llm.delta event carries. */
   LLM_DELTA_MAX_CHARS: int(4096, 2),
+  /**
+   * A run with no new event for this long (ms) whose workflow is gone is ended with
+   * run.timed_out by the sweeper. Must exceed the longest stage time limit (execution: 15 min).
+   */
+  RUN_SILENCE_MS: int(1_200_000, 100),
+  /** How often the local stack sweeps for silent runs (ms); it also sweeps at start-up. */
+  RUN_SWEEP_MS: int(60_000, 50),
   /** How often a running stage checks whether its run was ended from outside (cancel), in ms. */
   CANCEL_CHECK_MS: int(500, 50),
   /** Fastest store poll of a stream with recent activity (ms). */

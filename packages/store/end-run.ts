@@ -43,5 +43,6 @@ export async function endRun(store: ProgressStore, runId: string, ending: Ending
     // The log is the truth (GET /runs derives the status from its terminal event).
     if (!(err instanceof RunNotFoundError)) throw err;
   }
+  await store.unmarkActive(runId);
   return true;
 }

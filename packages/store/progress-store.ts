@@ -1,5 +1,6 @@
 import {
   type AttributeValue,
+  DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
@@ -26,6 +27,9 @@ import { isConditionFailed, toStoreError } from "./sdk-errors.ts";
  * attributes. Larger payloads must be chunked by the writer.
  */
 export const MAX_EVENT_BYTES = 350_000;
+
+/** Partition of the active-run markers. */
+const ACTIVE_PK = "ACTIVE";
 
 /** Largest page {@link ProgressStore.readEvents} returns (events). */
 export const MAX_PAGE = 1000;
@@ -123,7 +127,47 @@ export class ProgressStore {
       if (isConditionFailed(err)) throw new RunExistsError(runId);
       throw toStoreError("PutItem(run)", err);
     }
+    await this.#putSideItem(ACTIVE_PK, runId, { runId, createdAt: ts }, "active marker");
     return record;
+  }
+
+  /**
+   * Runs that have not ended, as far as the markers know (`pk = ACTIVE`, `sk = <runId>`, written
+   * by createRun, removed by {@link unmarkActive}). A marker is a hint: the log decides whether
+   * a run ended. One partition; enough for one process or a modest deployment.
+   */
+  async listActive(): Promise<Array<{ runId: string; createdAt: string }>> {
+    const out: Array<{ runId: string; createdAt: string }> = [];
+    let start: Record<string, AttributeValue> | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: "pk = :pk",
+            ExpressionAttributeValues: { ":pk": { S: ACTIVE_PK } },
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        );
+        for (const item of page.Items ?? [])
+          out.push({ runId: item.runId?.S ?? "", createdAt: item.createdAt?.S ?? "" });
+        start = page.LastEvaluatedKey;
+      } while (start);
+    } catch (err) {
+      throw toStoreError("Query(active)", err);
+    }
+    return out;
+  }
+
+  /** Remove a run's active marker (the run ended). Removing a missing marker is fine. */
+  async unmarkActive(runId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteItemCommand({ TableName: this.tableName, Key: { pk: { S: ACTIVE_PK }, sk: { S: runId } } }),
+      );
+    } catch (err) {
+      throw toStoreError("DeleteItem(active)", err);
+    }
   }
 
   /** The run item, or undefined when there is none. */
@@ -351,9 +395,17 @@ export class ProgressStore {
     }
     try {
       const { Item } = await this.client.send(
-        new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: pk }, sk: { S: "IDEM" } }, ConsistentRead: true }),
+        new GetItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: pk }, sk: { S: "IDEM" } },
+          ConsistentRead: true,
+        }),
       );
-      return { claimed: false, runId: Item?.runId?.S ?? claim.runId, requestHash: Item?.requestHash?.S ?? "" };
+      return {
+        claimed: false,
+        runId: Item?.runId?.S ?? claim.runId,
+        requestHash: Item?.requestHash?.S ?? "",
+      };
     } catch (err) {
       throw toStoreError("GetItem(idempotency)", err);
     }
@@ -397,7 +449,9 @@ export class ProgressStore {
           ConsistentRead: true,
         }),
       );
-      return (out.Items ?? []).map((item) => unmarshall(item)).filter((item) => !this.isExpired(item.expiresAt));
+      return (out.Items ?? [])
+        .map((item) => unmarshall(item))
+        .filter((item) => !this.isExpired(item.expiresAt));
     } catch (err) {
       throw toStoreError(`Query(${what})`, err);
     }
