@@ -300,7 +300,8 @@ export class ProgressStore {
 
   /**
    * Write event `event.seq` only if that seq is free (`attribute_not_exists(sk)`).
-   * @returns false when another writer owns the seq (nothing was written).
+   * @returns false when another writer owns the seq (nothing was written); true when it was
+   *   written, including by an earlier attempt of this same request whose response was lost.
    * @throws ItemTooLargeError when the serialized event exceeds {@link MAX_EVENT_BYTES}.
    * @throws InvalidEventError when the event does not match RunEventSchema.
    */
@@ -326,8 +327,29 @@ export class ProgressStore {
       );
       return true;
     } catch (err) {
-      if (isConditionFailed(err)) return false;
+      if (isConditionFailed(err)) return this.#isStored(event, body);
       throw toStoreError("PutItem(event)", err);
+    }
+  }
+
+  /**
+   * After a failed condition: is the item at `event.seq` this very event? It is when the put
+   * landed but its response was lost and the SDK retried it (same request, byte-identical body,
+   * `ts` included); then the append succeeded and must not be written again at seq + 1.
+   * (ReturnValuesOnConditionCheckFailure would save this read; dynalite does not support it.)
+   */
+  async #isStored(event: RunEvent, body: string): Promise<boolean> {
+    try {
+      const { Item } = await this.client.send(
+        new GetItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: runPk(event.runId) }, sk: { S: eventSk(event.seq) } },
+          ConsistentRead: true,
+        }),
+      );
+      return Item?.body?.S === body;
+    } catch (err) {
+      throw toStoreError("GetItem(event)", err);
     }
   }
 
