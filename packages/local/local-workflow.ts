@@ -36,6 +36,8 @@ export class LocalWorkflow implements Workflow {
   readonly #handlers: Handlers;
   readonly #options: LocalWorkflowOptions;
   readonly #running = new Map<string, { abort(): void; done: Promise<void> }>();
+  /** Task handlers in flight: an aborted execution does not stop them (as on AWS), shutdown waits. */
+  readonly #inFlight = new Set<Promise<unknown>>();
 
   constructor(options: LocalWorkflowOptions) {
     this.#options = options;
@@ -53,7 +55,16 @@ export class LocalWorkflow implements Workflow {
             ? options.finalize
             : undefined;
       if (!handler) throw new Error(`Task ${name} names ${resource}, which has no local handler`);
-      this.#handlers[name] = handler as unknown as Handlers[string];
+      const tracked = (input: unknown) => {
+        const p = handler(input);
+        this.#inFlight.add(p);
+        void p.then(
+          () => this.#inFlight.delete(p),
+          () => this.#inFlight.delete(p),
+        );
+        return p;
+      };
+      this.#handlers[name] = tracked as unknown as Handlers[string];
     }
   }
 
@@ -91,6 +102,18 @@ export class LocalWorkflow implements Workflow {
   /** Abort every running execution (shutdown). Running handlers are not interrupted, as on AWS. */
   abortAll(): void {
     for (const r of this.#running.values()) r.abort();
+  }
+
+  /** Wait until no Task handler is running, or `timeoutMs` has passed (shutdown). */
+  async drain(timeoutMs: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.#inFlight]),
+      new Promise((r) => {
+        timer = setTimeout(r, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   async #onFailed(runId: string, err: unknown): Promise<void> {

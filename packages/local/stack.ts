@@ -78,7 +78,6 @@ export async function startLocalStack(config: Config, options: LocalStackOptions
         0,
         "127.0.0.1",
       );
-      closers.push(offline.close);
     }
     const model = createModelClient(config, offline ? `${offline.url}/v1` : undefined);
     const agent = createAgentDeps(config, store, model);
@@ -92,6 +91,10 @@ export async function startLocalStack(config: Config, options: LocalStackOptions
       ...(options.retryIntervalOverrides ? { retryIntervalOverrides: options.retryIntervalOverrides } : {}),
       log,
     });
+    // Reversed at stop: abort executions, stop the model (calls in flight fail fast), then wait
+    // for the Task handlers still running, so none touches the store after it closes.
+    closers.push(async () => workflow.drain(5000));
+    if (offline) closers.push(offline.close);
     closers.push(async () => workflow.abortAll());
 
     const app = new Hono();
@@ -110,14 +113,19 @@ export async function startLocalStack(config: Config, options: LocalStackOptions
     closers.push(http.close);
 
     // Runs left behind by a process that died (on-disk store) end as timed out after a silence.
-    const sweep = () =>
-      sweepSilentRuns(store, config.RUN_SILENCE_MS).then(
+    let sweeping: Promise<unknown> = Promise.resolve();
+    const sweep = () => {
+      sweeping = sweepSilentRuns(store, config.RUN_SILENCE_MS).then(
         (r) => r.timedOut.length && log({ msg: "ended silent runs", timedOut: r.timedOut }),
         (err: unknown) => log({ level: "warn", msg: "sweep failed", error: String(err) }),
       );
-    void sweep();
+    };
+    sweep();
     const sweeper = setInterval(sweep, config.RUN_SWEEP_MS);
-    closers.push(async () => clearInterval(sweeper));
+    closers.push(async () => {
+      clearInterval(sweeper);
+      await sweeping;
+    });
 
     return {
       url: http.url,
