@@ -165,3 +165,55 @@ describe("tool calls the model makes while answering", () => {
     expect(last.data.answer).toContain("is 42");
   });
 });
+
+describe("stream tailing edges", () => {
+  it("a cursor beyond the newest event waits for new events, and the stream still ends at the terminal event", async () => {
+    stack = await startTestStack();
+    const runId = "01M7Z3AYGVMJPM6ANRF6QTT3AB";
+    await stack.store.createRun(runId, { question: "ahead of the log" });
+    const log = stack.store.log(runId);
+    await log.append({ type: "run.queued", progress: 0, message: "Run queued.", data: { question: "q" } });
+    const reading = readSse(`${stack.url}/runs/${runId}/stream?after=3`);
+    await new Promise((r) => setTimeout(r, 200));
+    await log.append({ type: "run.started", progress: 0, message: "2", data: {} });
+    await log.append({ type: "run.started", progress: 0, message: "3", data: {} });
+    await log.append({ type: "run.started", progress: 0, message: "4", data: {} });
+    await log.append({ type: "run.cancelled", progress: 0, message: "5", data: {} });
+    const { frames, ended } = await reading;
+    expect(ended).toBe(true);
+    expect(frames.filter((f) => f.event !== "heartbeat").map((f) => f.id)).toEqual(["4", "5"]);
+  });
+
+  it("stops polling the store when the client goes away", async () => {
+    stack = await startTestStack({ STREAM_POLL_MIN_MS: "5", STREAM_POLL_MAX_MS: "20" });
+    const runId = "01M7Z3AYGVMJPM6ANRF6QTT3AC";
+    await stack.store.createRun(runId, { question: "idle" });
+    await stack.store
+      .log(runId)
+      .append({ type: "run.queued", progress: 0, message: "q", data: { question: "q" } });
+    let queries = 0;
+    stack.store.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { ExpressionAttributeValues?: Record<string, { S?: string }> };
+        if (
+          context.commandName === "QueryCommand" &&
+          input.ExpressionAttributeValues?.[":pk"]?.S === `RUN#${runId}`
+        ) {
+          queries++;
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "countQueries" },
+    );
+    try {
+      await readSse(`${stack.url}/runs/${runId}/stream`, { stopAfter: (f) => f.length >= 1 });
+      await new Promise((r) => setTimeout(r, 200));
+      const afterLeaving = queries;
+      await new Promise((r) => setTimeout(r, 400));
+      // At 20 ms a poll, a loop still running would have made ~20 more queries.
+      expect(queries - afterLeaving).toBeLessThanOrEqual(1);
+    } finally {
+      stack.store.client.middlewareStack.remove("countQueries");
+    }
+  });
+});
