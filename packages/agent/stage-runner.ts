@@ -249,18 +249,33 @@ async function runParsed(runId: string, stage: Stage, state: RunState, deps: Age
  * Read failures are ignored: the next poll tries again, and appends fail on their own anyway.
  */
 function watchForEnd(store: ProgressStore, runId: string, everyMs: number, controller: AbortController) {
-  const state: { ended?: RunFinishedError; stop(): void } = { stop: () => clearInterval(timer) };
-  const timer = setInterval(() => {
-    store.lastEvent(runId).then(
-      (last) => {
-        if (last && isTerminalType(last.type) && !state.ended) {
-          state.ended = new RunFinishedError(runId, last.type);
-          controller.abort(state.ended);
-        }
-      },
-      () => undefined,
-    );
-  }, everyMs);
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const state: { ended?: RunFinishedError; stop(): void } = {
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+  // One read at a time (a timeout rescheduled after each read, not an interval): a slow or
+  // throttled store never piles reads up.
+  const check = () => {
+    store
+      .lastEvent(runId)
+      .then(
+        (last) => {
+          if (last && isTerminalType(last.type) && !state.ended) {
+            state.ended = new RunFinishedError(runId, last.type);
+            controller.abort(state.ended);
+          }
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        if (!stopped && !state.ended) timer = setTimeout(check, everyMs);
+      });
+  };
+  timer = setTimeout(check, everyMs);
   return state;
 }
 

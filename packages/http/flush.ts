@@ -7,8 +7,9 @@ import { sseComment } from "../events/index.ts";
  * itself sends every write at once (../shared/notes/lambda-runtime.md), so this cannot be
  * measured here — scripts/measure-flush.ts measures it against a deployed stream.
  * - `off`: write frames only (fewest bytes; frames may wait in such a buffer).
- * - `pad`: after each batch of frames, an SSE comment that brings the batch up to `padBytes`
- *   (bytes per batch ≥ padBytes; defeats a size threshold up to padBytes).
+ * - `pad`: after each batch of frames, an SSE comment that brings the batch just past `padBytes`
+ *   (bytes per batch > padBytes; defeats a size threshold up to padBytes); a batch already that
+ *   large gets the trailer instead, so its last frame is not left waiting for a next chunk.
  * - `trailer`: after each batch, a separate 3-byte comment write (a few bytes per batch;
  *   defeats "released when the next chunk arrives", not a size threshold).
  */
@@ -28,10 +29,14 @@ export function flushWrite(
   padBytes: number,
   batchBytes: number,
 ): string | undefined {
-  if (strategy === "trailer") return TRAILER;
-  if (strategy === "pad" && batchBytes < padBytes) {
-    // sseComment adds ": " and "\n\n" (4 bytes) around the filler.
-    return sseComment(" ".repeat(Math.max(0, padBytes - batchBytes - 4)));
+  if (strategy === "off") return undefined;
+  if (strategy === "pad" && batchBytes <= padBytes) {
+    // sseComment adds ": " and "\n\n" (4 bytes) around the filler; PAD_OVER bytes past the
+    // threshold, for buffers that release only once it is exceeded.
+    return sseComment(" ".repeat(Math.max(0, padBytes - batchBytes - 4 + PAD_OVER)));
   }
-  return undefined;
+  return TRAILER;
 }
+
+/** How far past `padBytes` the `pad` strategy goes (bytes). */
+export const PAD_OVER = 64;

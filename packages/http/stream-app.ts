@@ -29,6 +29,11 @@ export interface StreamSettings {
   flush: FlushStrategy;
   /** The batch size the `pad` strategy brings each batch up to (bytes). */
   padBytes: number;
+  /**
+   * Bytes after which the stream ends (with `retry:`) and the client resumes. Lambda caps a
+   * streamed response (20 MB by default, Lambda quotas); padding makes that reachable.
+   */
+  maxBytes: number;
 }
 
 /** What the stream app needs. */
@@ -46,6 +51,9 @@ export interface StreamDeps {
 
 /** How long before a hard invocation limit the stream ends, leaving time to write `retry:` and close (ms). */
 export const DEADLINE_MARGIN_MS = 2000;
+
+/** Run statuses that mean the log has its terminal event. */
+const TERMINAL_STATUSES = new Set(["completed", "failed", "cancelled", "timed_out"]);
 
 /** Events read per store query while tailing (the page also stops at DynamoDB's 1 MB cap). */
 const TAIL_PAGE = 100;
@@ -81,15 +89,17 @@ export function createStreamApp(deps: StreamDeps): Hono {
       throw new HttpError(400, "invalid_flush", `flush must be one of ${FLUSH_STRATEGIES.join(", ")}.`);
     }
     const lastEventId = c.req.header("last-event-id");
-    const [run, last] = await Promise.all([store.viewRun(runId), store.lastEvent(runId)]);
+    // Validated even when from=latest ignores it: a malformed cursor is always a 400.
+    const cursor = streamCursor(lastEventId, c.req.query("after"));
+    // One read gives both the snapshot and its seq, so the tail after it misses and repeats nothing.
+    const run = await store.viewRun(runId);
     if (!run) throw new HttpError(404, "run_not_found", "No run with that id.");
+    const ended = TERMINAL_STATUSES.has(run.status) && run.lastSeq > 0;
     // from=latest (and no Last-Event-ID to resume from): a snapshot of the run, then the live
     // tail after it; an ended run still gets its terminal event, so the client sees the end.
     const latest = from === "latest" && !lastEventId;
-    const after = latest
-      ? Math.max(0, (last?.seq ?? 0) - (last && isTerminalType(last.type) ? 1 : 0))
-      : streamCursor(lastEventId, c.req.query("after"));
-    if (last && isTerminalType(last.type) && after >= last.seq) return c.body(null, 204);
+    const after = latest ? Math.max(0, run.lastSeq - (ended ? 1 : 0)) : cursor;
+    if (ended && after >= run.lastSeq) return c.body(null, 204);
 
     const createdMs = Date.parse(run.createdAt);
     const res = streamSSE(c, async (stream) => {
@@ -101,17 +111,25 @@ export function createStreamApp(deps: StreamDeps): Hono {
       );
       const deadline = opened + Math.max(0, budget);
       let cursor = after;
-      let newest: RunEvent | undefined = latest ? last : undefined;
+      let newest: Pick<RunEvent, "stage" | "progress"> | undefined = latest
+        ? { ...(run.stage === undefined ? {} : { stage: run.stage }), progress: run.progress }
+        : undefined;
       let lastWrite = opened;
       let pollMs = settings.pollMinMs;
       let batchBytes = 0;
+      let sent = 0;
       const send = async (message: SseMessage) => {
         await stream.writeSSE(message);
-        batchBytes += sseBytes(message);
+        const bytes = sseBytes(message);
+        batchBytes += bytes;
+        sent += bytes;
       };
       const endBatch = async () => {
         const extra = flushWrite(flush as FlushStrategy, settings.padBytes, batchBytes);
-        if (extra) await stream.write(extra);
+        if (extra) {
+          await stream.write(extra);
+          sent += extra.length;
+        }
         batchBytes = 0;
       };
       // Write at once: the Lambda runtime sends status and headers only with the first byte.
@@ -155,7 +173,7 @@ export function createStreamApp(deps: StreamDeps): Hono {
             lastWrite = now;
             pollMs = settings.pollMinMs;
             if (ended) return;
-            if (page.hasMore) continue;
+            if (page.hasMore && now < deadline && sent < settings.maxBytes) continue;
           } else {
             pollMs = Math.min(settings.pollMaxMs, pollMs * 2);
           }
@@ -172,7 +190,8 @@ export function createStreamApp(deps: StreamDeps): Hono {
             await endBatch();
             lastWrite = now;
           }
-          if (now >= deadline) break;
+          // A Lambda streamed response is capped in size: end before it, the client resumes.
+          if (now >= deadline || sent >= settings.maxBytes) break;
           await stream.sleep(Math.min(pollMs, Math.max(1, deadline - now)));
         }
       } catch (err) {

@@ -38,6 +38,7 @@ export class LocalWorkflow implements Workflow {
   readonly #running = new Map<string, { abort(): void; done: Promise<void> }>();
   /** Task handlers in flight: an aborted execution does not stop them (as on AWS), shutdown waits. */
   readonly #inFlight = new Set<Promise<unknown>>();
+  #stopping = false;
 
   constructor(options: LocalWorkflowOptions) {
     this.#options = options;
@@ -101,14 +102,17 @@ export class LocalWorkflow implements Workflow {
 
   /** Abort every running execution (shutdown). Running handlers are not interrupted, as on AWS. */
   abortAll(): void {
+    // Shutting down is not cancelling: the runs stay unfinished in the store, and the sweeper
+    // ends them as timed out if no process picks them up (see sweepSilentRuns).
+    this.#stopping = true;
     for (const r of this.#running.values()) r.abort();
   }
 
-  /** Wait until no Task handler is running, or `timeoutMs` has passed (shutdown). */
+  /** Wait until no Task handler or Finalize call is running, or `timeoutMs` has passed (shutdown). */
   async drain(timeoutMs: number): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
-      Promise.allSettled([...this.#inFlight]),
+      Promise.allSettled([...this.#inFlight, ...[...this.#running.values()].map((r) => r.done)]),
       new Promise((r) => {
         timer = setTimeout(r, timeoutMs);
       }),
@@ -117,6 +121,7 @@ export class LocalWorkflow implements Workflow {
   }
 
   async #onFailed(runId: string, err: unknown): Promise<void> {
+    if (this.#stopping) return;
     const name: string = err instanceof Error ? err.name : "UnknownError";
     // Like the EventBridge rule on AWS: TIMED_OUT → run.timed_out, ABORTED → run.cancelled.
     const outcome =

@@ -114,11 +114,18 @@ export async function startLocalStack(config: Config, options: LocalStackOptions
 
     // Runs left behind by a process that died (on-disk store) end as timed out after a silence.
     let sweeping: Promise<unknown> = Promise.resolve();
+    let busy = false;
     const sweep = () => {
-      sweeping = sweepSilentRuns(store, config.RUN_SILENCE_MS).then(
-        (r) => r.timedOut.length && log({ msg: "ended silent runs", timedOut: r.timedOut }),
-        (err: unknown) => log({ level: "warn", msg: "sweep failed", error: String(err) }),
-      );
+      if (busy) return; // one sweep at a time
+      busy = true;
+      sweeping = sweepSilentRuns(store, config.RUN_SILENCE_MS)
+        .then(
+          (r) => r.timedOut.length && log({ msg: "ended silent runs", timedOut: r.timedOut }),
+          (err: unknown) => log({ level: "warn", msg: "sweep failed", error: String(err) }),
+        )
+        .finally(() => {
+          busy = false;
+        });
     };
     sweep();
     const sweeper = setInterval(sweep, config.RUN_SWEEP_MS);

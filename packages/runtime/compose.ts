@@ -78,5 +78,6 @@ export function streamSettings(config: Config, defaultFlush: FlushStrategy = "of
     retryMs: config.STREAM_RETRY_MS,
     flush: config.STREAM_FLUSH ?? defaultFlush,
     padBytes: config.STREAM_PAD_BYTES,
+    maxBytes: config.STREAM_MAX_BYTES,
   };
 }

@@ -75,6 +75,8 @@ export const ConfigSchema = z.object({
   STREAM_FLUSH: z.enum(["off", "pad", "trailer"]).optional(),
   /** The size `pad` brings each batch up to (bytes); 16 KiB covers the most reported threshold. */
   STREAM_PAD_BYTES: int(16_384),
+  /** A stream ends (with `retry:`) after this many bytes, below Lambda's 20 MB streamed-response cap. */
+  STREAM_MAX_BYTES: int(16_000_000, 1024),
   /**
    * Public base URL of the stream endpoint (the Function URL on AWS); unset = same origin as the
    * API. A trailing slash is fine (AWS prints Function URLs with one).

@@ -1,4 +1,4 @@
-import type { SafeError, Stage } from "../events/index.ts";
+import { isTerminalType, type RunEvent, type SafeError, type Stage } from "../events/index.ts";
 import { RunFinishedError, RunNotFoundError } from "./errors.ts";
 import type { ProgressStore } from "./progress-store.ts";
 import { STATUS_OF_TERMINAL } from "./run-record.ts";
@@ -8,9 +8,16 @@ import { STATUS_OF_TERMINAL } from "./run-record.ts";
  * error (code and message reach clients as they are), or cancelled with a reason.
  * `stage` defaults to the stage of the newest event.
  */
-export type Ending =
+export type Ending = (
   | { type: "run.failed" | "run.timed_out"; error: SafeError; stage?: Stage }
-  | { type: "run.cancelled"; reason: string; stage?: Stage };
+  | { type: "run.cancelled"; reason: string; stage?: Stage }
+) & {
+  /**
+   * Only if the newest event is still this seq (the sweeper's check-then-act): the ending is
+   * written at exactly seq + 1, and a run that appended meanwhile is left alone.
+   */
+  ifLastSeq?: number;
+};
 
 /**
  * Append the run's terminal event (at the progress it had reached) and set the run item's
@@ -23,17 +30,30 @@ export async function endRun(store: ProgressStore, runId: string, ending: Ending
   const log = store.log(runId);
   const last = await log.sync();
   const stage = ending.stage ?? last?.stage;
+  const common = { ...(stage === undefined ? {} : { stage }), progress: last?.progress ?? 0 };
+  const input =
+    ending.type === "run.cancelled"
+      ? { ...common, type: ending.type, message: ending.reason, data: { reason: ending.reason } }
+      : { ...common, type: ending.type, message: ending.error.message, data: { error: ending.error } };
+  if (ending.ifLastSeq !== undefined) {
+    if ((last?.seq ?? 0) !== ending.ifLastSeq || (last && isTerminalType(last.type))) return false;
+    const event = { ...input, runId, seq: ending.ifLastSeq + 1, ts: new Date(store.now()).toISOString() };
+    if (!(await store.putEventIfAbsent(event as RunEvent))) return false;
+    await finish(store, runId, ending);
+    return true;
+  }
   try {
-    const common = { ...(stage === undefined ? {} : { stage }), progress: last?.progress ?? 0 };
-    await log.append(
-      ending.type === "run.cancelled"
-        ? { ...common, type: ending.type, message: ending.reason, data: { reason: ending.reason } }
-        : { ...common, type: ending.type, message: ending.error.message, data: { error: ending.error } },
-    );
+    await log.append(input);
   } catch (err) {
     if (err instanceof RunFinishedError) return false;
     throw err;
   }
+  await finish(store, runId, ending);
+  return true;
+}
+
+/** After the terminal event: the run item's status and error, and the active marker removed. */
+async function finish(store: ProgressStore, runId: string, ending: Ending): Promise<void> {
   try {
     await store.updateRun(runId, {
       status: STATUS_OF_TERMINAL[ending.type],
@@ -44,5 +64,4 @@ export async function endRun(store: ProgressStore, runId: string, ending: Ending
     if (!(err instanceof RunNotFoundError)) throw err;
   }
   await store.unmarkActive(runId);
-  return true;
 }

@@ -34,11 +34,11 @@ export async function sweepSilentRuns(store: ProgressStore, silenceMs: number): 
     }
     const quietSince = Date.parse(last?.ts ?? createdAt);
     if (!(store.now() - quietSince > silenceMs)) continue;
-    if (await endRun(store, runId, { type: "run.timed_out", error: SILENT })) result.timedOut.push(runId);
-    else {
-      await store.unmarkActive(runId);
-      result.cleaned.push(runId);
+    // Only if nothing was appended since it was judged silent.
+    if (await endRun(store, runId, { type: "run.timed_out", error: SILENT, ifLastSeq: last?.seq ?? 0 })) {
+      result.timedOut.push(runId);
     }
+    // Otherwise the run moved (it is alive, or ended by itself): the next sweep looks again.
   }
   return result;
 }

@@ -1,3 +1,5 @@
+import { isTerminalType } from "../../events/index.ts";
+import { RunFinishedError } from "../../store/index.ts";
 import { chat } from "../model-client.ts";
 import type { StageImpl } from "../stage-context.ts";
 import { requireQuestion } from "./prompt.ts";
@@ -27,6 +29,11 @@ export const memoryStage: StageImpl = async (ctx) => {
   // instead of adding duplicates.
   const ts = ctx.state.startedAt ?? new Date(ctx.store.now()).toISOString();
   const { projectId, conversationId } = ctx.state;
+  // A cancelled run must not become memory or conversation context for later runs: these items
+  // are outside the run's log, so its refusal after the terminal event does not cover them.
+  ctx.signal.throwIfAborted();
+  const last = await ctx.store.lastEvent(ctx.runId);
+  if (last && isTerminalType(last.type)) throw new RunFinishedError(ctx.runId, last.type);
   if (projectId) await ctx.store.putMemory({ projectId, runId: ctx.runId, ts, summary });
   if (conversationId) {
     await ctx.store.putTurn({
