@@ -35,8 +35,9 @@ const stats = (values: number[]) => {
 
 /**
  * For each flush strategy, start one run and watch its stream with `?flush=<strategy>`,
- * recording for every stored-event frame how long after its `ts` it arrived. A front end that
- * holds back small writes shows up as a large `extra` delay for `off`.
+ * recording for every stored-event frame written after the stream opened how long after its
+ * `ts` it arrived. A front end that holds back small writes shows up as a large `extra` delay
+ * for `off`. A stream that ends early with `retry:` (deadline) ends that strategy's sample.
  * @throws Error when the API refuses a run or a stream does not open.
  */
 export async function measureFlush(options: MeasureOptions): Promise<FlushMeasurement[]> {
@@ -52,6 +53,7 @@ export async function measureFlush(options: MeasureOptions): Promise<FlushMeasur
     const { links } = (await res.json()) as { links: { stream: string } };
     const url = new URL(links.stream);
     url.searchParams.set("flush", strategy);
+    const opened = Date.now();
     const stream = await fetch(url, { headers: { accept: "text/event-stream", ...auth } });
     if (!stream.ok || !stream.body) throw new Error(`stream answered ${stream.status}`);
     const delays: number[] = [];
@@ -61,7 +63,9 @@ export async function measureFlush(options: MeasureOptions): Promise<FlushMeasur
       onEvent: (e) => {
         if (!e.id || e.event === "snapshot") return;
         const event = JSON.parse(e.data) as { ts: string; type: string };
-        delays.push(Date.now() - Date.parse(event.ts));
+        // Events written before the stream opened arrive as a backlog: their delay is the
+        // connection time, not hold-back. (Clock skew can misplace a few at the edge.)
+        if (Date.parse(event.ts) >= opened) delays.push(Date.now() - Date.parse(event.ts));
         if (["run.completed", "run.failed", "run.cancelled", "run.timed_out"].includes(event.type))
           done = true;
       },
@@ -75,7 +79,7 @@ export async function measureFlush(options: MeasureOptions): Promise<FlushMeasur
       parser.feed(decoder.decode(value, { stream: true }));
     }
     await reader.cancel().catch(() => undefined);
-    const floor = Math.min(...delays);
+    const floor = delays.length ? Math.min(...delays) : 0;
     results.push({
       strategy,
       frames: delays.length,

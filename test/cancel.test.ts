@@ -97,4 +97,31 @@ describe("POST /runs/{runId}/cancel", () => {
     expect((await cancel("01M7Z3AYGVMJPM6ANRF6QTT349")).status).toBe(404);
     expect((await cancel("nope")).status).toBe(400);
   });
+
+  it("reaches a stage that is writing nothing (a stalled model call) within a second, at the default check interval", async () => {
+    const quiet = await startTestStack();
+    try {
+      await fetch(`${quiet.offlineModelUrl}/_offline/knobs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ stallNext: { count: 1, ms: 20_000 } }),
+      });
+      const started = await startRun(quiet.url, { question: "Stall in analyzing" });
+      const active = async () =>
+        ((await (await fetch(`${quiet.offlineModelUrl}/_offline/stats`)).json()) as { active: number })
+          .active;
+      await waitFor(async () => (await active()) === 1, "the analyzing call to stall");
+      const before = (await quiet.store.readEvents(started.runId, 0, 1000)).events.length;
+      expect((await fetch(`${quiet.url}/runs/${started.runId}/cancel`, { method: "POST" })).status).toBe(202);
+      const cancelledAt = Date.now();
+      await waitFor(async () => (await active()) === 0, "the stalled call to be aborted", 1000);
+      expect(Date.now() - cancelledAt).toBeLessThan(1000);
+      await quiet.workflow.idle();
+      const { events } = await quiet.store.readEvents(started.runId, 0, 1000);
+      expect(events).toHaveLength(before + 1);
+      expect(events.at(-1)?.type).toBe("run.cancelled");
+    } finally {
+      await quiet.stop();
+    }
+  });
 });

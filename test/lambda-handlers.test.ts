@@ -470,6 +470,31 @@ describe("functions/api.ts (API Gateway HTTP API, payload 2.0)", () => {
     });
   }
 
+  it("frees an Idempotency-Key after a 503, so the client's retry with it starts a run", async () => {
+    const headers = { "content-type": "application/json", "idempotency-key": `retry-${Date.now()}` };
+    sfnMock
+      .on(StartExecutionCommand)
+      .rejects(Object.assign(new Error("down"), { name: "ServiceUnavailable" }));
+    const failed = await fns.api(postRuns({ question: "Start me eventually" }, headers));
+    expect(failed.statusCode).toBe(503);
+    const failedRunId = sfnMock.commandCalls(StartExecutionCommand)[0]?.args[0].input.name;
+
+    sfnMock.reset();
+    sfnMock
+      .on(StartExecutionCommand)
+      .resolves({ executionArn: `${STATE_MACHINE_ARN}:x`, startDate: new Date() });
+    const retried = await fns.api(postRuns({ question: "Start me eventually" }, headers));
+    expect(retried.statusCode).toBe(202);
+    expect(retried.headers?.["idempotent-replayed"]).toBeUndefined();
+    const { runId } = json<{ runId: string }>(retried);
+    expect(runId).not.toBe(failedRunId);
+    expect(sfnMock.commandCalls(StartExecutionCommand)[0]?.args[0].input.name).toBe(runId);
+    // A second retry now replays the started run.
+    const replay = await fns.api(postRuns({ question: "Start me eventually" }, headers));
+    expect(json<{ runId: string }>(replay).runId).toBe(runId);
+    expect(replay.headers?.["idempotent-replayed"]).toBe("true");
+  });
+
   it("answers 503 workflow_unavailable without SDK detail when StartExecution fails, and ends the run with run.failed", async () => {
     const sdkError = Object.assign(
       new Error("Service unavailable at states.us-east-1.amazonaws.com secret-sdk-detail RequestId abc-123"),

@@ -163,28 +163,33 @@ export function createApiApp(deps: ApiDeps): Hono {
           }
           runId = claim.runId;
           c.header("Idempotent-Replayed", "true");
-          // The first request may have died between claiming the key and creating the run:
-          // then this one finishes the job under the same run id.
-          if (await store.getRun(runId)) return accepted(runId);
         }
       }
+      // Create, queue, start: each step is safe to repeat, so a replay finishes whatever an
+      // earlier request with the same key did not (it may have died half-way).
       try {
         await store.createRun(runId, body);
       } catch (err) {
-        // A concurrent request with the same Idempotency-Key created it first.
-        if (err instanceof RunExistsError && key !== undefined) return accepted(runId);
-        throw err;
+        if (!(err instanceof RunExistsError && key !== undefined)) throw err;
       }
-      await store.log(runId).append({
-        type: "run.queued",
-        progress: 0,
-        message: "Run queued.",
-        data: {
-          question: body.question,
-          ...(body.projectId ? { projectId: body.projectId } : {}),
-          ...(body.conversationId ? { conversationId: body.conversationId } : {}),
-        },
-      });
+      const last = await store.lastEvent(runId);
+      if (last && last.type !== "run.queued") return accepted(runId); // already started or ended
+      if (!last) {
+        // Exactly seq 1: two racing replays cannot both queue it.
+        await store.putEventIfAbsent({
+          runId,
+          seq: 1,
+          ts: new Date(store.now()).toISOString(),
+          type: "run.queued",
+          progress: 0,
+          message: "Run queued.",
+          data: {
+            question: body.question,
+            ...(body.projectId ? { projectId: body.projectId } : {}),
+            ...(body.conversationId ? { conversationId: body.conversationId } : {}),
+          },
+        });
+      }
       let executionArn: string;
       try {
         ({ executionArn } = await workflow.start(runId));
@@ -199,6 +204,8 @@ export function createApiApp(deps: ApiDeps): Hono {
         });
         const error = { code: "workflow_unavailable", message: "The workflow could not be started." };
         await endRun(store, runId, { type: "run.failed", error });
+        // Free the key: the client's retry with it must start a run, not replay this failure.
+        if (key !== undefined) await store.releaseIdempotencyKey(callerOf(c), key);
         throw new HttpError(503, error.code, `${error.message} Try again shortly.`, { "Retry-After": "5" });
       }
       // The run has started: failing to note its ARN must not become an error the client

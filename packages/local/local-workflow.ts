@@ -39,6 +39,8 @@ export class LocalWorkflow implements Workflow {
   /** Task handlers in flight: an aborted execution does not stop them (as on AWS), shutdown waits. */
   readonly #inFlight = new Set<Promise<unknown>>();
   #stopping = false;
+  /** Every run id started by this runner (one short string per run). */
+  readonly #started = new Set<string>();
 
   constructor(options: LocalWorkflowOptions) {
     this.#options = options;
@@ -72,7 +74,9 @@ export class LocalWorkflow implements Workflow {
   /** Start the run's execution in the background; a second start for the same run is absorbed. */
   async start(runId: string): Promise<StartedExecution> {
     const executionArn = `arn:aws:states:local:000000000000:execution:stagecast:${runId}`;
-    if (this.#running.has(runId)) return { executionArn, alreadyStarted: true };
+    // Like Step Functions, an execution name is used once: a run never gets a second execution.
+    if (this.#started.has(runId)) return { executionArn, alreadyStarted: true };
+    this.#started.add(runId);
     const execution = this.#machine.run(executionInput(runId), {
       overrides: {
         taskResourceLocalHandlers: this.#handlers,

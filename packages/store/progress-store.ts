@@ -433,6 +433,20 @@ export class ProgressStore {
     }
   }
 
+  /** Delete an idempotency claim (the request it guarded failed before starting anything). */
+  async releaseIdempotencyKey(caller: string, key: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: `IDEM#${caller}#${key}` }, sk: { S: "IDEM" } },
+        }),
+      );
+    } catch (err) {
+      throw toStoreError("DeleteItem(idempotency)", err);
+    }
+  }
+
   /** Put an item beside the logs (memory, turn): its attributes plus keys and TTL. */
   async #putSideItem(pk: string, sk: string, item: object, what: string): Promise<void> {
     try {
