@@ -1,4 +1,7 @@
+import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
 import { type AgentDeps, finalizeRun, runStage } from "../packages/agent/index.ts";
+import type { AuthSettings } from "../packages/http/auth.ts";
+import { authSettings } from "../packages/runtime/auth.ts";
 import { createAgentDeps, createModelClient, createStore } from "../packages/runtime/compose.ts";
 import { type Config, ConfigError, loadConfig } from "../packages/runtime/config.ts";
 import { logFn } from "../packages/runtime/logger.ts";
@@ -37,6 +40,23 @@ let agent: AgentDeps | undefined;
 export function awsRunStage(input: unknown) {
   agent ??= createAgentDeps(config, awsStore(), createModelClient(config));
   return runStage(input, agent);
+}
+
+/**
+ * Auth on AWS: the API Gateway JWT authorizer verifies callers and the API reads its claims'
+ * `sub`; where no authorizer ran, a bearer JWT is verified with AUTH_JWT_SECRET /
+ * AUTH_JWKS_URL. Stream tokens are signed with STREAM_TOKEN_SECRET (or AUTH_JWT_SECRET).
+ * @throws ConfigError for AUTH=off (never allowed off loopback) or missing secrets.
+ */
+export function awsAuth(): AuthSettings {
+  if (config.AUTH === "off") throw new ConfigError("AUTH=off is only allowed on a loopback interface");
+  return authSettings(config, {
+    upstream: (c) => {
+      const sub = (c.env as { event?: APIGatewayProxyEventV2WithJWTAuthorizer } | undefined)?.event
+        ?.requestContext?.authorizer?.jwt?.claims?.sub;
+      return typeof sub === "string" && sub ? sub : undefined;
+    },
+  });
 }
 
 /** The Finalize body. */

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { streamHandle } from "hono/aws-lambda";
 import { createStreamApp } from "../packages/http/stream-app.ts";
 import { streamSettings } from "../packages/runtime/compose.ts";
-import { awsStore, config, log } from "./aws.ts";
+import { awsAuth, awsStore, config, log } from "./aws.ts";
 
 const app = new Hono();
 // Transfer-Encoding and Connection belong to the transport, not to the Function URL's
@@ -19,6 +19,7 @@ app.route(
   createStreamApp({
     store: awsStore(),
     settings: streamSettings(config, "pad"),
+    auth: awsAuth(),
     log,
     // streamHandle passes the Lambda context as `env.context`.
     remainingMs: (c) =>

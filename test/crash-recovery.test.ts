@@ -52,6 +52,7 @@ describe("a local process killed mid-run", () => {
     try {
       const env = {
         DATA_DIR: dir,
+        AUTH: "off",
         OFFLINE_MODEL_TOKENS_PER_SECOND: "20",
         RUN_SILENCE_MS: "1500",
         RUN_SWEEP_MS: "200",

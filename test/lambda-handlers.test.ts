@@ -5,6 +5,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { ulid } from "ulid";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { StreamTokens } from "../packages/auth/index.ts";
 import type { EventInput, RunEvent } from "../packages/events/index.ts";
 import { PAD_OVER } from "../packages/http/flush.ts";
 import type { DynaliteHandle } from "../packages/local/dynalite.ts";
@@ -59,6 +60,9 @@ const BASE_ENV: Record<string, string> = {
   STREAM_MAX_DURATION_MS: "10000",
   // Frames only, so the chunk-level checks below see nothing but frames; the flush suites set it.
   STREAM_FLUSH: "off",
+  AUTH_JWT_SECRET: "lambda-test-secret-of-at-least-32-bytes!",
+  // Runs seeded here never end; the active-run limit has its own test.
+  MAX_ACTIVE_RUNS: "100000",
   POWERTOOLS_LOG_LEVEL: "SILENT",
 };
 /** Variables a suite may set on top of BASE_ENV; cleared before every import. */
@@ -171,7 +175,8 @@ async function waitFor(condition: () => boolean | Promise<boolean>, what: string
 /** A run created the way the API creates one: the run item and run.queued at seq 1. */
 async function seedRun(question = "How do SSE streams survive proxies?"): Promise<string> {
   const runId = ulid();
-  await store.createRun(runId, { question });
+  await store.createRun(runId, { question }, OWNER);
+  tokens.set(runId, (await streamTokens.mint(runId, OWNER)).token);
   await store
     .log(runId)
     .append({ type: "run.queued", progress: 0, message: "Run queued.", data: { question } });
@@ -255,13 +260,27 @@ function parseSse(body: string) {
   return { frames, comments, retries };
 }
 
-const streamRequest = (runId: string, options: { headers?: Record<string, string>; query?: string } = {}) =>
-  functionUrlEvent({
+/** The principal the authorizer claims carry (see httpApiEvent) and seeded runs belong to. */
+const OWNER = "user-1";
+const SECRET = "lambda-test-secret-of-at-least-32-bytes!";
+const streamTokens = new StreamTokens(SECRET, 900);
+/** Stream tokens of seeded runs, so building a stream request stays synchronous. */
+const tokens = new Map<string, string>();
+
+/** A Function URL GET of the run's stream, carrying its stream token (query) unless `token: null`. */
+const streamRequest = (
+  runId: string,
+  options: { headers?: Record<string, string>; query?: string; token?: string | null } = {},
+) => {
+  const token = options.token === undefined ? tokens.get(runId) : options.token;
+  const query = [options.query, token ? `token=${token}` : undefined].filter(Boolean).join("&");
+  return functionUrlEvent({
     method: "GET",
     path: `/runs/${runId}/stream`,
-    ...(options.query === undefined ? {} : { query: options.query }),
+    ...(query ? { query } : {}),
     headers: { ...options.headers },
   });
+};
 
 const text = (c: RecordedChunk) => c.data.toString("utf8");
 /** A chunk holding (part of) an SSE frame: it has a field line. */
@@ -360,10 +379,12 @@ describe("functions/api.ts (API Gateway HTTP API, payload 2.0)", () => {
     const res = await fns.api(postRuns({ question, projectId: "ops" }));
     expect(res.statusCode).toBe(202);
     expect(res.headers?.["content-type"]).toMatch(/^application\/json/);
-    const body = json<{ runId: string; status: string; links: Record<string, string> }>(res);
+    const body = json<{ runId: string; status: string; streamToken: string; links: Record<string, string> }>(res);
     expect(body.runId).toMatch(ULID_RE);
     expect(body.status).toBe("queued");
-    expect(body.links.stream).toBe(`${STREAM_BASE_URL}/runs/${body.runId}/stream`);
+    // The stream link carries the run-scoped stream token (EventSource cannot send headers).
+    expect(body.links.stream).toBe(`${STREAM_BASE_URL}/runs/${body.runId}/stream?token=${body.streamToken}`);
+    expect(await streamTokens.verify(body.streamToken, body.runId)).toBe(OWNER);
     const apiOrigin = "https://r3pmxmplak.execute-api.us-east-1.amazonaws.com";
     expect(body.links.self).toBe(`${apiOrigin}/runs/${body.runId}`);
     expect(res.headers?.location).toBe(body.links.self);
@@ -544,8 +565,10 @@ describe("functions/api.ts with STREAM_BASE_URL as AWS reports a Function URL (t
   it("links the stream without a double slash, at the path the stream function serves", async () => {
     const res = await fns.api(postRuns({ question: "Where do I stream from?" }));
     expect(res.statusCode).toBe(202);
-    const body = json<{ runId: string; links: { stream: string } }>(res);
-    expect(body.links.stream).toBe(`${STREAM_BASE_URL}/runs/${body.runId}/stream`);
+    const body = json<{ runId: string; streamToken: string; links: { stream: string } }>(res);
+    // The stream link carries the run-scoped stream token (EventSource cannot send headers).
+    expect(body.links.stream).toBe(`${STREAM_BASE_URL}/runs/${body.runId}/stream?token=${body.streamToken}`);
+    expect(await streamTokens.verify(body.streamToken, body.runId)).toBe(OWNER);
     expect(new URL(body.links.stream).pathname).toBe(`/runs/${body.runId}/stream`);
   });
 });
@@ -640,7 +663,9 @@ describe("functions/stream.ts (Function URL, RESPONSE_STREAM, via the awslambda 
   });
 
   it("answers 404 for an unknown run and 400 for a run id that is not a ULID", async () => {
-    const unknown = await invokeStreaming(fns.stream, streamRequest(ulid()));
+    const unknownId = ulid();
+    const token = (await streamTokens.mint(unknownId, OWNER)).token;
+    const unknown = await invokeStreaming(fns.stream, streamRequest(unknownId, { token }));
     expect(unknown.prelude?.statusCode).toBe(404);
     expect(JSON.parse(unknown.body)).toMatchObject({ error: { code: "run_not_found" } });
     expect(unknown.ended).toBe(true);

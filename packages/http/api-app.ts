@@ -2,15 +2,17 @@ import { createHash } from "node:crypto";
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
+import { NONCE, secureHeaders } from "hono/secure-headers";
 import { ulid } from "ulid";
 import { z } from "zod";
 import { isTerminalType, RunIdSchema } from "../events/index.ts";
 import type { LogFn } from "../runtime/logger.ts";
 import { endRun, type ProgressStore, RunExistsError, type RunView } from "../store/index.ts";
 import { type Workflow, WorkflowUnavailableError } from "../workflow/index.ts";
+import { type AuthSettings, authenticate, principalOf } from "./auth.ts";
 import { parseCursor } from "./cursor.ts";
 import { errorResponse, HttpError, onAppError } from "./errors.ts";
-import { PAGE_HTML } from "./page.ts";
+import { pageHtml } from "./page.ts";
 
 /** Longest question accepted (characters). */
 export const MAX_QUESTION_CHARS = 8000;
@@ -18,14 +20,6 @@ export const MAX_QUESTION_CHARS = 8000;
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 /** An Idempotency-Key: 1-255 visible ASCII characters (as the IETF draft's examples and Stripe's keys). */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-
-/**
- * Who is calling. Until authentication exists every caller is `anonymous`; an auth middleware
- * sets `principal` on the context and idempotency keys become per principal.
- */
-function callerOf(c: Context): string {
-  return (c.get("principal" as never) as string | undefined) ?? "anonymous";
-}
 
 /** Largest request body accepted (bytes); larger bodies get 413 before they are parsed. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -54,6 +48,11 @@ export type CreateRunRequest = z.infer<typeof CreateRunSchema>;
 export interface ApiDeps {
   store: ProgressStore;
   workflow: Workflow;
+  auth: AuthSettings;
+  /** Most runs one principal may have running at once (429 beyond it). */
+  maxActiveRuns: number;
+  /** A development token the page at / offers to use (local stack with a generated secret only). */
+  devToken?: string;
   /** Public base URL of the stream endpoint; unset = the API's own origin. */
   streamBaseUrl?: string;
   log?: LogFn;
@@ -69,8 +68,13 @@ function links(origin: string, streamBase: string, runId: string) {
 }
 
 function publicView(view: RunView, runLinks: ReturnType<typeof links>) {
-  const { expiresAt: _ttl, executionArn: _arn, ...rest } = view;
+  const { expiresAt: _ttl, executionArn: _arn, owner: _owner, ...rest } = view;
   return { ...rest, links: runLinks };
+}
+
+/** The stream link carrying a stream token in its query string (EventSource cannot send headers). */
+function withToken(streamUrl: string, token: string | undefined): string {
+  return token ? `${streamUrl}?token=${encodeURIComponent(token)}` : streamUrl;
 }
 
 /**
@@ -103,7 +107,36 @@ export function createApiApp(deps: ApiDeps): Hono {
   app.onError(onAppError(log));
   app.notFound((c) => errorResponse(c, new HttpError(404, "not_found", "No such route.")));
 
-  app.get("/", (c) => c.html(PAGE_HTML));
+  app.get(
+    "/",
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'none'"],
+        scriptSrc: [NONCE],
+        styleSrc: [NONCE],
+        connectSrc: ["'self'", ...(deps.streamBaseUrl ? [new URL(deps.streamBaseUrl).origin] : [])],
+        formAction: ["'none'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+      },
+      referrerPolicy: "no-referrer",
+    }),
+    (c) =>
+      c.html(pageHtml((c.get("secureHeadersNonce" as never) as string | undefined) ?? "", deps.devToken)),
+  );
+  app.use("/runs", authenticate(deps.auth));
+  app.use("/runs/*", authenticate(deps.auth));
+
+  /** The run if the caller owns it; someone else's run is as unknown as a missing one (404). */
+  const ownedRun = async (c: Context, runId: string) => {
+    const run = await store.getRun(runId);
+    if (!run || (run.owner ?? "anonymous") !== principalOf(c)) {
+      throw new HttpError(404, "run_not_found", "No run with that id.");
+    }
+    return run;
+  };
+  const streamToken = async (c: Context, runId: string) =>
+    deps.auth.streamTokens ? deps.auth.streamTokens.mint(runId, principalOf(c)) : undefined;
 
   app.post(
     "/runs",
@@ -129,12 +162,22 @@ export function createApiApp(deps: ApiDeps): Hono {
       }
       const body = parsed.data;
       const origin = new URL(c.req.url).origin;
-      const accepted = (id: string) => {
+      const accepted = async (id: string) => {
         const runLinks = links(origin, deps.streamBaseUrl ?? origin, id);
+        const token = await streamToken(c, id);
         c.header("Location", runLinks.self);
-        return c.json({ runId: id, status: "queued", links: runLinks }, 202);
+        return c.json(
+          {
+            runId: id,
+            status: "queued",
+            ...(token ? { streamToken: token.token, streamTokenExpiresAt: token.expiresAt } : {}),
+            links: { ...runLinks, stream: withToken(runLinks.stream, token?.token) },
+          },
+          202,
+        );
       };
       let runId = ulid();
+      let replay = false;
       const key = c.req.header("idempotency-key");
       if (key !== undefined) {
         if (!IDEMPOTENCY_KEY.test(key)) {
@@ -148,7 +191,7 @@ export function createApiApp(deps: ApiDeps): Hono {
           .update(JSON.stringify([body.question, body.projectId ?? null, body.conversationId ?? null]))
           .digest("hex");
         const claim = await store.claimIdempotencyKey(
-          callerOf(c),
+          principalOf(c),
           key,
           { runId, requestHash },
           IDEMPOTENCY_TTL_SECONDS,
@@ -162,13 +205,27 @@ export function createApiApp(deps: ApiDeps): Hono {
             );
           }
           runId = claim.runId;
+          replay = true;
           c.header("Idempotent-Replayed", "true");
+        }
+      }
+      // A new run (not a replay) counts against the caller's active runs.
+      if (!replay) {
+        const active = await store.countActive(principalOf(c));
+        if (active >= deps.maxActiveRuns) {
+          if (key !== undefined) await store.releaseIdempotencyKey(principalOf(c), key);
+          throw new HttpError(
+            429,
+            "too_many_active_runs",
+            `At most ${deps.maxActiveRuns} runs may be running at once; wait for one to end.`,
+            { "Retry-After": "10" },
+          );
         }
       }
       // Create, queue, start: each step is safe to repeat, so a replay finishes whatever an
       // earlier request with the same key did not (it may have died half-way).
       try {
-        await store.createRun(runId, body);
+        await store.createRun(runId, body, principalOf(c));
       } catch (err) {
         if (!(err instanceof RunExistsError && key !== undefined)) throw err;
       }
@@ -205,7 +262,7 @@ export function createApiApp(deps: ApiDeps): Hono {
         const error = { code: "workflow_unavailable", message: "The workflow could not be started." };
         await endRun(store, runId, { type: "run.failed", error });
         // Free the key: the client's retry with it must start a run, not replay this failure.
-        if (key !== undefined) await store.releaseIdempotencyKey(callerOf(c), key);
+        if (key !== undefined) await store.releaseIdempotencyKey(principalOf(c), key);
         throw new HttpError(503, error.code, `${error.message} Try again shortly.`, { "Retry-After": "5" });
       }
       // The run has started: failing to note its ARN must not become an error the client
@@ -219,8 +276,7 @@ export function createApiApp(deps: ApiDeps): Hono {
 
   app.post("/runs/:runId/cancel", async (c) => {
     const runId = runIdParam(c.req.param("runId"));
-    const run = await store.getRun(runId);
-    if (!run) throw new HttpError(404, "run_not_found", "No run with that id.");
+    await ownedRun(c, runId);
     // The terminal event goes first: from that moment the store refuses the stage's appends,
     // and the stage, which checks the log, aborts its model call.
     const ended = await endRun(store, runId, { type: "run.cancelled", reason: "Cancelled by the caller." });
@@ -244,8 +300,37 @@ export function createApiApp(deps: ApiDeps): Hono {
     );
   });
 
+  app.get("/runs", async (c) => {
+    const limitRaw = c.req.query("limit");
+    const limit = limitRaw === undefined ? 20 : Number(limitRaw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+      throw new HttpError(400, "invalid_limit", "limit must be an integer from 1 to 100.");
+    }
+    const ids = await store.listRunIds(principalOf(c), limit);
+    const views = await Promise.all(ids.map((id) => store.viewRun(id)));
+    const origin = new URL(c.req.url).origin;
+    const runs = views
+      .filter((v): v is RunView => v !== undefined)
+      .map((v) => publicView(v, links(origin, deps.streamBaseUrl ?? origin, v.runId)));
+    return c.json({ runs });
+  });
+
+  app.post("/runs/:runId/stream-token", async (c) => {
+    const runId = runIdParam(c.req.param("runId"));
+    await ownedRun(c, runId);
+    const token = await streamToken(c, runId);
+    const origin = new URL(c.req.url).origin;
+    const runLinks = links(origin, deps.streamBaseUrl ?? origin, runId);
+    return c.json({
+      runId,
+      ...(token ? { streamToken: token.token, streamTokenExpiresAt: token.expiresAt } : {}),
+      links: { ...runLinks, stream: withToken(runLinks.stream, token?.token) },
+    });
+  });
+
   app.get("/runs/:runId", async (c) => {
     const runId = runIdParam(c.req.param("runId"));
+    await ownedRun(c, runId);
     const view = await store.viewRun(runId);
     if (!view) throw new HttpError(404, "run_not_found", "No run with that id.");
     const origin = new URL(c.req.url).origin;
@@ -260,8 +345,8 @@ export function createApiApp(deps: ApiDeps): Hono {
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
       throw new HttpError(400, "invalid_limit", "limit must be an integer from 1 to 1000.");
     }
-    const [run, page] = await Promise.all([store.getRun(runId), store.readEvents(runId, after, limit)]);
-    if (!run) throw new HttpError(404, "run_not_found", "No run with that id.");
+    await ownedRun(c, runId);
+    const page = await store.readEvents(runId, after, limit);
     const lastSeq = page.events.at(-1)?.seq ?? after;
     const ended = page.events.some((e) => isTerminalType(e.type));
     return c.json({ runId, events: page.events, nextAfter: lastSeq, hasMore: page.hasMore, ended });

@@ -3,15 +3,24 @@ import { EVENT_TYPES, TERMINAL_TYPES } from "../events/index.ts";
 /**
  * The minimal page served at `/`: start a run, watch its events arrive over EventSource,
  * see the answer grow. It proves the stream works in a real browser; the full web client is
- * a separate piece of work. Self-contained (no CDN): inline CSS and script.
+ * a separate piece of work. Self-contained (no CDN): inline CSS and script carrying the
+ * Content-Security-Policy nonce. Model text is only ever set with textContent, never as HTML.
+ * @param nonce the CSP nonce of this response.
+ * @param token a development token to prefill (local stack with a generated secret only).
  */
-export const PAGE_HTML = `<!doctype html>
+export function pageHtml(nonce: string, token = ""): string {
+  return PAGE_TEMPLATE.replaceAll("__NONCE__", nonce).replace("__TOKEN__", escapeAttribute(token));
+}
+
+const escapeAttribute = (s: string) => s.replace(/[&"<>]/g, (ch) => `&#${ch.charCodeAt(0)};`);
+
+const PAGE_TEMPLATE = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Stagecast</title>
-<style>
+<style nonce="__NONCE__">
   body { font: 15px/1.45 system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; color: #1b1b1b; }
   textarea { width: 100%; min-height: 4rem; font: inherit; }
   progress { width: 100%; height: 1rem; }
@@ -27,6 +36,7 @@ export const PAGE_HTML = `<!doctype html>
   <textarea id="question" name="question" required>How do Step Functions and Lambda stream progress to a browser?</textarea>
   <div class="row">
     <label for="project">Project (optional)</label> <input id="project" name="project" pattern="[A-Za-z0-9_.-]{1,64}">
+    <label for="token">Token</label> <input id="token" name="token" type="password" autocomplete="off" value="__TOKEN__">
     <button type="submit" id="start">Start run</button>
   </div>
 </form>
@@ -36,7 +46,7 @@ export const PAGE_HTML = `<!doctype html>
 <div id="answer" aria-live="polite"></div>
 <h2>Events</h2>
 <ul id="events"></ul>
-<script type="module">
+<script type="module" nonce="__NONCE__">
 const TYPES = ${JSON.stringify(EVENT_TYPES)};
 const TERMINAL = ${JSON.stringify(TERMINAL_TYPES)};
 const $ = (id) => document.getElementById(id);
@@ -47,7 +57,9 @@ $("ask").addEventListener("submit", async (e) => {
   $("answer").textContent = ""; $("events").textContent = ""; $("progress").value = 0;
   const body = { question: $("question").value };
   if ($("project").value) body.projectId = $("project").value;
-  const res = await fetch("runs", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const headers = { "content-type": "application/json" };
+  if ($("token").value) headers.authorization = "Bearer " + $("token").value;
+  const res = await fetch("runs", { method: "POST", headers, body: JSON.stringify(body) });
   const json = await res.json();
   if (!res.ok) { $("status").textContent = "Error: " + json.error.message; return; }
   $("status").textContent = "Run " + json.runId + " queued.";

@@ -1,6 +1,7 @@
 import { type Context, Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { streamSSE } from "hono/streaming";
+import { AuthError, bearer } from "../auth/index.ts";
 import {
   heartbeatMessage,
   isTerminalType,
@@ -14,6 +15,7 @@ import {
 import type { LogFn } from "../runtime/logger.ts";
 import type { ProgressStore } from "../store/index.ts";
 import { runIdParam } from "./api-app.ts";
+import { type AuthSettings, unauthorized } from "./auth.ts";
 import { streamCursor } from "./cursor.ts";
 import { HttpError, onAppError } from "./errors.ts";
 import { FLUSH_STRATEGIES, type FlushStrategy, flushWrite } from "./flush.ts";
@@ -40,6 +42,8 @@ export interface StreamSettings {
 export interface StreamDeps {
   store: ProgressStore;
   settings: StreamSettings;
+  /** With `jwt`, every stream needs its run-scoped stream token (?token= or Authorization). */
+  auth: AuthSettings;
   log?: LogFn;
   /**
    * Time this invocation has left (ms), when the host has a hard limit (Lambda's
@@ -62,6 +66,8 @@ const TAIL_PAGE = 100;
  * The stream (a Lambda Function URL in RESPONSE_STREAM mode → functions/stream.ts on AWS;
  * @hono/node-server locally): GET /runs/{runId}/stream tails the run's log as SSE.
  *
+ * - Needs the run's stream token (`?token=` or `Authorization: Bearer`) unless auth is off:
+ *   missing, expired, tampered, another run's, wrong audience, `alg: none` → 401 before any byte.
  * - Resumes after `Last-Event-ID` (header) or `?after=N`; malformed → 400 before any byte.
  * - Each stored event is one frame: `id: seq`, `event: type`, `data: <event JSON>`.
  * - Ends right after the terminal event; a resume at or past it gets 204 (EventSource stops).
@@ -92,8 +98,21 @@ export function createStreamApp(deps: StreamDeps): Hono {
     // Validated even when from=latest ignores it: a malformed cursor is always a 400.
     const cursor = streamCursor(lastEventId, c.req.query("after"));
     // One read gives both the snapshot and its seq, so the tail after it misses and repeats nothing.
+    let reader = "anonymous";
+    if (deps.auth.mode === "jwt") {
+      try {
+        reader = await deps.auth.streamTokens.verify(
+          c.req.query("token") ?? bearer(c.req.header("authorization")),
+          runId,
+        );
+      } catch (err) {
+        if (err instanceof AuthError) throw unauthorized(err);
+        throw err;
+      }
+    }
     const run = await store.viewRun(runId);
-    if (!run) throw new HttpError(404, "run_not_found", "No run with that id.");
+    if (!run || (run.owner ?? "anonymous") !== reader)
+      throw new HttpError(404, "run_not_found", "No run with that id.");
     const ended = TERMINAL_STATUSES.has(run.status) && run.lastSeq > 0;
     // from=latest (and no Last-Event-ID to resume from): a snapshot of the run, then the live
     // tail after it; an ended run still gets its terminal event, so the client sees the end.
@@ -205,8 +224,15 @@ export function createStreamApp(deps: StreamDeps): Hono {
       }
       if (!stream.aborted) await stream.write(`retry: ${settings.retryMs}\n\n`);
     });
-    res.headers.set("Cache-Control", "no-cache, no-transform");
-    res.headers.set("X-Accel-Buffering", "no");
+    // Both on the response and on the context's prepared headers: a middleware that touched
+    // c.res earlier (CORS) makes Hono copy those over the handler's response.
+    for (const [name, value] of [
+      ["Cache-Control", "no-cache, no-transform"],
+      ["X-Accel-Buffering", "no"],
+    ] as const) {
+      res.headers.set(name, value);
+      c.header(name, value);
+    }
     return res;
   });
   return app;

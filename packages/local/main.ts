@@ -20,6 +20,13 @@ async function main(): Promise<void> {
   const stack = await startLocalStack(config);
   const offline = usesOfflineModel(config);
   const url = stack.url;
+  const auth =
+    config.AUTH === "off"
+      ? "  auth:     OFF (AUTH=off): anyone who can reach this loopback port can start, read and cancel runs.\n"
+      : stack.devToken
+        ? `  auth:     bearer JWT; a secret was generated for this process. Development token (sub "developer", 30 days):\n\n  export TOKEN=${stack.devToken}\n`
+        : "  auth:     bearer JWT (AUTH_JWT_SECRET / AUTH_JWKS_URL)\n";
+  const header = config.AUTH === "off" ? "" : ` -H "authorization: Bearer $TOKEN"`;
   console.log(`
 Stagecast is running at ${url}
   model:    ${stack.model.model}${offline ? ` (embedded offline model at ${stack.offlineModelUrl}, ${config.OFFLINE_MODEL_TOKENS_PER_SECOND} tokens/s)` : ` via ${config.OPENAI_BASE_URL ?? "OpenAI"}`}
@@ -27,10 +34,11 @@ Stagecast is running at ${url}
   workflow: aws-local-stepfunctions running the state machine's ASL
   page:     ${url}/
 
+${auth}
 Try it:
-  RUN=$(curl -s -X POST ${url}/runs -H 'content-type: application/json' -d '{"question":"How do I stream progress from Lambda?"}')
+  RUN=$(curl -s -X POST ${url}/runs -H 'content-type: application/json'${header} -d '{"question":"How do I stream progress from Lambda?"}')
   echo "$RUN"
-  curl -N ${url}/runs/$(echo "$RUN" | sed -E 's/.*"runId":"([^"]+)".*/\\1/')/stream
+  curl -N "$(echo "$RUN" | sed -E 's/.*"stream":"([^"]+)".*/\\1/')"
 `);
   const shutdown = (signal: string) => {
     logger.info("shutting down", { signal });

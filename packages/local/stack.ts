@@ -1,13 +1,21 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { Hono } from "hono";
+import { cors } from "hono/cors";
 import { finalizeRun, type ModelClient, runStage, STAGE_IMPLS, type StageImpl } from "../agent/index.ts";
 import type { Stage } from "../events/index.ts";
 import { createApiApp } from "../http/api-app.ts";
 import { errorResponse, HttpError } from "../http/errors.ts";
 import { createStreamApp } from "../http/stream-app.ts";
 import { createOfflineModelApp } from "../offline-model/index.ts";
-import { createAgentDeps, createModelClient, createStore, streamSettings } from "../runtime/compose.ts";
-import { type Config, usesOfflineModel } from "../runtime/config.ts";
+import { authSettings, devToken, generateSecret, isLoopback } from "../runtime/auth.ts";
+import {
+  corsOrigins,
+  createAgentDeps,
+  createModelClient,
+  createStore,
+  streamSettings,
+} from "../runtime/compose.ts";
+import { type Config, ConfigError, usesOfflineModel } from "../runtime/config.ts";
 import { type LogFn, logFn } from "../runtime/logger.ts";
 import { ensureTable, type ProgressStore, sweepSilentRuns } from "../store/index.ts";
 import { buildDefinition, type WorkflowArns } from "../workflow/index.ts";
@@ -31,6 +39,8 @@ export interface LocalStack {
   store: ProgressStore;
   workflow: LocalWorkflow;
   model: ModelClient;
+  /** A development token (sub `developer`), when the secret was generated for this process. */
+  devToken?: string;
   /** Where the embedded offline model listens, when it runs. */
   offlineModelUrl?: string;
   /** Stop accepting work, abort executions and close every server. */
@@ -55,6 +65,14 @@ export interface LocalStackOptions {
  */
 export async function startLocalStack(config: Config, options: LocalStackOptions = {}): Promise<LocalStack> {
   const log = options.log ?? logFn();
+  if (config.AUTH === "off" && !isLoopback(config.HOST)) {
+    throw new ConfigError(`AUTH=off is only allowed on a loopback interface, not ${config.HOST}`);
+  }
+  // No secret configured: generate one for this process and mint a development token.
+  const generatedSecret =
+    config.AUTH === "jwt" && !config.AUTH_JWT_SECRET && !config.AUTH_JWKS_URL ? generateSecret() : undefined;
+  const auth = authSettings(config, generatedSecret ? { generatedSecret } : {});
+  const developerToken = generatedSecret ? await devToken(config, generatedSecret) : undefined;
   const closers: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const close of closers.reverse()) await close().catch(() => undefined);
@@ -98,12 +116,16 @@ export async function startLocalStack(config: Config, options: LocalStackOptions
     closers.push(async () => workflow.abortAll());
 
     const app = new Hono();
-    app.route("/", createStreamApp({ store, settings: streamSettings(config), log }));
+    app.use(cors(corsOrigins(config)));
+    app.route("/", createStreamApp({ store, settings: streamSettings(config), auth, log }));
     app.route(
       "/",
       createApiApp({
         store,
         workflow,
+        auth,
+        maxActiveRuns: config.MAX_ACTIVE_RUNS,
+        ...(developerToken ? { devToken: developerToken } : {}),
         log,
         ...(config.STREAM_BASE_URL ? { streamBaseUrl: config.STREAM_BASE_URL } : {}),
       }),
@@ -140,6 +162,7 @@ export async function startLocalStack(config: Config, options: LocalStackOptions
       workflow,
       model,
       ...(offline ? { offlineModelUrl: offline.url } : {}),
+      ...(developerToken ? { devToken: developerToken } : {}),
       stop,
     };
   } catch (err) {

@@ -81,3 +81,21 @@ export function streamSettings(config: Config, defaultFlush: FlushStrategy = "of
     maxBytes: config.STREAM_MAX_BYTES,
   };
 }
+
+/**
+ * CORS settings for hono/cors from CORS_ORIGINS: only the listed origins, credentials not
+ * needed (tokens travel in headers or the stream URL). None by default: the local page is
+ * same-origin and needs no CORS.
+ */
+export function corsOrigins(config: Config) {
+  const origins = config.CORS_ORIGINS.split(",")
+    .map((o) => o.trim())
+    .filter(Boolean);
+  return {
+    origin: (origin: string) => (origins.includes(origin) ? origin : null),
+    allowMethods: ["GET", "POST", "OPTIONS"],
+    allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
+    exposeHeaders: ["Location", "Idempotent-Replayed", "Retry-After"],
+    maxAge: 600,
+  };
+}

@@ -82,6 +82,27 @@ export const ConfigSchema = z.object({
    * API. A trailing slash is fine (AWS prints Function URLs with one).
    */
   STREAM_BASE_URL: z.string().url().optional(),
+  /**
+   * `jwt` (default): callers send a bearer JWT; `off`: no authentication, allowed only when the
+   * local stack listens on loopback (it says so loudly at start-up).
+   */
+  AUTH: z.enum(["jwt", "off"]).default("jwt"),
+  /** HS256 secret (≥ 32 bytes) for callers' JWTs; unset locally = generated at start-up with a printed dev token. */
+  AUTH_JWT_SECRET: z.string().min(32).optional(),
+  /** JWKS URL for callers' JWTs (RS256/ES256/…), instead of AUTH_JWT_SECRET. */
+  AUTH_JWKS_URL: z.string().url().optional(),
+  /** Required `iss` of callers' JWTs, when set. */
+  AUTH_ISSUER: z.string().optional(),
+  /** Required `aud` of callers' JWTs, when set. */
+  AUTH_AUDIENCE: z.string().optional(),
+  /** HS256 secret (≥ 32 bytes) for stream tokens; unset = AUTH_JWT_SECRET (locally: generated). */
+  STREAM_TOKEN_SECRET: z.string().min(32).optional(),
+  /** Lifetime of a stream token (s). */
+  STREAM_TOKEN_TTL_SECONDS: int(900, 10),
+  /** Most runs one principal may have running at once (429 with Retry-After beyond it). */
+  MAX_ACTIVE_RUNS: int(10, 1),
+  /** Comma-separated origins allowed by CORS on the API and the stream (none by default). */
+  CORS_ORIGINS: z.string().default(""),
   /** Step Functions state machine ARN (AWS only). */
   STATE_MACHINE_ARN: z.string().optional(),
 });

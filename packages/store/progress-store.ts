@@ -30,6 +30,8 @@ export const MAX_EVENT_BYTES = 350_000;
 
 /** Partition of the active-run markers. */
 const ACTIVE_PK = "ACTIVE";
+/** Partition of an owner's run index. */
+const ownerPk = (owner: string) => `OWNER#${owner}`;
 
 /** Largest page {@link ProgressStore.readEvents} returns (events). */
 export const MAX_PAGE = 1000;
@@ -99,10 +101,11 @@ export class ProgressStore {
    * Create the run item with status `queued`.
    * @throws RunExistsError when the id is taken (the write is conditional, so nothing is overwritten).
    */
-  async createRun(runId: string, input: RunInput): Promise<RunRecord> {
+  async createRun(runId: string, input: RunInput, owner = "anonymous"): Promise<RunRecord> {
     const ts = new Date(this.now()).toISOString();
     const record: RunRecord = {
       runId,
+      owner,
       status: "queued",
       question: input.question,
       ...(input.projectId === undefined ? {} : { projectId: input.projectId }),
@@ -127,7 +130,9 @@ export class ProgressStore {
       if (isConditionFailed(err)) throw new RunExistsError(runId);
       throw toStoreError("PutItem(run)", err);
     }
-    await this.#putSideItem(ACTIVE_PK, runId, { runId, createdAt: ts }, "active marker");
+    await this.#putSideItem(ACTIVE_PK, runId, { runId, owner, createdAt: ts }, "active marker");
+    // The owner's index, newest last in key order (run ids are ULIDs), for GET /runs.
+    await this.#putSideItem(ownerPk(owner), `RUN#${runId}`, { runId, createdAt: ts }, "owner index");
     return record;
   }
 
@@ -157,6 +162,41 @@ export class ProgressStore {
       throw toStoreError("Query(active)", err);
     }
     return out;
+  }
+
+  /**
+   * How many runs of `owner` have not ended (their active markers). Crash-safe as a limit:
+   * markers of runs whose process died are removed by the sweeper.
+   */
+  async countActive(owner: string): Promise<number> {
+    let count = 0;
+    let start: Record<string, AttributeValue> | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: "pk = :pk",
+            FilterExpression: "#owner = :owner",
+            ExpressionAttributeNames: { "#owner": "owner" },
+            ExpressionAttributeValues: { ":pk": { S: ACTIVE_PK }, ":owner": { S: owner } },
+            Select: "COUNT",
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        );
+        count += page.Count ?? 0;
+        start = page.LastEvaluatedKey;
+      } while (start);
+    } catch (err) {
+      throw toStoreError("Query(active count)", err);
+    }
+    return count;
+  }
+
+  /** The ids of `owner`'s newest runs, newest first, at most `limit`. */
+  async listRunIds(owner: string, limit: number): Promise<string[]> {
+    const items = await this.#newestByPrefix(ownerPk(owner), "RUN#", limit, "owner index");
+    return items.map((i) => String(i.runId));
   }
 
   /** Remove a run's active marker (the run ended). Removing a missing marker is fine. */

@@ -30,6 +30,8 @@ export interface RunInput {
  */
 export interface RunRecord extends RunInput {
   runId: string;
+  /** The principal that started the run (the JWT `sub`); only it may read, stream or cancel it. */
+  owner: string;
   status: RunStatus;
   createdAt: string;
   updatedAt: string;

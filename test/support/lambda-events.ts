@@ -34,6 +34,11 @@ export interface HttpRequestSpec {
   userAgent?: string;
   /** Request time (ms since epoch); default now. */
   timeEpoch?: number;
+  /**
+   * HTTP API only: the `sub` the route's JWT authorizer verified (its claims land in
+   * requestContext.authorizer.jwt); default `user-1`, null for a route without an authorizer.
+   */
+  authorizerSub?: string | null;
 }
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -128,7 +133,8 @@ function v2Event(
 export function httpApiEvent(spec: HttpRequestSpec): APIGatewayProxyEventV2 {
   // HTTP API request ids look like `JKJaXmPLvHcESHA=`.
   const requestId = `${randomUUID().replaceAll("-", "").slice(0, 14)}=`;
-  return v2Event(
+  const sub = spec.authorizerSub === undefined ? "user-1" : spec.authorizerSub;
+  const event = v2Event(
     spec,
     {
       accountId: ACCOUNT_ID,
@@ -139,6 +145,16 @@ export function httpApiEvent(spec: HttpRequestSpec): APIGatewayProxyEventV2 {
     },
     { accept: "*/*" },
   );
+  if (sub === null) return event;
+  const now = Math.floor(Date.now() / 1000);
+  // The shape API Gateway gives a Lambda behind an HTTP API JWT authorizer.
+  const authorizer = {
+    jwt: {
+      claims: { sub, iss: "https://issuer.example.com/", aud: "stagecast", iat: now, exp: now + 3600 },
+      scopes: null,
+    },
+  };
+  return { ...event, requestContext: { ...event.requestContext, authorizer } } as APIGatewayProxyEventV2;
 }
 
 /** A Lambda Function URL event (format 2.0, routeKey `$default`; `accountId` is `anonymous` for auth type NONE). */

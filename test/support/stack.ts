@@ -18,6 +18,8 @@ export async function startTestStack(
 ): Promise<LocalStack & { config: Config }> {
   const config = loadConfig({
     PORT: "0",
+    // Most suites test other things; test/auth.test.ts runs with AUTH=jwt.
+    AUTH: "off",
     TABLE_NAME: "stagecast-test",
     OFFLINE_MODEL_TOKENS_PER_SECOND: "300",
     LLM_DELTA_INTERVAL_MS: "50",

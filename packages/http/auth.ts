@@ -1,0 +1,55 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { AuthError, type CallerAuth, type StreamTokens } from "../auth/index.ts";
+import { HttpError } from "./errors.ts";
+
+/**
+ * How the apps authenticate:
+ * - `jwt`: callers send a bearer JWT (verified by `caller`) unless an upstream authorizer
+ *   already verified one (`upstream`, e.g. API Gateway's JWT authorizer claims); streams need a
+ *   run-scoped stream token (`streamTokens`).
+ * - `off`: everyone is the principal `anonymous` and streams need no token. Only for a server
+ *   on loopback (the composition root refuses it elsewhere).
+ */
+export type AuthSettings =
+  | {
+      mode: "jwt";
+      caller?: CallerAuth;
+      /** The principal an upstream authorizer verified for this request, if any. */
+      upstream?: (c: Context) => string | undefined;
+      streamTokens: StreamTokens;
+    }
+  | { mode: "off"; streamTokens?: StreamTokens };
+
+/** The principal set by {@link authenticate}. */
+export function principalOf(c: Context): string {
+  return (c.get("principal" as never) as string | undefined) ?? "anonymous";
+}
+
+/** An AuthError as the 401 every client sees: JSON error with its code, and a WWW-Authenticate challenge. */
+export function unauthorized(err: AuthError): HttpError {
+  return new HttpError(401, err.code, err.message, { "WWW-Authenticate": `Bearer error="${err.code}"` });
+}
+
+/**
+ * Middleware: establish the caller's principal (`c.get("principal")`) or answer 401.
+ * Upstream claims win (API Gateway verified them); otherwise the bearer token is verified.
+ */
+export function authenticate(auth: AuthSettings): MiddlewareHandler {
+  return async (c, next) => {
+    let principal = "anonymous";
+    if (auth.mode === "jwt") {
+      const upstream = auth.upstream?.(c);
+      if (upstream) principal = upstream;
+      else if (auth.caller) {
+        try {
+          principal = await auth.caller.principal(c.req.header("authorization"));
+        } catch (err) {
+          if (err instanceof AuthError) throw unauthorized(err);
+          throw err;
+        }
+      } else throw unauthorized(new AuthError("missing_token", "No authorizer is configured."));
+    }
+    c.set("principal" as never, principal as never);
+    await next();
+  };
+}
