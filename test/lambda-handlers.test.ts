@@ -379,7 +379,9 @@ describe("functions/api.ts (API Gateway HTTP API, payload 2.0)", () => {
     const res = await fns.api(postRuns({ question, projectId: "ops" }));
     expect(res.statusCode).toBe(202);
     expect(res.headers?.["content-type"]).toMatch(/^application\/json/);
-    const body = json<{ runId: string; status: string; streamToken: string; links: Record<string, string> }>(res);
+    const body = json<{ runId: string; status: string; streamToken: string; links: Record<string, string> }>(
+      res,
+    );
     expect(body.runId).toMatch(ULID_RE);
     expect(body.status).toBe("queued");
     // The stream link carries the run-scoped stream token (EventSource cannot send headers).
