@@ -3,6 +3,7 @@ import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { SignJWT } from "jose";
 import { ulid } from "ulid";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { StreamTokens } from "../packages/auth/index.ts";
@@ -493,6 +494,42 @@ describe("functions/api.ts (API Gateway HTTP API, payload 2.0)", () => {
     });
   }
 
+  it("answers 401 when no authorizer claims and no bearer token come with the request", async () => {
+    const res = await fns.api(
+      httpApiEvent({
+        method: "POST",
+        path: "/runs",
+        routeKey: "POST /runs",
+        headers: { "content-type": "application/json" },
+        body: { question: "who am I?" },
+        authorizerSub: null,
+      }),
+    );
+    expect(res.statusCode).toBe(401);
+    expect(json<{ error: { code: string } }>(res).error.code).toBe("missing_token");
+    // A bearer JWT signed with AUTH_JWT_SECRET works where no authorizer ran.
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("direct-caller")
+      .setExpirationTime("5m")
+      .sign(new TextEncoder().encode(SECRET));
+    sfnMock
+      .on(StartExecutionCommand)
+      .resolves({ executionArn: `${STATE_MACHINE_ARN}:y`, startDate: new Date() });
+    const ok = await fns.api(
+      httpApiEvent({
+        method: "POST",
+        path: "/runs",
+        routeKey: "POST /runs",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: { question: "who am I?" },
+        authorizerSub: null,
+      }),
+    );
+    expect(ok.statusCode).toBe(202);
+    expect((await store.getRun(json<{ runId: string }>(ok).runId))?.owner).toBe("direct-caller");
+  });
+
   it("frees an Idempotency-Key after a 503, so the client's retry with it starts a run", async () => {
     const headers = { "content-type": "application/json", "idempotency-key": `retry-${Date.now()}` };
     sfnMock
@@ -661,6 +698,17 @@ describe("functions/stream.ts (Function URL, RESPONSE_STREAM, via the awslambda 
       expect(body.error.requestId).toEqual(expect.any(String));
       expect(result.body).not.toContain("data:");
       expect(result.ended).toBe(true);
+    }
+  });
+
+  it("answers 401 with a JSON error before any SSE byte without a valid stream token", async () => {
+    const runId = await seedRun();
+    for (const token of [null, "not-a-jwt", (await streamTokens.mint(ulid(), OWNER)).token]) {
+      const res = await invokeStreaming(fns.stream, streamRequest(runId, { token }));
+      expect(res.prelude?.statusCode).toBe(401);
+      expect(res.prelude?.headers?.["content-type"]).toMatch(/^application\/json/);
+      expect(res.body).not.toContain("event:");
+      expect(["missing_token", "invalid_token"]).toContain(JSON.parse(res.body).error.code);
     }
   });
 
