@@ -59,3 +59,26 @@ describe("the page at / in a real browser", () => {
     await page.close();
   });
 });
+
+describe("the page with authentication on (AUTH=jwt, generated development token)", () => {
+  it("uses the prefilled token, runs under its Content-Security-Policy, and completes a run", async () => {
+    const secured = await startTestStack({ AUTH: "jwt", OFFLINE_MODEL_TOKENS_PER_SECOND: "200" });
+    const page = await browser.newPage();
+    const violations: string[] = [];
+    page.on("console", (m) => {
+      if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+    });
+    try {
+      await page.goto(secured.url);
+      expect(await page.getByLabel("Token").inputValue()).toBe(secured.devToken);
+      await page.getByLabel("Question").fill("Does the page work with a token?");
+      await page.getByRole("button", { name: "Start run" }).click();
+      await page.waitForSelector('body[data-done="run.completed"]', { timeout: 20_000 });
+      expect((await page.locator("#answer").textContent())?.length).toBeGreaterThan(0);
+      expect(violations).toEqual([]);
+    } finally {
+      await page.close();
+      await secured.stop();
+    }
+  });
+});
