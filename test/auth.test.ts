@@ -70,6 +70,8 @@ describe("authentication and ownership (AUTH=jwt)", () => {
       headers: { authorization: `Bearer ${fresh.streamToken}` },
     });
     expect(viaHeader.frames.at(-1)?.event).toBe("run.completed");
+    // A stream token never logs a caller in (its key is derived apart from the caller secret).
+    expect((await api("/runs", started.streamToken)).status).toBe(401);
     // A caller token is not a stream token (wrong audience).
     expect((await fetch(`${stack.url}/runs/${started.runId}/stream?token=${alice}`)).status).toBe(401);
   });

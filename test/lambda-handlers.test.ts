@@ -62,6 +62,7 @@ const BASE_ENV: Record<string, string> = {
   // Frames only, so the chunk-level checks below see nothing but frames; the flush suites set it.
   STREAM_FLUSH: "off",
   AUTH_JWT_SECRET: "lambda-test-secret-of-at-least-32-bytes!",
+  STREAM_TOKEN_SECRET: "lambda-test-secret-of-at-least-32-bytes!",
   // Runs seeded here never end; the active-run limit has its own test.
   MAX_ACTIVE_RUNS: "100000",
   POWERTOOLS_LOG_LEVEL: "SILENT",

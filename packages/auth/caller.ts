@@ -44,13 +44,24 @@ export class CallerAuth {
    * @throws AuthError `missing_token`, `invalid_token` or `token_expired`.
    */
   async principal(authorization: string | undefined): Promise<string> {
+    if (!authorization) throw new AuthError("missing_token", "Send Authorization: Bearer <token>.");
     const token = bearer(authorization);
-    if (!token) throw new AuthError("missing_token", "Send Authorization: Bearer <token>.");
+    if (!token) throw new AuthError("invalid_token", "The Authorization header is not a Bearer token.");
     const payload = await verify(token, this.#key, {
       algorithms: this.#algorithms,
       ...(this.#options.issuer ? { issuer: this.#options.issuer } : {}),
       ...(this.#options.audience ? { audience: this.#options.audience } : {}),
     });
+    // A stream token (it travels in URLs, so it leaks into logs and history) never logs a
+    // caller in, even when no audience is configured for caller tokens.
+    const aud = payload.aud;
+    if (
+      "run" in payload ||
+      aud === "stagecast:stream" ||
+      (Array.isArray(aud) && aud.includes("stagecast:stream"))
+    ) {
+      throw new AuthError("invalid_token", "A stream token cannot be used as a caller token.");
+    }
     return subject(payload);
   }
 }

@@ -302,7 +302,7 @@ export function createApiApp(deps: ApiDeps): Hono {
 
   app.get("/runs", async (c) => {
     const limitRaw = c.req.query("limit");
-    const limit = limitRaw === undefined ? 20 : Number(limitRaw);
+    const limit = limitRaw === undefined ? 20 : /^\d{1,4}$/.test(limitRaw) ? Number(limitRaw) : Number.NaN;
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
       throw new HttpError(400, "invalid_limit", "limit must be an integer from 1 to 100.");
     }
@@ -341,7 +341,7 @@ export function createApiApp(deps: ApiDeps): Hono {
     const runId = runIdParam(c.req.param("runId"));
     const after = parseCursor(c.req.query("after"), "after") ?? 0;
     const limitRaw = c.req.query("limit");
-    const limit = limitRaw === undefined ? 100 : Number(limitRaw);
+    const limit = limitRaw === undefined ? 100 : /^\d{1,4}$/.test(limitRaw) ? Number(limitRaw) : Number.NaN;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
       throw new HttpError(400, "invalid_limit", "limit must be an integer from 1 to 1000.");
     }

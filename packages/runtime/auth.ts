@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { hkdfSync, randomBytes } from "node:crypto";
 import type { Context } from "hono";
 import { SignJWT } from "jose";
 import { CallerAuth, StreamTokens } from "../auth/index.ts";
@@ -24,7 +24,10 @@ export function authSettings(
   };
   const caller = config.AUTH_JWKS_URL || secret ? new CallerAuth(callerOptions) : undefined;
   if (!caller && !options.upstream) throw new ConfigError("AUTH=jwt needs AUTH_JWT_SECRET or AUTH_JWKS_URL");
-  const streamSecret = config.STREAM_TOKEN_SECRET ?? secret;
+  // Without its own secret, stream tokens get a key derived from the caller secret (HKDF), so a
+  // stream token's signature can never pass as a caller token's.
+  const streamSecret =
+    config.STREAM_TOKEN_SECRET ?? (secret ? deriveKey(secret, "stagecast stream tokens") : undefined);
   if (!streamSecret) throw new ConfigError("stream tokens need STREAM_TOKEN_SECRET (or AUTH_JWT_SECRET)");
   return {
     mode: "jwt",
@@ -32,6 +35,11 @@ export function authSettings(
     ...(options.upstream ? { upstream: options.upstream } : {}),
     streamTokens: new StreamTokens(streamSecret, config.STREAM_TOKEN_TTL_SECONDS),
   };
+}
+
+/** A 32-byte key derived from `secret` for one purpose (HKDF-SHA256), base64url. */
+export function deriveKey(secret: string, purpose: string): string {
+  return Buffer.from(hkdfSync("sha256", secret, "", purpose, 32)).toString("base64url");
 }
 
 /** A fresh random HS256 secret (32 bytes, base64url) for a local stack with none configured. */
