@@ -1,4 +1,6 @@
-import { SignJWT } from "jose";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack } from "../packages/local/stack.ts";
 import { ConfigError, loadConfig } from "../packages/runtime/config.ts";
@@ -111,6 +113,55 @@ describe("AUTH=off and the generated development secret", () => {
       expect(await page.text()).toContain(`value="${dev.devToken}"`);
     } finally {
       await dev.stop();
+    }
+  });
+});
+
+describe("callers verified with keys from AUTH_JWKS_URL", () => {
+  it("accepts an RS256 token signed by a key in the JWKS, with issuer and audience checked", async () => {
+    const { publicKey, privateKey } = await generateKeyPair("RS256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256", use: "sig" };
+    const jwks = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((r) => jwks.listen(0, "127.0.0.1", () => r()));
+    const url = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/.well-known/jwks.json`;
+    const secured = await startTestStack({
+      AUTH: "jwt",
+      AUTH_JWKS_URL: url,
+      AUTH_ISSUER: "https://id.example.com/",
+      AUTH_AUDIENCE: "stagecast-api",
+      STREAM_TOKEN_SECRET: "a-separate-stream-token-secret-0123456789",
+      OFFLINE_MODEL_TOKENS_PER_SECOND: "0",
+    });
+    const sign = (claims: { iss: string; aud: string }) =>
+      new SignJWT({})
+        .setProtectedHeader({ alg: "RS256", kid: "k1" })
+        .setSubject("carol")
+        .setIssuer(claims.iss)
+        .setAudience(claims.aud)
+        .setExpirationTime("5m")
+        .sign(privateKey);
+    const list = (token: string) =>
+      fetch(`${secured.url}/runs`, { headers: { authorization: `Bearer ${token}` } });
+    try {
+      expect((await list(await sign({ iss: "https://id.example.com/", aud: "stagecast-api" }))).status).toBe(
+        200,
+      );
+      expect(
+        (await list(await sign({ iss: "https://evil.example.com/", aud: "stagecast-api" }))).status,
+      ).toBe(401);
+      expect((await list(await sign({ iss: "https://id.example.com/", aud: "other-api" }))).status).toBe(401);
+      // An HS256 token is refused when keys come from a JWKS (no algorithm confusion).
+      const hs = await new SignJWT({})
+        .setProtectedHeader({ alg: "HS256" })
+        .setSubject("carol")
+        .setExpirationTime("5m")
+        .sign(new TextEncoder().encode("a-separate-stream-token-secret-0123456789"));
+      expect((await list(hs)).status).toBe(401);
+    } finally {
+      await secured.stop();
+      jwks.close();
     }
   });
 });
