@@ -1,12 +1,14 @@
+import { Hono } from "hono";
 import { handle } from "hono/aws-lambda";
+import { cors } from "hono/cors";
 import { createApiApp } from "../packages/http/api-app.ts";
+import { corsOrigins } from "../packages/runtime/compose.ts";
 import { awsAuth, awsStore, awsWorkflow, config, log } from "./aws.ts";
 
-/**
- * API Lambda (API Gateway HTTP API, payload format 2.0, buffered): POST /runs, GET /runs/{id},
- * GET /runs/{id}/events. The same Hono app the local stack serves.
- */
-export const handler = handle(
+const app = new Hono();
+app.use(cors(corsOrigins(config)));
+app.route(
+  "/",
   createApiApp({
     store: awsStore(),
     workflow: awsWorkflow(),
@@ -16,3 +18,9 @@ export const handler = handle(
     ...(config.STREAM_BASE_URL ? { streamBaseUrl: config.STREAM_BASE_URL } : {}),
   }),
 );
+
+/**
+ * API Lambda (API Gateway HTTP API, payload format 2.0, buffered): the same Hono app the local
+ * stack serves, behind the same CORS settings (CORS_ORIGINS).
+ */
+export const handler = handle(app);

@@ -1,11 +1,13 @@
 import type { Context as LambdaContext } from "aws-lambda";
 import { Hono } from "hono";
 import { streamHandle } from "hono/aws-lambda";
+import { cors } from "hono/cors";
 import { createStreamApp } from "../packages/http/stream-app.ts";
-import { streamSettings } from "../packages/runtime/compose.ts";
+import { corsOrigins, streamSettings } from "../packages/runtime/compose.ts";
 import { awsAuth, awsStore, config, log } from "./aws.ts";
 
 const app = new Hono();
+app.use(cors(corsOrigins(config)));
 // Transfer-Encoding and Connection belong to the transport, not to the Function URL's
 // response prelude (../shared/notes/local-stack.md): the front end frames the stream itself.
 app.use(async (c, next) => {

@@ -1,8 +1,9 @@
-import { createServer } from "node:http";
+import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack } from "../packages/local/stack.ts";
+import { authSettings } from "../packages/runtime/auth.ts";
 import { ConfigError, loadConfig } from "../packages/runtime/config.ts";
 import { readSse } from "./support/sse.ts";
 import { startTestStack } from "./support/stack.ts";
@@ -163,5 +164,125 @@ describe("callers verified with keys from AUTH_JWKS_URL", () => {
       await secured.stop();
       jwks.close();
     }
+  });
+});
+
+describe("isolation between principals and the hardening around it", () => {
+  it("keeps projects and conversations per owner: the same ids from another principal see nothing", async () => {
+    const alice = await tokenFor("alice-iso");
+    const mallory = await tokenFor("mallory-iso");
+    const body = JSON.stringify({
+      question: "My secret plan is PINEAPPLE-42",
+      projectId: "p1",
+      conversationId: "c1",
+    });
+    const first = await (await api("/runs", alice, { method: "POST", body })).json();
+    await readSse(first.links.stream);
+    const probe = await (
+      await api("/runs", mallory, {
+        method: "POST",
+        body: JSON.stringify({
+          question: "what did we discuss last time?",
+          projectId: "p1",
+          conversationId: "c1",
+        }),
+      })
+    ).json();
+    const { frames } = await readSse(probe.links.stream);
+    const text = frames.map((f) => f.data).join("\n");
+    expect(text).not.toContain("PINEAPPLE");
+    const loaded = frames
+      .map((f) => JSON.parse(f.data))
+      .find((e) => e.type === "stage.progress" && e.stage === "context");
+    expect(loaded?.message).toBe("Loaded 0 memories, 0 earlier turns.");
+    // Alice's own next run does find her memory and turn.
+    const again = await (
+      await api("/runs", alice, {
+        method: "POST",
+        body: JSON.stringify({ question: "and now?", projectId: "p1", conversationId: "c1" }),
+      })
+    ).json();
+    const mine = await readSse(again.links.stream);
+    const ctx = mine.frames
+      .map((f) => JSON.parse(f.data))
+      .find((e) => e.type === "stage.progress" && e.stage === "context");
+    expect(ctx?.message).toBe("Loaded 1 memory, 1 earlier turn.");
+  });
+
+  it("enforces the active-run limit atomically: parallel requests cannot overshoot it", async () => {
+    const limited = await startTestStack({
+      AUTH: "jwt",
+      AUTH_JWT_SECRET: SECRET,
+      MAX_ACTIVE_RUNS: "1",
+      OFFLINE_MODEL_TOKENS_PER_SECOND: "5",
+    });
+    try {
+      const token = await tokenFor("racer");
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          fetch(`${limited.url}/runs`, {
+            method: "POST",
+            headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+            body: '{"question":"me first"}',
+          }),
+        ),
+      );
+      const statuses = answers.map((a) => a.status).sort();
+      expect(statuses.filter((s) => s === 202)).toHaveLength(1);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(7);
+      // Ending the run frees its slot.
+      const winner = await answers.find((a) => a.status === 202)?.json();
+      const cancel = await fetch(`${limited.url}/runs/${winner.runId}/cancel`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(cancel.status).toBe(202);
+      const next = await fetch(`${limited.url}/runs`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: '{"question":"my turn"}',
+      });
+      expect(next.status).toBe(202);
+      const nextRun = await next.json();
+      await fetch(`${limited.url}/runs/${nextRun.runId}/cancel`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}` },
+      });
+    } finally {
+      await limited.stop();
+    }
+  });
+
+  it("offers no development token off loopback, and refuses requests for other host names on loopback", async () => {
+    const open = await startLocalStack(loadConfig({ AUTH: "jwt", HOST: "0.0.0.0", PORT: "0" }), {
+      log: () => {},
+    });
+    try {
+      expect(open.devToken).toBeUndefined();
+      const port = new URL(open.url).port;
+      const page = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+      expect(page).toContain('value=""');
+    } finally {
+      await open.stop();
+    }
+    const status = await new Promise<number>((resolve, reject) => {
+      const port = Number(new URL(stack.url).port);
+      request(
+        { host: "127.0.0.1", port, path: "/", headers: { host: "rebound.attacker.example" } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      )
+        .on("error", reject)
+        .end();
+    });
+    expect(status).toBe(421);
+  });
+
+  it("refuses a JWKS without an audience to check", () => {
+    expect(() =>
+      authSettings(loadConfig({ AUTH: "jwt", AUTH_JWKS_URL: "https://id.example.com/jwks.json" })),
+    ).toThrow(ConfigError);
   });
 });

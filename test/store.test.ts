@@ -8,6 +8,7 @@ import {
   InvalidEventError,
   ItemTooLargeError,
   ProgressStore,
+  projectPk,
   RunExistsError,
   RunFinishedError,
   RunNotFoundError,
@@ -289,7 +290,10 @@ describe("run log", () => {
     });
 
     const expected = Math.floor(now / 1000) + 3600;
-    const items = [...(await rawItems(runPk(runId))), ...(await rawItems("PROJECT#ttl-project"))];
+    const items = [
+      ...(await rawItems(runPk(runId))),
+      ...(await rawItems(projectPk("anonymous", "ttl-project"))),
+    ];
     expect(items).toHaveLength(1 + 5 + 1);
     for (const item of items) {
       expect(item.expiresAt?.N, JSON.stringify(item.sk)).toBeDefined();

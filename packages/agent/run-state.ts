@@ -14,6 +14,8 @@ export type Turn = z.infer<typeof TurnSchema>;
  */
 export const RunStateSchema = z.object({
   question: z.string().optional(),
+  /** The run's owner: memories and conversation turns are looked up under it. */
+  owner: z.string().optional(),
   projectId: z.string().optional(),
   conversationId: z.string().optional(),
   /** Summaries of earlier runs of the project, newest first. */

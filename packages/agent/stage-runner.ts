@@ -179,6 +179,7 @@ async function runParsed(runId: string, stage: Stage, state: RunState, deps: Age
         ? await runTool(tool, input, {
             runId,
             ...(state.projectId ? { projectId: state.projectId } : {}),
+            ...(state.owner ? { owner: state.owner } : {}),
             store,
             signal: controller.signal,
             now: store.now,

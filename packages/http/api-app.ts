@@ -7,7 +7,7 @@ import { ulid } from "ulid";
 import { z } from "zod";
 import { isTerminalType, RunIdSchema } from "../events/index.ts";
 import type { LogFn } from "../runtime/logger.ts";
-import { endRun, type ProgressStore, RunExistsError, type RunView } from "../store/index.ts";
+import { endRun, type ProgressStore, RunExistsError, RunSlots, type RunView } from "../store/index.ts";
 import { type Workflow, WorkflowUnavailableError } from "../workflow/index.ts";
 import { type AuthSettings, authenticate, principalOf } from "./auth.ts";
 import { parseCursor } from "./cursor.ts";
@@ -104,6 +104,14 @@ export function createApiApp(deps: ApiDeps): Hono {
   const log = deps.log ?? (() => {});
   const app = new Hono();
   app.use(requestId());
+  // nosniff, frame and referrer policies on every response; cross-origin policies stay to CORS.
+  app.use(
+    secureHeaders({
+      crossOriginResourcePolicy: false,
+      crossOriginOpenerPolicy: false,
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
   app.onError(onAppError(log));
   app.notFound((c) => errorResponse(c, new HttpError(404, "not_found", "No such route.")));
 
@@ -128,6 +136,7 @@ export function createApiApp(deps: ApiDeps): Hono {
   app.use("/runs/*", authenticate(deps.auth));
 
   /** The run if the caller owns it; someone else's run is as unknown as a missing one (404). */
+  const slots = new RunSlots(store);
   const ownedRun = async (c: Context, runId: string) => {
     const run = await store.getRun(runId);
     if (!run || (run.owner ?? "anonymous") !== principalOf(c)) {
@@ -206,13 +215,23 @@ export function createApiApp(deps: ApiDeps): Hono {
           }
           runId = claim.runId;
           replay = true;
+          // Keys are per caller; a claim that names someone else's run is never replayed.
+          const existing = await store.getRun(runId);
+          if (existing && (existing.owner ?? "anonymous") !== principalOf(c)) {
+            throw new HttpError(
+              422,
+              "idempotency_key_reused",
+              "This Idempotency-Key was used with a different request.",
+            );
+          }
           c.header("Idempotent-Replayed", "true");
         }
       }
-      // A new run (not a replay) counts against the caller's active runs.
+      // A new run (not a replay) takes one of the caller's run slots, atomically.
+      let slot: number | undefined;
       if (!replay) {
-        const active = await store.countActive(principalOf(c));
-        if (active >= deps.maxActiveRuns) {
+        slot = await slots.claim(principalOf(c), runId, deps.maxActiveRuns);
+        if (slot === undefined) {
           if (key !== undefined) await store.releaseIdempotencyKey(principalOf(c), key);
           throw new HttpError(
             429,
@@ -225,8 +244,9 @@ export function createApiApp(deps: ApiDeps): Hono {
       // Create, queue, start: each step is safe to repeat, so a replay finishes whatever an
       // earlier request with the same key did not (it may have died half-way).
       try {
-        await store.createRun(runId, body, principalOf(c));
+        await store.createRun(runId, body, principalOf(c), slot);
       } catch (err) {
+        if (slot !== undefined) await slots.release(principalOf(c), slot, runId);
         if (!(err instanceof RunExistsError && key !== undefined)) throw err;
       }
       const last = await store.lastEvent(runId);
@@ -303,8 +323,8 @@ export function createApiApp(deps: ApiDeps): Hono {
   app.get("/runs", async (c) => {
     const limitRaw = c.req.query("limit");
     const limit = limitRaw === undefined ? 20 : /^\d{1,4}$/.test(limitRaw) ? Number(limitRaw) : Number.NaN;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
-      throw new HttpError(400, "invalid_limit", "limit must be an integer from 1 to 100.");
+    if (!Number.isInteger(limit) || limit < 1 || limit > 50) {
+      throw new HttpError(400, "invalid_limit", "limit must be an integer from 1 to 50.");
     }
     const ids = await store.listRunIds(principalOf(c), limit);
     const views = await Promise.all(ids.map((id) => store.viewRun(id)));
@@ -330,9 +350,10 @@ export function createApiApp(deps: ApiDeps): Hono {
 
   app.get("/runs/:runId", async (c) => {
     const runId = runIdParam(c.req.param("runId"));
-    await ownedRun(c, runId);
     const view = await store.viewRun(runId);
-    if (!view) throw new HttpError(404, "run_not_found", "No run with that id.");
+    if (!view || (view.owner ?? "anonymous") !== principalOf(c)) {
+      throw new HttpError(404, "run_not_found", "No run with that id.");
+    }
     const origin = new URL(c.req.url).origin;
     return c.json(publicView(view, links(origin, deps.streamBaseUrl ?? origin, runId)));
   });

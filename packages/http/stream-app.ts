@@ -1,5 +1,6 @@
 import { type Context, Hono } from "hono";
 import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
 import { streamSSE } from "hono/streaming";
 import { AuthError, bearer } from "../auth/index.ts";
 import {
@@ -82,6 +83,14 @@ export function createStreamApp(deps: StreamDeps): Hono {
   const log = deps.log ?? (() => {});
   const app = new Hono();
   app.use(requestId());
+  // nosniff, frame and referrer policies on every response; cross-origin policies stay to CORS.
+  app.use(
+    secureHeaders({
+      crossOriginResourcePolicy: false,
+      crossOriginOpenerPolicy: false,
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
   app.onError(onAppError(log));
 
   app.get("/runs/:runId/stream", async (c) => {

@@ -21,6 +21,7 @@ import { ensureTable, type ProgressStore, sweepSilentRuns } from "../store/index
 import { buildDefinition, type WorkflowArns } from "../workflow/index.ts";
 import { startDynalite } from "./dynalite.ts";
 import { LocalWorkflow } from "./local-workflow.ts";
+import { loopbackHostOnly } from "./loopback-host.ts";
 import { type Served, serveApp } from "./serve.ts";
 
 /**
@@ -68,11 +69,13 @@ export async function startLocalStack(config: Config, options: LocalStackOptions
   if (config.AUTH === "off" && !isLoopback(config.HOST)) {
     throw new ConfigError(`AUTH=off is only allowed on a loopback interface, not ${config.HOST}`);
   }
-  // No secret configured: generate one for this process and mint a development token.
+  // No secret configured: generate one for this process; on loopback only, also mint a
+  // development token and offer it on the page (elsewhere anyone reaching the page would get it).
   const generatedSecret =
     config.AUTH === "jwt" && !config.AUTH_JWT_SECRET && !config.AUTH_JWKS_URL ? generateSecret() : undefined;
+  const loopback = isLoopback(config.HOST);
   const auth = authSettings(config, generatedSecret ? { generatedSecret } : {});
-  const developerToken = generatedSecret ? await devToken(config, generatedSecret) : undefined;
+  const developerToken = generatedSecret && loopback ? await devToken(config, generatedSecret) : undefined;
   const closers: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const close of closers.reverse()) await close().catch(() => undefined);
@@ -116,6 +119,9 @@ export async function startLocalStack(config: Config, options: LocalStackOptions
     closers.push(async () => workflow.abortAll());
 
     const app = new Hono();
+    // On loopback, answer only requests addressed to a loopback name: a web page cannot reach
+    // this server through DNS rebinding (its Host header would be the attacker's name).
+    if (loopback) app.use(loopbackHostOnly());
     app.use(cors(corsOrigins(config)));
     app.route("/", createStreamApp({ store, settings: streamSettings(config), auth, log }));
     app.route(

@@ -16,6 +16,11 @@ export function authSettings(
   options: { generatedSecret?: string; upstream?: (c: Context) => string | undefined } = {},
 ): AuthSettings {
   if (config.AUTH === "off") return { mode: "off" };
+  // An identity provider's keys sign tokens for many services: without an audience, a token
+  // issued for any of them would log in here.
+  if (config.AUTH_JWKS_URL && !config.AUTH_AUDIENCE) {
+    throw new ConfigError("AUTH_JWKS_URL needs AUTH_AUDIENCE");
+  }
   const secret = config.AUTH_JWT_SECRET ?? options.generatedSecret;
   const callerOptions = {
     ...(config.AUTH_JWKS_URL ? { jwksUrl: config.AUTH_JWKS_URL } : secret ? { secret } : {}),

@@ -98,7 +98,7 @@ export const ConfigSchema = z.object({
   /** HS256 secret (≥ 32 bytes) for stream tokens; unset = AUTH_JWT_SECRET (locally: generated). */
   STREAM_TOKEN_SECRET: z.string().min(32).optional(),
   /** Lifetime of a stream token (s). */
-  STREAM_TOKEN_TTL_SECONDS: int(900, 10),
+  STREAM_TOKEN_TTL_SECONDS: int(900, 10).pipe(z.number().max(3600)),
   /** Most runs one principal may have running at once (429 with Retry-After beyond it). */
   MAX_ACTIVE_RUNS: int(10, 1),
   /** Comma-separated origins allowed by CORS on the API and the stream (none by default). */

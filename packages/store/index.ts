@@ -4,5 +4,6 @@ export * from "./keys.ts";
 export * from "./progress-store.ts";
 export * from "./run-log.ts";
 export * from "./run-record.ts";
+export * from "./slots.ts";
 export * from "./sweep.ts";
 export * from "./table.ts";

@@ -17,14 +17,25 @@ export const RUN_SK = "RUN";
 /** Sort key of event `seq`: `EVT#0000000042`. */
 export const eventSk = (seq: number): string => `EVT#${String(seq).padStart(SEQ_DIGITS, "0")}`;
 
-/** Partition key of a project's memory items: `PROJECT#<projectId>`. */
-export const projectPk = (projectId: string): string => `PROJECT#${projectId}`;
+/**
+ * An owner as a key segment, length-prefixed (`5:alice`), so no choice of owner and id can
+ * produce another owner's key (owners may contain `#`).
+ */
+export const ownerSegment = (owner: string): string => `${owner.length}:${owner}`;
+
+/**
+ * Partition key of a project's memory items: `PROJECT#<owner>#<projectId>`. Projects are per
+ * owner: a client picks the id, so another principal using the same id must not see them.
+ */
+export const projectPk = (owner: string, projectId: string): string =>
+  `PROJECT#${ownerSegment(owner)}#${projectId}`;
 
 /** Sort key of a memory item: `MEM#<ISO time>#<runId>`, newest last in key order. */
 export const memorySk = (ts: string, runId: string): string => `MEM#${ts}#${runId}`;
 
-/** Partition key of a conversation's turns: `CONV#<conversationId>`. */
-export const conversationPk = (conversationId: string): string => `CONV#${conversationId}`;
+/** Partition key of a conversation's turns: `CONV#<owner>#<conversationId>` (per owner, like projects). */
+export const conversationPk = (owner: string, conversationId: string): string =>
+  `CONV#${ownerSegment(owner)}#${conversationId}`;
 
 /** Sort key of a turn: `TURN#<ISO time>#<runId>`, oldest first in key order. */
 export const turnSk = (ts: string, runId: string): string => `TURN#${ts}#${runId}`;

@@ -9,8 +9,24 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { isTerminalType, type RunEvent, RunEventSchema } from "../events/index.ts";
-import { InvalidEventError, ItemTooLargeError, RunExistsError, RunNotFoundError } from "./errors.ts";
-import { conversationPk, eventSk, MAX_SEQ, memorySk, projectPk, RUN_SK, runPk, turnSk } from "./keys.ts";
+import {
+  InvalidEventError,
+  ItemTooLargeError,
+  RunExistsError,
+  RunNotFoundError,
+  StoreError,
+} from "./errors.ts";
+import {
+  conversationPk,
+  eventSk,
+  MAX_SEQ,
+  memorySk,
+  ownerSegment,
+  projectPk,
+  RUN_SK,
+  runPk,
+  turnSk,
+} from "./keys.ts";
 import { RunLog } from "./run-log.ts";
 import {
   type RunInput,
@@ -20,6 +36,7 @@ import {
   STATUS_OF_TERMINAL,
 } from "./run-record.ts";
 import { isConditionFailed, toStoreError } from "./sdk-errors.ts";
+import { RunSlots } from "./slots.ts";
 
 /**
  * Largest serialized event body the store writes, in bytes: DynamoDB items are at most
@@ -52,9 +69,14 @@ export interface EventPage {
   hasMore: boolean;
 }
 
-/** A memory item written by a run's memory stage (`pk = PROJECT#<projectId>`). */
+/** The owner of runs made without authentication. */
+const ANONYMOUS = "anonymous";
+
+/** A memory item written by a run's memory stage (`pk = PROJECT#<owner>#<projectId>`). */
 export interface MemoryItem {
   projectId: string;
+  /** The principal whose project it is (default `anonymous`). */
+  owner?: string;
   runId: string;
   ts: string;
   summary: string;
@@ -63,6 +85,8 @@ export interface MemoryItem {
 /** One finished turn of a conversation (`pk = CONV#<conversationId>`), written by the memory stage. */
 export interface TurnItem {
   conversationId: string;
+  /** The principal whose conversation it is (default `anonymous`). */
+  owner?: string;
   runId: string;
   ts: string;
   question: string;
@@ -101,7 +125,7 @@ export class ProgressStore {
    * Create the run item with status `queued`.
    * @throws RunExistsError when the id is taken (the write is conditional, so nothing is overwritten).
    */
-  async createRun(runId: string, input: RunInput, owner = "anonymous"): Promise<RunRecord> {
+  async createRun(runId: string, input: RunInput, owner = "anonymous", slot?: number): Promise<RunRecord> {
     const ts = new Date(this.now()).toISOString();
     const record: RunRecord = {
       runId,
@@ -130,7 +154,12 @@ export class ProgressStore {
       if (isConditionFailed(err)) throw new RunExistsError(runId);
       throw toStoreError("PutItem(run)", err);
     }
-    await this.#putSideItem(ACTIVE_PK, runId, { runId, owner, createdAt: ts }, "active marker");
+    await this.#putSideItem(
+      ACTIVE_PK,
+      runId,
+      { runId, owner, createdAt: ts, ...(slot === undefined ? {} : { slot }) },
+      "active marker",
+    );
     // The owner's index, newest last in key order (run ids are ULIDs), for GET /runs.
     await this.#putSideItem(ownerPk(owner), `RUN#${runId}`, { runId, createdAt: ts }, "owner index");
     return record;
@@ -164,35 +193,6 @@ export class ProgressStore {
     return out;
   }
 
-  /**
-   * How many runs of `owner` have not ended (their active markers). Crash-safe as a limit:
-   * markers of runs whose process died are removed by the sweeper.
-   */
-  async countActive(owner: string): Promise<number> {
-    let count = 0;
-    let start: Record<string, AttributeValue> | undefined;
-    try {
-      do {
-        const page = await this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: "pk = :pk",
-            FilterExpression: "#owner = :owner",
-            ExpressionAttributeNames: { "#owner": "owner" },
-            ExpressionAttributeValues: { ":pk": { S: ACTIVE_PK }, ":owner": { S: owner } },
-            Select: "COUNT",
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        );
-        count += page.Count ?? 0;
-        start = page.LastEvaluatedKey;
-      } while (start);
-    } catch (err) {
-      throw toStoreError("Query(active count)", err);
-    }
-    return count;
-  }
-
   /** The ids of `owner`'s newest runs, newest first, at most `limit`. */
   async listRunIds(owner: string, limit: number): Promise<string[]> {
     const items = await this.#newestByPrefix(ownerPk(owner), "RUN#", limit, "owner index");
@@ -201,11 +201,17 @@ export class ProgressStore {
 
   /** Remove a run's active marker (the run ended). Removing a missing marker is fine. */
   async unmarkActive(runId: string): Promise<void> {
+    const key = { pk: { S: ACTIVE_PK }, sk: { S: runId } };
     try {
-      await this.client.send(
-        new DeleteItemCommand({ TableName: this.tableName, Key: { pk: { S: ACTIVE_PK }, sk: { S: runId } } }),
+      const { Attributes: marker } = await this.client.send(
+        new DeleteItemCommand({ TableName: this.tableName, Key: key, ReturnValues: "ALL_OLD" }),
       );
+      // The run's slot (active-run limit) goes with its marker.
+      const slot = marker?.slot?.N;
+      if (slot !== undefined)
+        await new RunSlots(this).release(marker?.owner?.S ?? "anonymous", Number(slot), runId);
     } catch (err) {
+      if (err instanceof StoreError) throw err;
       throw toStoreError("DeleteItem(active)", err);
     }
   }
@@ -395,12 +401,17 @@ export class ProgressStore {
 
   /** Store a memory summary under its project (with TTL). */
   putMemory(item: MemoryItem): Promise<void> {
-    return this.#putSideItem(projectPk(item.projectId), memorySk(item.ts, item.runId), item, "memory");
+    return this.#putSideItem(
+      projectPk(item.owner ?? ANONYMOUS, item.projectId),
+      memorySk(item.ts, item.runId),
+      item,
+      "memory",
+    );
   }
 
   /** A project's memory items, newest first, at most `limit`. */
-  async listMemories(projectId: string, limit: number): Promise<MemoryItem[]> {
-    const items = await this.#newestByPrefix(projectPk(projectId), "MEM#", limit, "memory");
+  async listMemories(projectId: string, limit: number, owner = ANONYMOUS): Promise<MemoryItem[]> {
+    const items = await this.#newestByPrefix(projectPk(owner, projectId), "MEM#", limit, "memory");
     return items.map(
       ({ projectId: p, runId, ts, summary }) => ({ projectId: p, runId, ts, summary }) as MemoryItem,
     );
@@ -408,12 +419,17 @@ export class ProgressStore {
 
   /** Store a finished conversation turn (with TTL). */
   putTurn(item: TurnItem): Promise<void> {
-    return this.#putSideItem(conversationPk(item.conversationId), turnSk(item.ts, item.runId), item, "turn");
+    return this.#putSideItem(
+      conversationPk(item.owner ?? ANONYMOUS, item.conversationId),
+      turnSk(item.ts, item.runId),
+      item,
+      "turn",
+    );
   }
 
   /** A conversation's newest `limit` turns, returned oldest first (the order a prompt wants). */
-  async listTurns(conversationId: string, limit: number): Promise<TurnItem[]> {
-    const items = await this.#newestByPrefix(conversationPk(conversationId), "TURN#", limit, "turns");
+  async listTurns(conversationId: string, limit: number, owner = ANONYMOUS): Promise<TurnItem[]> {
+    const items = await this.#newestByPrefix(conversationPk(owner, conversationId), "TURN#", limit, "turns");
     return items
       .map(
         ({ conversationId: c, runId, ts, question, answer }) =>
@@ -434,7 +450,7 @@ export class ProgressStore {
     claim: { runId: string; requestHash: string },
     ttlSeconds: number,
   ): Promise<{ claimed: true } | { claimed: false; runId: string; requestHash: string }> {
-    const pk = `IDEM#${caller}#${key}`;
+    const pk = `IDEM#${ownerSegment(caller)}#${key}`;
     const nowSeconds = Math.floor(this.now() / 1000);
     try {
       await this.client.send(
@@ -479,7 +495,7 @@ export class ProgressStore {
       await this.client.send(
         new DeleteItemCommand({
           TableName: this.tableName,
-          Key: { pk: { S: `IDEM#${caller}#${key}` }, sk: { S: "IDEM" } },
+          Key: { pk: { S: `IDEM#${ownerSegment(caller)}#${key}` }, sk: { S: "IDEM" } },
         }),
       );
     } catch (err) {

@@ -31,8 +31,8 @@ export const contextStage: StageImpl = async (ctx) => {
   const run = await ctx.store.getRun(ctx.runId);
   if (!run) throw new StageFailedError("run_not_found", "The run no longer exists.");
   const [memoryItems, turnItems] = await Promise.all([
-    run.projectId ? ctx.store.listMemories(run.projectId, MEMORY_LIMIT) : [],
-    run.conversationId ? ctx.store.listTurns(run.conversationId, TURN_LIMIT) : [],
+    run.projectId ? ctx.store.listMemories(run.projectId, MEMORY_LIMIT, run.owner) : [],
+    run.conversationId ? ctx.store.listTurns(run.conversationId, TURN_LIMIT, run.owner) : [],
   ]);
   const memories = withinBudget(
     memoryItems.map((m) => m.summary),
@@ -52,6 +52,7 @@ export const contextStage: StageImpl = async (ctx) => {
   return {
     state: {
       question: run.question,
+      owner: run.owner,
       ...(run.projectId ? { projectId: run.projectId } : {}),
       ...(run.conversationId ? { conversationId: run.conversationId } : {}),
       memories,

@@ -34,10 +34,12 @@ export const memoryStage: StageImpl = async (ctx) => {
   ctx.signal.throwIfAborted();
   const last = await ctx.store.lastEvent(ctx.runId);
   if (last && isTerminalType(last.type)) throw new RunFinishedError(ctx.runId, last.type);
-  if (projectId) await ctx.store.putMemory({ projectId, runId: ctx.runId, ts, summary });
+  const owner = ctx.state.owner ?? "anonymous";
+  if (projectId) await ctx.store.putMemory({ projectId, owner, runId: ctx.runId, ts, summary });
   if (conversationId) {
     await ctx.store.putTurn({
       conversationId,
+      owner,
       runId: ctx.runId,
       ts,
       question,

@@ -6,6 +6,8 @@ export interface ToolContext {
   runId: string;
   /** The run's project, when it has one (memory is per project). */
   projectId?: string;
+  /** The run's owner (projects are per owner); default `anonymous`. */
+  owner?: string;
   store: ProgressStore;
   /** Aborted on cancellation or when the tool's time limit passes; pass it to any I/O. */
   signal: AbortSignal;
