@@ -1,48 +1,27 @@
-import { createHash } from "node:crypto";
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { NONCE, secureHeaders } from "hono/secure-headers";
-import { ulid } from "ulid";
-import { z } from "zod";
 import { isTerminalType, RunIdSchema } from "../events/index.ts";
+import {
+  CreateRunSchema,
+  describeIssues,
+  IdempotencyConflictError,
+  IdempotencyKeySchema,
+  type StartedRun,
+  startRun,
+  TooManyActiveRunsError,
+} from "../runs/index.ts";
 import type { LogFn } from "../runtime/logger.ts";
-import { endRun, type ProgressStore, RunExistsError, RunSlots, type RunView } from "../store/index.ts";
+import { endRun, type ProgressStore, type RunView } from "../store/index.ts";
 import { type Workflow, WorkflowUnavailableError } from "../workflow/index.ts";
 import { type AuthSettings, authenticate, principalOf } from "./auth.ts";
 import { parseCursor } from "./cursor.ts";
 import { errorResponse, HttpError, onAppError } from "./errors.ts";
 import { pageHtml } from "./page.ts";
 
-/** Longest question accepted (characters). */
-export const MAX_QUESTION_CHARS = 8000;
-/** How long an Idempotency-Key keeps returning the same run (s): 24 hours. */
-export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
-/** An Idempotency-Key: 1-255 visible ASCII characters (as the IETF draft's examples and Stripe's keys). */
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-
 /** Largest request body accepted (bytes); larger bodies get 413 before they are parsed. */
 export const MAX_BODY_BYTES = 64 * 1024;
-
-/**
- * Body of POST /runs. `question`: the user's request (1..8000 characters after trimming);
- * `projectId`: optional scope for memory, 1..64 of `[A-Za-z0-9_.-]`; `conversationId`: optional,
- * same format, links runs as turns of one conversation (the context stage loads earlier turns). Unknown fields are refused
- * so a typo (`qestion`) is a 400, not a silently empty run.
- */
-export const CreateRunSchema = z.strictObject({
-  question: z.string().trim().min(1, "question must not be empty").max(MAX_QUESTION_CHARS),
-  projectId: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]{1,64}$/, "projectId must be 1-64 characters of A-Z a-z 0-9 _ . -")
-    .optional(),
-  conversationId: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]{1,64}$/, "conversationId must be 1-64 characters of A-Z a-z 0-9 _ . -")
-    .optional(),
-});
-/** A validated POST /runs body. */
-export type CreateRunRequest = z.infer<typeof CreateRunSchema>;
 
 /** What the API app needs. */
 export interface ApiDeps {
@@ -136,7 +115,6 @@ export function createApiApp(deps: ApiDeps): Hono {
   app.use("/runs/*", authenticate(deps.auth));
 
   /** The run if the caller owns it; someone else's run is as unknown as a missing one (404). */
-  const slots = new RunSlots(store);
   const ownedRun = async (c: Context, runId: string) => {
     const run = await store.getRun(runId);
     if (!run || (run.owner ?? "anonymous") !== principalOf(c)) {
@@ -164,133 +142,63 @@ export function createApiApp(deps: ApiDeps): Hono {
       });
       const parsed = CreateRunSchema.safeParse(raw);
       if (!parsed.success) {
-        const detail = parsed.error.issues
-          .map((i) => `${i.path.join(".") || "body"}: ${i.message}`)
-          .join("; ");
-        throw new HttpError(400, "invalid_request", detail);
+        throw new HttpError(400, "invalid_request", describeIssues(parsed.error));
       }
-      const body = parsed.data;
       const origin = new URL(c.req.url).origin;
-      const accepted = async (id: string) => {
-        const runLinks = links(origin, deps.streamBaseUrl ?? origin, id);
-        const token = await streamToken(c, id);
-        c.header("Location", runLinks.self);
-        return c.json(
-          {
-            runId: id,
-            status: "queued",
-            ...(token ? { streamToken: token.token, streamTokenExpiresAt: token.expiresAt } : {}),
-            links: { ...runLinks, stream: withToken(runLinks.stream, token?.token) },
-          },
-          202,
-        );
-      };
-      let runId = ulid();
-      let replay = false;
       const key = c.req.header("idempotency-key");
-      if (key !== undefined) {
-        if (!IDEMPOTENCY_KEY.test(key)) {
-          throw new HttpError(
-            400,
-            "invalid_idempotency_key",
-            "Idempotency-Key must be 1-255 visible ASCII characters.",
-          );
-        }
-        const requestHash = createHash("sha256")
-          .update(JSON.stringify([body.question, body.projectId ?? null, body.conversationId ?? null]))
-          .digest("hex");
-        const claim = await store.claimIdempotencyKey(
-          principalOf(c),
-          key,
-          { runId, requestHash },
-          IDEMPOTENCY_TTL_SECONDS,
+      if (key !== undefined && !IdempotencyKeySchema.safeParse(key).success) {
+        throw new HttpError(
+          400,
+          "invalid_idempotency_key",
+          "Idempotency-Key must be 1-255 visible ASCII characters.",
         );
-        if (!claim.claimed) {
-          if (claim.requestHash !== requestHash) {
-            throw new HttpError(
-              422,
-              "idempotency_key_reused",
-              "This Idempotency-Key was used with a different request.",
-            );
-          }
-          runId = claim.runId;
-          replay = true;
-          // Keys are per caller; a claim that names someone else's run is never replayed.
-          const existing = await store.getRun(runId);
-          if (existing && (existing.owner ?? "anonymous") !== principalOf(c)) {
-            throw new HttpError(
-              422,
-              "idempotency_key_reused",
-              "This Idempotency-Key was used with a different request.",
-            );
-          }
-          c.header("Idempotent-Replayed", "true");
-        }
       }
-      // A new run (not a replay) takes one of the caller's run slots, atomically.
-      let slot: number | undefined;
-      if (!replay) {
-        slot = await slots.claim(principalOf(c), runId, deps.maxActiveRuns);
-        if (slot === undefined) {
-          if (key !== undefined) await store.releaseIdempotencyKey(principalOf(c), key);
+      let started: StartedRun;
+      try {
+        started = await startRun(
+          { store, workflow, maxActiveRuns: deps.maxActiveRuns, log },
+          {
+            owner: principalOf(c),
+            input: parsed.data,
+            ...(key === undefined ? {} : { idempotencyKey: key }),
+          },
+        );
+      } catch (err) {
+        if (err instanceof TooManyActiveRunsError) {
+          throw new HttpError(429, "too_many_active_runs", err.message, { "Retry-After": "10" });
+        }
+        if (err instanceof IdempotencyConflictError) {
           throw new HttpError(
-            429,
-            "too_many_active_runs",
-            `At most ${deps.maxActiveRuns} runs may be running at once; wait for one to end.`,
-            { "Retry-After": "10" },
+            422,
+            "idempotency_key_reused",
+            "This Idempotency-Key was used with a different request.",
           );
         }
+        if (err instanceof WorkflowUnavailableError) {
+          throw new HttpError(
+            503,
+            "workflow_unavailable",
+            "The workflow could not be started. Try again shortly.",
+            {
+              "Retry-After": "5",
+            },
+          );
+        }
+        throw err;
       }
-      // Create, queue, start: each step is safe to repeat, so a replay finishes whatever an
-      // earlier request with the same key did not (it may have died half-way).
-      try {
-        await store.createRun(runId, body, principalOf(c), slot);
-      } catch (err) {
-        if (slot !== undefined) await slots.release(principalOf(c), slot, runId);
-        if (!(err instanceof RunExistsError && key !== undefined)) throw err;
-      }
-      const last = await store.lastEvent(runId);
-      if (last && last.type !== "run.queued") return accepted(runId); // already started or ended
-      if (!last) {
-        // Exactly seq 1: two racing replays cannot both queue it.
-        await store.putEventIfAbsent({
-          runId,
-          seq: 1,
-          ts: new Date(store.now()).toISOString(),
-          type: "run.queued",
-          progress: 0,
-          message: "Run queued.",
-          data: {
-            question: body.question,
-            ...(body.projectId ? { projectId: body.projectId } : {}),
-            ...(body.conversationId ? { conversationId: body.conversationId } : {}),
-          },
-        });
-      }
-      let executionArn: string;
-      try {
-        ({ executionArn } = await workflow.start(runId));
-      } catch (err) {
-        if (!(err instanceof WorkflowUnavailableError)) throw err;
-        log({
-          level: "error",
-          msg: "workflow start failed",
-          runId,
-          error: err.message,
-          cause: String(err.cause),
-        });
-        const error = { code: "workflow_unavailable", message: "The workflow could not be started." };
-        await endRun(store, runId, { type: "run.failed", error });
-        // Free the key: the client's retry with it must start a run, not replay this failure.
-        if (key !== undefined) await store.releaseIdempotencyKey(principalOf(c), key);
-        throw new HttpError(503, error.code, `${error.message} Try again shortly.`, { "Retry-After": "5" });
-      }
-      // The run has started: failing to note its ARN must not become an error the client
-      // would retry (a retry would start a second run).
-      await store.updateRun(runId, { executionArn }).catch((err: unknown) => {
-        log({ level: "warn", msg: "could not record the execution ARN", runId, error: String(err) });
-      });
-      return accepted(runId);
+      if (started.replayed) c.header("Idempotent-Replayed", "true");
+      const runLinks = links(origin, deps.streamBaseUrl ?? origin, started.runId);
+      const token = await streamToken(c, started.runId);
+      c.header("Location", runLinks.self);
+      return c.json(
+        {
+          runId: started.runId,
+          status: "queued",
+          ...(token ? { streamToken: token.token, streamTokenExpiresAt: token.expiresAt } : {}),
+          links: { ...runLinks, stream: withToken(runLinks.stream, token?.token) },
+        },
+        202,
+      );
     },
   );
 
