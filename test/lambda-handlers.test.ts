@@ -85,6 +85,7 @@ interface Functions {
   stream: unknown;
   stage: (event: unknown) => Promise<Record<string, unknown>>;
   finalize: (event: unknown) => Promise<string>;
+  trigger: (event: unknown) => Promise<unknown>;
 }
 
 /** Set the environment, drop the module cache and import the four entry points afresh (aws.ts reads env at import). */
@@ -100,6 +101,7 @@ async function loadFunctions(env: Record<string, string> = {}): Promise<Function
   const stream = await import("../functions/stream.ts");
   const stage = await import("../functions/stage.ts");
   const finalize = await import("../functions/finalize.ts");
+  const trigger = await import("../functions/trigger.ts");
   return {
     api: (event) =>
       // hono types the v2 event's body as `string | null`; @types/aws-lambda as `string | undefined`.
@@ -110,6 +112,7 @@ async function loadFunctions(env: Record<string, string> = {}): Promise<Function
     stream: stream.handler,
     stage: (event) => stage.handler(event) as Promise<Record<string, unknown>>,
     finalize: (event) => finalize.handler(event) as Promise<string>,
+    trigger: (event) => trigger.handler(event as never),
   };
 }
 
@@ -1053,5 +1056,45 @@ describe("functions/finalize.ts (Catch and EventBridge)", () => {
       "already_ended",
     );
     expect(await allEvents(runId)).toEqual(before);
+  });
+});
+
+describe("functions/trigger.ts (SQS subscriber)", () => {
+  let fns: Functions;
+  beforeAll(async () => {
+    fns = await loadFunctions();
+  });
+
+  it("starts runs through StartExecution and reports the bad message as a batch item failure", async () => {
+    sfnMock.reset();
+    sfnMock
+      .on(StartExecutionCommand)
+      .resolves({ executionArn: `${STATE_MACHINE_ARN}:t`, startDate: new Date() });
+    const sqs = (messageId: string, body: string) => ({
+      messageId,
+      receiptHandle: `AQEB${messageId}`,
+      body,
+      attributes: {
+        ApproximateReceiveCount: "1",
+        SentTimestamp: "1",
+        SenderId: "AIDA",
+        ApproximateFirstReceiveTimestamp: "1",
+      },
+      messageAttributes: {},
+      md5OfBody: "x",
+      eventSource: "aws:sqs",
+      eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:stagecast-runs",
+      awsRegion: "us-east-1",
+    });
+    const good = "a1b2c3d4-0000-4000-8000-000000000001";
+    const bad = "a1b2c3d4-0000-4000-8000-000000000002";
+    const result = (await fns.trigger({
+      Records: [sqs(good, '{"question":"From the queue"}'), sqs(bad, "[]")],
+    })) as { batchItemFailures: Array<{ itemIdentifier: string }> };
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: bad }]);
+    const calls = sfnMock.commandCalls(StartExecutionCommand);
+    expect(calls).toHaveLength(1);
+    const runId = calls[0]?.args[0].input.name ?? "";
+    expect((await store.getRun(runId))?.owner).toBe("trigger");
   });
 });

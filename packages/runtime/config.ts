@@ -103,6 +103,8 @@ export const ConfigSchema = z.object({
   MAX_ACTIVE_RUNS: int(10, 1),
   /** Comma-separated origins allowed by CORS on the API and the stream (none by default). */
   CORS_ORIGINS: z.string().default(""),
+  /** The principal that owns runs started by SQS messages and EventBridge events. */
+  TRIGGER_OWNER: z.string().min(1).max(256).default("trigger"),
   /** Step Functions state machine ARN (AWS only). */
   STATE_MACHINE_ARN: z.string().optional(),
 });

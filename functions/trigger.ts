@@ -1,0 +1,26 @@
+import type { EventBridgeEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import {
+  handleEventBridge,
+  handleSqsBatch,
+  type StartedRun,
+  type TriggerDeps,
+} from "../packages/runs/index.ts";
+import { awsStore, awsWorkflow, config, log } from "./aws.ts";
+
+const deps = (): TriggerDeps => ({
+  store: awsStore(),
+  workflow: awsWorkflow(),
+  maxActiveRuns: config.MAX_ACTIVE_RUNS,
+  owner: config.TRIGGER_OWNER,
+  log,
+});
+
+/**
+ * Trigger Lambda: other AWS services start runs through the same path as POST /runs. An SQS
+ * queue subscriber (with ReportBatchItemFailures) gets `{ batchItemFailures }`; an EventBridge
+ * rule target gets the started run, or an error so EventBridge retries.
+ */
+export const handler = (
+  event: SQSEvent | EventBridgeEvent<string, unknown>,
+): Promise<SQSBatchResponse | StartedRun> =>
+  "Records" in event ? handleSqsBatch(deps(), event) : handleEventBridge(deps(), event);

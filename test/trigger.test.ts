@@ -1,0 +1,134 @@
+import type { EventBridgeEvent, SQSEvent, SQSRecord } from "aws-lambda";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isTerminalType } from "../packages/events/index.ts";
+import {
+  handleEventBridge,
+  handleSqsBatch,
+  InvalidTriggerMessageError,
+  type TriggerDeps,
+} from "../packages/runs/index.ts";
+import { startTestStack } from "./support/stack.ts";
+
+/**
+ * The trigger's start path over the real local parts (dynalite, the local workflow runner and
+ * the offline model), with realistic SQS and EventBridge events.
+ */
+let stack: Awaited<ReturnType<typeof startTestStack>>;
+let deps: TriggerDeps;
+beforeAll(async () => {
+  stack = await startTestStack({ OFFLINE_MODEL_TOKENS_PER_SECOND: "0" });
+  deps = {
+    store: stack.store,
+    workflow: stack.workflow,
+    maxActiveRuns: 100,
+    owner: "trigger",
+    log: () => {},
+  };
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+let counter = 0;
+/** An SQS record as Lambda delivers it (AWS Lambda developer guide, "Using Lambda with Amazon SQS"). */
+function record(
+  body: string,
+  messageId = `059f36b4-87a3-44ab-83d2-66${String(++counter).padStart(10, "0")}`,
+): SQSRecord {
+  return {
+    messageId,
+    receiptHandle: `AQEB${messageId}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: "1",
+      SentTimestamp: "1732190000000",
+      SenderId: "AIDAIENQZJOLO23YVJ4VO",
+      ApproximateFirstReceiveTimestamp: "1732190000001",
+    },
+    messageAttributes: {},
+    md5OfBody: "e4e68fb7bd0e697a0ae8f1bb342846b3",
+    eventSource: "aws:sqs",
+    eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:stagecast-runs",
+    awsRegion: "us-east-1",
+  };
+}
+
+/** The runs owned by the trigger principal, newest first. */
+const triggerRuns = () => stack.store.listRunIds("trigger", 50);
+
+async function finished(runId: string): Promise<string | undefined> {
+  await stack.workflow.idle();
+  const { events } = await stack.store.readEvents(runId, 0, 1000);
+  return events.filter((e) => isTerminalType(e.type)).at(-1)?.type;
+}
+
+describe("SQS batches", () => {
+  it("starts one run per good message and reports only the bad ones as batch item failures", async () => {
+    const before = (await triggerRuns()).length;
+    const good = record(JSON.stringify({ question: "Started from a queue", projectId: "queue" }));
+    const event: SQSEvent = {
+      Records: [
+        good,
+        record("{not json"),
+        record(JSON.stringify({ question: "" })),
+        record(JSON.stringify({ question: "typo field", qestion: "x" })),
+        record(JSON.stringify({ question: "Another good one" })),
+      ],
+    };
+    const result = await handleSqsBatch(deps, event);
+    expect(result.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(
+      event.Records.slice(1, 4).map((r) => r.messageId),
+    );
+    const runs = await triggerRuns();
+    expect(runs.length).toBe(before + 2);
+    for (const runId of runs.slice(0, 2)) expect(await finished(runId)).toBe("run.completed");
+    expect((await stack.store.getRun(runs[1] ?? ""))?.owner).toBe("trigger");
+  });
+
+  it("never starts a second run for a redelivered message (same message id) or a repeated idempotency key", async () => {
+    const message = record(JSON.stringify({ question: "Deliver me twice" }));
+    await handleSqsBatch(deps, { Records: [message] });
+    const afterFirst = await triggerRuns();
+    const again = await handleSqsBatch(deps, {
+      Records: [{ ...message, attributes: { ...message.attributes, ApproximateReceiveCount: "2" } }],
+    });
+    expect(again.batchItemFailures).toEqual([]);
+    expect(await triggerRuns()).toEqual(afterFirst);
+
+    const keyed = JSON.stringify({ question: "Keyed", idempotencyKey: "order-4711" });
+    await handleSqsBatch(deps, { Records: [record(keyed), record(keyed)] });
+    const afterKeyed = await triggerRuns();
+    expect(afterKeyed.length).toBe(afterFirst.length + 1);
+  });
+});
+
+describe("EventBridge events", () => {
+  const event = (detail: unknown, id: string): EventBridgeEvent<string, unknown> => ({
+    version: "0",
+    id,
+    "detail-type": "Stagecast Run Requested",
+    source: "com.example.orders",
+    account: "123456789012",
+    time: "2026-11-21T12:00:00Z",
+    region: "us-east-1",
+    resources: [],
+    detail,
+  });
+
+  it("starts a run from the event detail, once per event id, and refuses a bad detail", async () => {
+    const started = await handleEventBridge(
+      deps,
+      event({ question: "Started by an event" }, "6a7e8feb-b491-4cf7-a9f1-bf3703467718"),
+    );
+    expect(started.replayed).toBe(false);
+    const repeat = await handleEventBridge(
+      deps,
+      event({ question: "Started by an event" }, "6a7e8feb-b491-4cf7-a9f1-bf3703467718"),
+    );
+    expect(repeat).toEqual({ runId: started.runId, replayed: true });
+    expect(await finished(started.runId)).toBe("run.completed");
+    await expect(handleEventBridge(deps, event({ prompt: "wrong field" }, "b3c1"))).rejects.toBeInstanceOf(
+      InvalidTriggerMessageError,
+    );
+  });
+});
