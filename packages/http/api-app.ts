@@ -1,6 +1,5 @@
-import { type Context, Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { requestId } from "hono/request-id";
 import { NONCE, secureHeaders } from "hono/secure-headers";
 import { isTerminalType, RunIdSchema } from "../events/index.ts";
 import {
@@ -16,8 +15,9 @@ import type { LogFn } from "../runtime/logger.ts";
 import { endRun, type ProgressStore, type RunView } from "../store/index.ts";
 import { type Workflow, WorkflowUnavailableError } from "../workflow/index.ts";
 import { type AuthSettings, authenticate, principalOf } from "./auth.ts";
+import { baseApp } from "./base-app.ts";
 import { parseCursor } from "./cursor.ts";
-import { errorResponse, HttpError, onAppError } from "./errors.ts";
+import { errorResponse, HttpError } from "./errors.ts";
 import { pageHtml } from "./page.ts";
 
 /** Largest request body accepted (bytes); larger bodies get 413 before they are parsed. */
@@ -81,17 +81,7 @@ export function runIdParam(value: string): string {
 export function createApiApp(deps: ApiDeps): Hono {
   const { store, workflow } = deps;
   const log = deps.log ?? (() => {});
-  const app = new Hono();
-  app.use(requestId());
-  // nosniff, frame and referrer policies on every response; cross-origin policies stay to CORS.
-  app.use(
-    secureHeaders({
-      crossOriginResourcePolicy: false,
-      crossOriginOpenerPolicy: false,
-      crossOriginEmbedderPolicy: false,
-    }),
-  );
-  app.onError(onAppError(log));
+  const app = baseApp(log);
   app.notFound((c) => errorResponse(c, new HttpError(404, "not_found", "No such route.")));
 
   app.get(

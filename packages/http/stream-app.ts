@@ -1,6 +1,4 @@
-import { type Context, Hono } from "hono";
-import { requestId } from "hono/request-id";
-import { secureHeaders } from "hono/secure-headers";
+import type { Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { AuthError, bearer } from "../auth/index.ts";
 import {
@@ -17,8 +15,9 @@ import type { LogFn } from "../runtime/logger.ts";
 import type { ProgressStore } from "../store/index.ts";
 import { runIdParam } from "./api-app.ts";
 import { type AuthSettings, unauthorized } from "./auth.ts";
+import { baseApp } from "./base-app.ts";
 import { streamCursor } from "./cursor.ts";
-import { HttpError, onAppError } from "./errors.ts";
+import { HttpError } from "./errors.ts";
 import { FLUSH_STRATEGIES, type FlushStrategy, flushWrite } from "./flush.ts";
 
 /** Tunables of the stream (all ms except `padBytes`); see ConfigSchema for defaults and meaning. */
@@ -81,17 +80,7 @@ const TAIL_PAGE = 100;
 export function createStreamApp(deps: StreamDeps): Hono {
   const { store, settings } = deps;
   const log = deps.log ?? (() => {});
-  const app = new Hono();
-  app.use(requestId());
-  // nosniff, frame and referrer policies on every response; cross-origin policies stay to CORS.
-  app.use(
-    secureHeaders({
-      crossOriginResourcePolicy: false,
-      crossOriginOpenerPolicy: false,
-      crossOriginEmbedderPolicy: false,
-    }),
-  );
-  app.onError(onAppError(log));
+  const app = baseApp(log);
 
   app.get("/runs/:runId/stream", async (c) => {
     const runId = runIdParam(c.req.param("runId"));
