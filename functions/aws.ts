@@ -1,20 +1,23 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
+import { Resource } from "sst/resource";
 import { type AgentDeps, finalizeRun, runStage } from "../packages/agent/index.ts";
 import type { AuthSettings } from "../packages/http/auth.ts";
 import { authSettings } from "../packages/runtime/auth.ts";
 import { createAgentDeps, createModelClient, createStore } from "../packages/runtime/compose.ts";
 import { type Config, ConfigError, loadConfig } from "../packages/runtime/config.ts";
 import { logFn } from "../packages/runtime/logger.ts";
+import { linkedSecrets } from "../packages/runtime/secret-links.ts";
 import type { ProgressStore } from "../packages/store/index.ts";
 import { SfnWorkflow } from "../packages/workflow/index.ts";
 
 /**
  * The AWS composition root: builds the parts from the Lambda environment (TABLE_NAME,
- * STATE_MACHINE_ARN, OPENAI_*, …; see ConfigSchema). Each entry point in functions/ takes
- * what it needs from here once per cold start. The SDK clients use the Lambda role's
+ * STATE_MACHINE_ARN, OPENAI_*, …; see ConfigSchema) and the sst.Secret values linked to this
+ * function (infra/secrets.ts), which win over the environment. Each entry point in functions/
+ * takes what it needs from here once per cold start. The SDK clients use the Lambda role's
  * credentials and region.
  */
-export const config: Config = loadConfig();
+export const config: Config = loadConfig({ ...process.env, ...linkedSecrets(Resource) });
 
 /** The structured log function for this function's invocations. */
 export const log = logFn();

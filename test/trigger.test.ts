@@ -1,4 +1,4 @@
-import type { EventBridgeEvent, SQSEvent, SQSRecord } from "aws-lambda";
+import type { EventBridgeEvent, SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isTerminalType } from "../packages/events/index.ts";
 import {
@@ -7,6 +7,7 @@ import {
   InvalidTriggerMessageError,
   type TriggerDeps,
 } from "../packages/runs/index.ts";
+import { sqsRecord as record } from "./support/lambda-events.ts";
 import { startTestStack } from "./support/stack.ts";
 
 /**
@@ -28,30 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
-
-let counter = 0;
-/** An SQS record as Lambda delivers it (AWS Lambda developer guide, "Using Lambda with Amazon SQS"). */
-function record(
-  body: string,
-  messageId = `059f36b4-87a3-44ab-83d2-66${String(++counter).padStart(10, "0")}`,
-): SQSRecord {
-  return {
-    messageId,
-    receiptHandle: `AQEB${messageId}`,
-    body,
-    attributes: {
-      ApproximateReceiveCount: "1",
-      SentTimestamp: "1732190000000",
-      SenderId: "AIDAIENQZJOLO23YVJ4VO",
-      ApproximateFirstReceiveTimestamp: "1732190000001",
-    },
-    messageAttributes: {},
-    md5OfBody: "e4e68fb7bd0e697a0ae8f1bb342846b3",
-    eventSource: "aws:sqs",
-    eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:stagecast-runs",
-    awsRegion: "us-east-1",
-  };
-}
 
 /** The runs owned by the trigger principal, newest first. */
 const triggerRuns = () => stack.store.listRunIds("trigger", 50);

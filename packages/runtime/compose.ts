@@ -6,6 +6,7 @@ import type { FlushStrategy } from "../http/flush.ts";
 import type { StreamSettings } from "../http/stream-app.ts";
 import { ProgressStore } from "../store/index.ts";
 import type { Config } from "./config.ts";
+import { CORS_POLICY, parseOrigins } from "./cors.ts";
 
 /** Seconds in a day, for RETENTION_DAYS → TTL seconds. */
 const DAY_SECONDS = 86_400;
@@ -88,14 +89,12 @@ export function streamSettings(config: Config, defaultFlush: FlushStrategy = "of
  * same-origin and needs no CORS.
  */
 export function corsOrigins(config: Config) {
-  const origins = config.CORS_ORIGINS.split(",")
-    .map((o) => o.trim())
-    .filter(Boolean);
+  const origins = parseOrigins(config.CORS_ORIGINS);
   return {
     origin: (origin: string) => (origins.includes(origin) ? origin : null),
-    allowMethods: ["GET", "POST", "OPTIONS"],
-    allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
-    exposeHeaders: ["Location", "Idempotent-Replayed", "Retry-After"],
-    maxAge: 600,
+    allowMethods: [...CORS_POLICY.allowMethods],
+    allowHeaders: [...CORS_POLICY.allowHeaders],
+    exposeHeaders: [...CORS_POLICY.exposeHeaders],
+    maxAge: CORS_POLICY.maxAgeSeconds,
   };
 }

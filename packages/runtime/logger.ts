@@ -4,9 +4,10 @@ import { Logger } from "@aws-lambda-powertools/logger";
  * The structured logger every part uses: Powertools for AWS Lambda's Logger (JSON lines with
  * level, timestamp, service, and on Lambda the request id and cold start). It is maintained by
  * AWS and is what Lambda's log tooling expects, so we adopt it rather than write one.
- * Locally, POWERTOOLS_DEV=true pretty-prints; LOG_LEVEL sets the level (default INFO).
+ * Locally, POWERTOOLS_DEV=true pretty-prints; LOG_LEVEL sets the level (default INFO). On AWS
+ * infra sets POWERTOOLS_SERVICE_NAME per function (stagecast-api, stagecast-stage, …).
  */
-export const logger = new Logger({ serviceName: "stagecast" });
+export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || "stagecast" });
 
 /** A logging function for packages that should not depend on the logger's type (fields are merged in). */
 export type LogFn = (line: Record<string, unknown>) => void;

@@ -131,6 +131,14 @@ export function buildDefinition(arns: WorkflowArns, options: DefinitionOptions =
   };
 }
 
+/**
+ * Step Functions execution statuses that end a run without the Catch path having run (the
+ * state machine itself died, was stopped or timed out): the Finalize function writes the
+ * terminal event for them. SUCCEEDED runs ended themselves (Step Functions developer guide,
+ * "Step Functions Execution Status Change" events).
+ */
+export const FINALIZED_STATUSES = ["FAILED", "TIMED_OUT", "ABORTED"] as const;
+
 /** The ASL JSON string Step Functions takes as `definition`. */
 export function definitionJson(arns: WorkflowArns, options?: DefinitionOptions): string {
   return JSON.stringify(buildDefinition(arns, options));

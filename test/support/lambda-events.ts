@@ -1,5 +1,11 @@
 import { randomUUID } from "node:crypto";
-import type { APIGatewayProxyEventV2, Context, EventBridgeEvent, LambdaFunctionURLEvent } from "aws-lambda";
+import type {
+  APIGatewayProxyEventV2,
+  Context,
+  EventBridgeEvent,
+  LambdaFunctionURLEvent,
+  SQSRecord,
+} from "aws-lambda";
 
 /**
  * Builders for the events Lambda hands Stagecast's functions, shaped as AWS documents and sends
@@ -241,5 +247,29 @@ export function lambdaContext(overrides: Partial<Context> = {}, timeoutMs = 900_
     fail: () => {},
     succeed: () => {},
     ...overrides,
+  };
+}
+
+let sqsCounter = 0;
+/** An SQS record as Lambda delivers it (AWS Lambda developer guide, "Using Lambda with Amazon SQS"). */
+export function sqsRecord(
+  body: string,
+  messageId = `059f36b4-87a3-44ab-83d2-66${String(++sqsCounter).padStart(10, "0")}`,
+): SQSRecord {
+  return {
+    messageId,
+    receiptHandle: `AQEB${messageId}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: "1",
+      SentTimestamp: "1732190000000",
+      SenderId: "AIDAIENQZJOLO23YVJ4VO",
+      ApproximateFirstReceiveTimestamp: "1732190000001",
+    },
+    messageAttributes: {},
+    md5OfBody: "e4e68fb7bd0e697a0ae8f1bb342846b3",
+    eventSource: "aws:sqs",
+    eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT_ID}:stagecast-runs`,
+    awsRegion: REGION,
   };
 }

@@ -1,0 +1,105 @@
+import { type Config, ConfigSchema, loadConfig } from "../packages/runtime/config.ts";
+import { parseOrigins } from "../packages/runtime/cors.ts";
+import { SECRET_LINKS } from "../packages/runtime/secret-links.ts";
+
+/** The production stage: point-in-time recovery, deletion protection, resources retained. */
+export const isProduction = $app.stage === "production";
+
+/**
+ * Configuration keys infra sets itself or that have no meaning on AWS: never copied from the
+ * deploying shell. Secrets come from sst.Secret links, CORS from the edge (API Gateway and the
+ * Function URL), TABLE_NAME / STATE_MACHINE_ARN / STREAM_BASE_URL from the created resources.
+ */
+const INFRA_OWNED = new Set<string>([
+  "PORT",
+  "HOST",
+  "DATA_DIR",
+  "TABLE_NAME",
+  "STATE_MACHINE_ARN",
+  "STREAM_BASE_URL",
+  "CORS_ORIGINS",
+  "OFFLINE_MODEL_TOKENS_PER_SECOND",
+  "RUN_SWEEP_MS",
+  ...Object.values(SECRET_LINKS),
+]);
+
+/**
+ * Function environment taken from the deploying shell: every ConfigSchema key that is set
+ * (OPENAI_BASE_URL, OPENAI_MODEL, MAX_ACTIVE_RUNS, AUTH_ISSUER, …) except {@link INFRA_OWNED}.
+ * Validated here with the functions' own schema, so a bad value fails `sst deploy` instead of
+ * every cold start.
+ * @throws ConfigError naming the invalid variable.
+ */
+export function deployEnvironment(
+  env: Record<string, string | undefined> = process.env,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(ConfigSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== "" && !INFRA_OWNED.has(key)) out[key] = value;
+  }
+  loadConfig(out);
+  return out;
+}
+
+/** The deploy-time configuration the functions will see (defaults applied), for infra's own checks. */
+export const deployed: Config = loadConfig(deployEnvironment());
+
+/** Origins allowed by CORS at API Gateway and the Function URL (CORS_ORIGINS in the deploying shell). */
+export const corsOrigins = parseOrigins(process.env.CORS_ORIGINS ?? "");
+
+/** STAGECAST_TRACING=active turns on X-Ray tracing of every function and the state machine. */
+export const tracing = process.env.STAGECAST_TRACING === "active";
+
+/**
+ * API Gateway default route throttling (requests per second, burst). Per-principal fairness is
+ * MAX_ACTIVE_RUNS; this caps the whole API against floods.
+ */
+export const apiThrottle = {
+  rateLimit: Number(process.env.STAGECAST_API_RATE_LIMIT ?? 50),
+  burstLimit: Number(process.env.STAGECAST_API_BURST_LIMIT ?? 100),
+};
+
+/** A Function URL / Lambda timeout ceiling (s): Lambda's maximum is 900 s (Lambda quotas). */
+export const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
+
+/**
+ * Settings every Stagecast function shares: Node 24 on arm64 (about 20% cheaper per GB-s
+ * than x86_64 at list price), JSON logs (Powertools writes JSON lines), ESM bundles (source
+ * maps go to SST's asset bucket, not into the code zip), the deploy-time environment, and the Powertools service name and metrics
+ * namespace.
+ */
+export function functionDefaults(component: string) {
+  return {
+    runtime: "nodejs24.x" as const,
+    architecture: "arm64" as const,
+    memory: "512 MB" as const,
+    logging: {
+      format: "json" as const,
+      retention: isProduction ? ("3 months" as const) : ("1 week" as const),
+    },
+    nodejs: { format: "esm" as const, sourcemap: true },
+    environment: {
+      ...deployEnvironment(),
+      POWERTOOLS_SERVICE_NAME: `stagecast-${component}`,
+      POWERTOOLS_METRICS_NAMESPACE: "Stagecast",
+      POWERTOOLS_TRACE_ENABLED: String(tracing),
+    },
+    ...(tracing ? { transform: { function: { tracingConfig: { mode: "Active" } } } } : {}),
+  };
+}
+
+/** DynamoDB actions of a reader (the stream function): items and queries, nothing else. */
+export const TABLE_READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query"];
+/** DynamoDB actions of a writer: the reads plus the three item writes the store uses. */
+export const TABLE_WRITE_ACTIONS = [
+  ...TABLE_READ_ACTIONS,
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+  "dynamodb:DeleteItem",
+];
+
+/** A table permission for sst.aws.Function `permissions` (the table only: it has no indexes). */
+export function tableAccess(table: sst.aws.Dynamo, mode: "read" | "write") {
+  return { actions: mode === "read" ? TABLE_READ_ACTIONS : TABLE_WRITE_ACTIONS, resources: [table.arn] };
+}

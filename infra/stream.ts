@@ -1,0 +1,58 @@
+import { CORS_POLICY } from "../packages/runtime/cors.ts";
+import type { Secrets } from "./secrets.ts";
+import {
+  corsOrigins,
+  deployed,
+  functionDefaults,
+  LAMBDA_MAX_TIMEOUT_SECONDS,
+  tableAccess,
+} from "./settings.ts";
+
+/** Seconds between the stream's own deadline (STREAM_MAX_DURATION_MS) and the function timeout. */
+export const STREAM_TIMEOUT_MARGIN_SECONDS = 30;
+
+/**
+ * The stream function: a response-streaming Function URL (invoke mode RESPONSE_STREAM) that
+ * tails a run's log as SSE (functions/stream.ts). Read-only on the table. Its timeout is the
+ * handler's deadline (STREAM_MAX_DURATION_MS, default 840 s) plus a margin, below Lambda's
+ * 900 s maximum, so a stream always ends itself with a `retry:` hint rather than being cut.
+ * The URL is public (authorization NONE): callers present a stream token or a caller JWT.
+ * STREAM_FLUSH defaults to `pad` on Lambda (see packages/http/flush.ts).
+ * @throws Error at deploy time when STREAM_MAX_DURATION_MS leaves no room under 900 s.
+ */
+export function createStream({ table, secrets }: { table: sst.aws.Dynamo; secrets: Secrets }) {
+  const timeoutSeconds = Math.ceil(deployed.STREAM_MAX_DURATION_MS / 1000) + STREAM_TIMEOUT_MARGIN_SECONDS;
+  if (timeoutSeconds > LAMBDA_MAX_TIMEOUT_SECONDS) {
+    throw new Error(
+      `STREAM_MAX_DURATION_MS=${deployed.STREAM_MAX_DURATION_MS} needs a ${timeoutSeconds} s function timeout; Lambda allows ${LAMBDA_MAX_TIMEOUT_SECONDS} s`,
+    );
+  }
+  const defaults = functionDefaults("stream");
+  const fn = new sst.aws.Function("Stream", {
+    ...defaults,
+    handler: "functions/stream.handler",
+    description: "Stagecast: SSE stream of a run's progress log (Function URL, response streaming)",
+    streaming: true,
+    timeout: `${timeoutSeconds} seconds`,
+    environment: {
+      ...defaults.environment,
+      TABLE_NAME: table.name,
+      STREAM_MAX_DURATION_MS: String(deployed.STREAM_MAX_DURATION_MS),
+    },
+    permissions: [tableAccess(table, "read")],
+    link: [secrets.authJwtSecret, secrets.streamTokenSecret],
+    url: {
+      authorization: "none",
+      cors: corsOrigins.length
+        ? {
+            allowOrigins: corsOrigins,
+            allowMethods: ["GET"],
+            allowHeaders: [...CORS_POLICY.allowHeaders],
+            exposeHeaders: [...CORS_POLICY.exposeHeaders],
+            maxAge: `${CORS_POLICY.maxAgeSeconds} seconds`,
+          }
+        : false,
+    },
+  });
+  return { fn, url: fn.url, timeoutSeconds };
+}

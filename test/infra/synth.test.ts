@@ -1,0 +1,217 @@
+import { describe, expect, it } from "vitest";
+import { TERMINAL_TYPES } from "../../packages/events/index.ts";
+import { definitionJson, FINALIZED_STATUSES } from "../../packages/workflow/definition.ts";
+import { allowedOn, loadSynthesis } from "./synthesis.ts";
+
+const ci = loadSynthesis("ci");
+const production = loadSynthesis("production");
+
+const TABLE = "aws:dynamodb/table:Table";
+const HANDLERS = {
+  ApiHandler: "functions/api.handler",
+  Stream: "functions/stream.handler",
+  Stage: "functions/stage.handler",
+  Finalize: "functions/finalize.handler",
+  Trigger: "functions/trigger.handler",
+  SweepHandler: "functions/sweep.handler",
+} as const;
+
+const tableArn = (s: typeof ci) =>
+  `arn:aws:dynamodb:us-east-1:123456789012:table/${s.one(TABLE, "ProgressTable").inputs.name}`;
+const stateMachineArn = "arn:aws:states:us-east-1:123456789012:stateMachine:Workflow";
+
+describe("synthesized stack (sst.config.ts under Pulumi mocks)", () => {
+  it("bundles every handler with the real esbuild build and deploys it as that function's code", () => {
+    for (const [name, handler] of Object.entries(HANDLERS)) {
+      const build = ci.builds[name];
+      expect(build?.errors, name).toEqual([]);
+      expect(build?.bytes, name).toBeGreaterThan(10_000);
+      const fn = ci.fn(name).inputs;
+      expect(fn.handler).toBe(handler);
+      expect(fn.runtime).toBe("nodejs24.x");
+      expect(fn.architectures).toEqual(["arm64"]);
+    }
+    expect(ci.all("aws:lambda/function:Function")).toHaveLength(Object.keys(HANDLERS).length);
+  });
+
+  it("streams from a Function URL in RESPONSE_STREAM mode, with CORS at the URL and a timeout above the stream deadline", () => {
+    const url = ci.one("aws:lambda/functionUrl:FunctionUrl", "StreamUrl").inputs;
+    expect(url.invokeMode).toBe("RESPONSE_STREAM");
+    expect(url.authorizationType).toBe("NONE");
+    expect(url.cors).toMatchObject({ allowOrigins: ["https://app.example.com"], allowMethods: ["GET"] });
+    const fn = ci.fn("Stream").inputs;
+    const env = (fn.environment as { variables: Record<string, string> }).variables;
+    const deadlineSeconds = Number(env.STREAM_MAX_DURATION_MS) / 1000;
+    expect(fn.timeout as number).toBeGreaterThan(deadlineSeconds);
+    expect(fn.timeout as number).toBeLessThanOrEqual(900);
+    expect(env.CORS_ORIGINS).toBeUndefined();
+    // No CORS configured at deploy time: none at the URL either.
+    expect(production.one("aws:lambda/functionUrl:FunctionUrl", "StreamUrl").inputs.cors).toBeUndefined();
+  });
+
+  it("creates the table with pk/sk string keys, on-demand billing and TTL on expiresAt; PITR and deletion protection only in production", () => {
+    for (const s of [ci, production]) {
+      const table = s.one(TABLE, "ProgressTable").inputs;
+      expect(table).toMatchObject({
+        hashKey: "pk",
+        rangeKey: "sk",
+        billingMode: "PAY_PER_REQUEST",
+        attributes: [
+          { name: "pk", type: "S" },
+          { name: "sk", type: "S" },
+        ],
+        ttl: { attributeName: "expiresAt", enabled: true },
+        globalSecondaryIndexes: [],
+      });
+    }
+    expect(ci.one(TABLE, "ProgressTable").inputs).toMatchObject({
+      pointInTimeRecovery: { enabled: false },
+      deletionProtectionEnabled: false,
+    });
+    expect(production.one(TABLE, "ProgressTable").inputs).toMatchObject({
+      pointInTimeRecovery: { enabled: true },
+      deletionProtectionEnabled: true,
+    });
+    expect(production.app).toMatchObject({ removal: "retain", protect: true });
+    expect(ci.app).toMatchObject({ removal: "remove", protect: false });
+  });
+
+  it("defines the state machine as the shared ASL module with the deployed function ARNs substituted", () => {
+    const sm = ci.one("aws:sfn/stateMachine:StateMachine", "Workflow").inputs;
+    expect(sm.type).toBe("STANDARD");
+    expect(sm.definition).toBe(
+      definitionJson({
+        stageFunctionArn: ci.functionArn("Stage"),
+        finalizeFunctionArn: ci.functionArn("Finalize"),
+      }),
+    );
+    expect(sm.loggingConfiguration).toMatchObject({
+      level: "ERROR",
+      logDestination: expect.stringMatching(/:\*$/),
+    });
+    expect(sm.tracingConfiguration).toEqual({ enabled: true });
+  });
+
+  it("lets the state machine invoke the stage and Finalize functions and nothing else", () => {
+    const statements = ci.statements("WorkflowRole");
+    expect(allowedOn(statements, ci.functionArn("Stage"))).toContain("lambda:InvokeFunction");
+    expect(allowedOn(statements, ci.functionArn("Finalize"))).toContain("lambda:InvokeFunction");
+    for (const other of ["ApiHandler", "Stream", "Trigger", "SweepHandler"]) {
+      expect(allowedOn(statements, ci.functionArn(other)), other).not.toContain("lambda:InvokeFunction");
+    }
+    const lambdaActions = statements.flatMap((s) => s.Action).filter((a) => a.startsWith("lambda:"));
+    expect(lambdaActions).toEqual(["lambda:InvokeFunction"]);
+    expect(statements.flatMap((s) => s.Action).some((a) => a.startsWith("dynamodb:"))).toBe(false);
+  });
+
+  it("grants table writes to the writers, only reads to the stream, and executions to the API", () => {
+    const table = tableArn(ci);
+    const writes = [
+      "dynamodb:DeleteItem",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+      "dynamodb:UpdateItem",
+    ];
+    for (const writer of ["Stage", "Finalize", "ApiHandler", "Trigger", "SweepHandler"]) {
+      expect(allowedOn(ci.statements(`${writer}Role`), table), writer).toEqual(writes);
+    }
+    expect(allowedOn(ci.statements("StreamRole"), table)).toEqual(["dynamodb:GetItem", "dynamodb:Query"]);
+    const api = ci.statements("ApiHandlerRole");
+    expect(allowedOn(api, stateMachineArn)).toContain("states:StartExecution");
+    expect(allowedOn(api, "arn:aws:states:us-east-1:123456789012:execution:Workflow:01JRUN")).toContain(
+      "states:StopExecution",
+    );
+    expect(allowedOn(ci.statements("StreamRole"), stateMachineArn)).toEqual([]);
+    expect(allowedOn(ci.statements("StageRole"), stateMachineArn)).toEqual([]);
+  });
+
+  it("links each secret only to the functions that use it", () => {
+    const names = (fn: string) =>
+      Object.keys(ci.links(fn))
+        .filter((k) => k !== "App")
+        .sort();
+    expect(names("Stage")).toEqual(["OpenaiApiKey"]);
+    expect(names("ApiHandler")).toEqual(["AuthJwtSecret", "StreamTokenSecret"]);
+    expect(names("Stream")).toEqual(["AuthJwtSecret", "StreamTokenSecret"]);
+    for (const fn of ["Finalize", "Trigger", "SweepHandler"]) expect(names(fn), fn).toEqual([]);
+    expect(ci.links("Stage").OpenaiApiKey?.value).toBe(ci.secrets.OpenaiApiKey);
+  });
+
+  it("sends this state machine's FAILED, TIMED_OUT and ABORTED executions to Finalize", () => {
+    const rule = ci.one("aws:cloudwatch/eventRule:EventRule", "defaultSubscriberWorkflowEndedRule").inputs;
+    expect(rule.eventBusName).toBe("default");
+    expect(JSON.parse(rule.eventPattern as string)).toEqual({
+      source: ["aws.states"],
+      "detail-type": ["Step Functions Execution Status Change"],
+      detail: { status: [...FINALIZED_STATUSES], stateMachineArn: [stateMachineArn] },
+    });
+    const target = ci.one(
+      "aws:cloudwatch/eventTarget:EventTarget",
+      "defaultSubscriberWorkflowEndedTarget",
+    ).inputs;
+    expect(target.arn).toBe(ci.functionArn("Finalize"));
+    // Every status that ends an execution without a terminal event maps to a terminal event type.
+    expect(FINALIZED_STATUSES.length).toBeLessThan(TERMINAL_TYPES.length);
+  });
+
+  it("subscribes the trigger to the queue with partial batch responses and a dead-letter queue", () => {
+    const [mapping] = ci.all("aws:lambda/eventSourceMapping:EventSourceMapping");
+    const queue = ci.one("aws:sqs/queue:Queue", "RunRequestsQueue").inputs;
+    const dlq = ci.one("aws:sqs/queue:Queue", "RunRequestsDlqQueue").inputs;
+    expect(mapping?.inputs).toMatchObject({
+      functionResponseTypes: ["ReportBatchItemFailures"],
+      eventSourceArn: `arn:aws:sqs:us-east-1:123456789012:${queue.name}`,
+      functionName: ci.functionArn("Trigger"),
+      batchSize: 10,
+    });
+    expect(JSON.parse(queue.redrivePolicy as string)).toEqual({
+      deadLetterTargetArn: `arn:aws:sqs:us-east-1:123456789012:${dlq.name}`,
+      maxReceiveCount: 3,
+    });
+    // Lambda's SQS guide: visibility timeout at least six times the function timeout.
+    expect(queue.visibilityTimeoutSeconds as number).toBeGreaterThanOrEqual(
+      6 * (ci.fn("Trigger").inputs.timeout as number),
+    );
+    const busTarget = ci.one(
+      "aws:cloudwatch/eventTarget:EventTarget",
+      "RunsSubscriberRunRequestedTarget",
+    ).inputs;
+    expect(busTarget.arn).toBe(ci.functionArn("Trigger"));
+  });
+
+  it("routes the API through one function, JWT-authorized /runs routes when an issuer is configured, throttled", () => {
+    const routes = Object.fromEntries(
+      ci.all("aws:apigatewayv2/route:Route").map((r) => [r.inputs.routeKey as string, r.inputs]),
+    );
+    expect(Object.keys(routes).sort()).toEqual(["ANY /runs", "ANY /runs/{proxy+}", "GET /"]);
+    expect(routes["GET /"]?.authorizationType).toBe("NONE");
+    expect(routes["ANY /runs"]?.authorizationType).toBe("JWT");
+    expect(routes["ANY /runs/{proxy+}"]?.authorizationType).toBe("JWT");
+    expect(ci.all("aws:apigatewayv2/authorizer:Authorizer")[0]?.inputs).toMatchObject({
+      authorizerType: "JWT",
+      jwtConfiguration: { issuer: "https://issuer.example.com/", audiences: ["stagecast"] },
+    });
+    const prodRoutes = production.all("aws:apigatewayv2/route:Route").map((r) => r.inputs.authorizationType);
+    expect(prodRoutes).toEqual(["NONE", "NONE", "NONE"]);
+    expect(ci.one("aws:apigatewayv2/stage:Stage", "ApiStage").inputs.defaultRouteSettings).toEqual({
+      throttlingRateLimit: 50,
+      throttlingBurstLimit: 100,
+    });
+    for (const integration of ci.all("aws:apigatewayv2/integration:Integration")) {
+      expect(integration.inputs.integrationUri).toBe(ci.functionArn("ApiHandler"));
+    }
+  });
+
+  it("passes deploy-time settings to the functions and keeps infra-owned ones out", () => {
+    const env = (ci.fn("Stage").inputs.environment as { variables: Record<string, string> }).variables;
+    expect(env.OPENAI_MODEL).toBe("gpt-4o-mini");
+    expect(env.TABLE_NAME).toBe(ci.one(TABLE, "ProgressTable").inputs.name);
+    expect(env.OPENAI_API_KEY).toBeUndefined();
+    const api = (ci.fn("ApiHandler").inputs.environment as { variables: Record<string, string> }).variables;
+    expect(api.STATE_MACHINE_ARN).toBe(stateMachineArn);
+    expect(api.STREAM_BASE_URL).toMatch(/^https:\/\/.*\.lambda-url\.us-east-1\.on\.aws\/$/);
+    expect(ci.fn("Stage").inputs.tracingConfig).toEqual({ mode: "Active" });
+    expect(production.fn("Stage").inputs.tracingConfig).toBeUndefined();
+  });
+});
