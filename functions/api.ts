@@ -3,7 +3,7 @@ import { handle } from "hono/aws-lambda";
 import { cors } from "hono/cors";
 import { createApiApp } from "../packages/http/api-app.ts";
 import { corsOrigins } from "../packages/runtime/compose.ts";
-import { awsAuth, awsStore, awsWorkflow, config, log } from "./aws.ts";
+import { awsAuth, awsStore, awsWorkflow, config, log, withMetrics } from "./aws.ts";
 
 const app = new Hono();
 app.use(cors(corsOrigins(config)));
@@ -23,4 +23,4 @@ app.route(
  * API Lambda (API Gateway HTTP API, payload format 2.0, buffered): the same Hono app the local
  * stack serves, behind the same CORS settings (CORS_ORIGINS).
  */
-export const handler = handle(app);
+export const handler = withMetrics(handle(app));

@@ -6,6 +6,7 @@ import { authSettings } from "../packages/runtime/auth.ts";
 import { createAgentDeps, createModelClient, createStore } from "../packages/runtime/compose.ts";
 import { type Config, ConfigError, loadConfig } from "../packages/runtime/config.ts";
 import { logFn } from "../packages/runtime/logger.ts";
+import { meterEvents, powertoolsMeter } from "../packages/runtime/metrics.ts";
 import { linkedSecrets } from "../packages/runtime/secret-links.ts";
 import type { ProgressStore } from "../packages/store/index.ts";
 import { SfnWorkflow } from "../packages/workflow/index.ts";
@@ -22,10 +23,27 @@ export const config: Config = loadConfig({ ...process.env, ...linkedSecrets(Reso
 /** The structured log function for this function's invocations. */
 export const log = logFn();
 
+/** CloudWatch metrics as EMF lines (namespace POWERTOOLS_METRICS_NAMESPACE, set by infra). */
+export const meter = powertoolsMeter();
+
+/**
+ * Wrap a handler so the metrics it buffered are published when its invocation ends, thrown
+ * error or not (Powertools buffers per process; Lambda runs one invocation at a time).
+ */
+export function withMetrics<A extends unknown[], R>(handler: (...args: A) => Promise<R>) {
+  return async (...args: A): Promise<R> => {
+    try {
+      return await handler(...args);
+    } finally {
+      meter.publish();
+    }
+  };
+}
+
 let store: ProgressStore | undefined;
-/** The progress store (created on first use, reused across warm invocations). */
+/** The progress store (created on first use, reused across warm invocations); every stored event is metered. */
 export function awsStore(): ProgressStore {
-  store ??= createStore(config);
+  store ??= createStore(config, undefined, meterEvents(meter));
   return store;
 }
 

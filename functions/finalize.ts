@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { RunIdSchema } from "../packages/events/index.ts";
-import { awsFinalize, log } from "./aws.ts";
+import { awsFinalize, log, withMetrics } from "./aws.ts";
 
 /**
  * The EventBridge "Step Functions Execution Status Change" event (Step Functions developer
@@ -31,7 +31,7 @@ export type FinalizeResult = Awaited<ReturnType<typeof awsFinalize>> | "ignored"
  * changes (FAILED, TIMED_OUT, ABORTED) — the path that still works when the state machine
  * itself died. Either way it writes the run's terminal event unless one exists.
  */
-export const handler = async (event: unknown): Promise<FinalizeResult> => {
+export const handler = withMetrics(async (event: unknown): Promise<FinalizeResult> => {
   const change = ExecutionStatusChange.safeParse(event);
   if (change.success) {
     const { name, status, error, cause } = change.data.detail;
@@ -47,4 +47,4 @@ export const handler = async (event: unknown): Promise<FinalizeResult> => {
     });
   }
   return awsFinalize(event);
-};
+});

@@ -1,7 +1,7 @@
-import { awsRunStage } from "./aws.ts";
+import { awsRunStage, withMetrics } from "./aws.ts";
 
 /**
  * Stage Lambda: the Task of every stage state. Input `{ runId, stage, state }`, output the new
  * state. A thrown error's `name` is what the state machine's Retry/Catch match on.
  */
-export const handler = (event: unknown) => awsRunStage(event);
+export const handler = withMetrics((event: unknown) => awsRunStage(event));

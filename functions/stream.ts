@@ -4,7 +4,7 @@ import { streamHandle } from "hono/aws-lambda";
 import { cors } from "hono/cors";
 import { createStreamApp } from "../packages/http/stream-app.ts";
 import { corsOrigins, streamSettings } from "../packages/runtime/compose.ts";
-import { awsAuth, awsStore, config, log } from "./aws.ts";
+import { awsAuth, awsStore, config, log, meter } from "./aws.ts";
 
 const app = new Hono();
 app.use(cors(corsOrigins(config)));
@@ -23,6 +23,7 @@ app.route(
     settings: streamSettings(config, "pad"),
     auth: awsAuth(),
     log,
+    meter,
     // streamHandle passes the Lambda context as `env.context`.
     remainingMs: (c) =>
       (c.env as { context?: LambdaContext } | undefined)?.context?.getRemainingTimeInMillis(),

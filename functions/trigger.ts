@@ -5,7 +5,7 @@ import {
   type StartedRun,
   type TriggerDeps,
 } from "../packages/runs/index.ts";
-import { awsStore, awsWorkflow, config, log } from "./aws.ts";
+import { awsStore, awsWorkflow, config, log, withMetrics } from "./aws.ts";
 
 const deps = (): TriggerDeps => ({
   store: awsStore(),
@@ -20,7 +20,7 @@ const deps = (): TriggerDeps => ({
  * queue subscriber (with ReportBatchItemFailures) gets `{ batchItemFailures }`; an EventBridge
  * rule target gets the started run, or an error so EventBridge retries.
  */
-export const handler = (
-  event: SQSEvent | EventBridgeEvent<string, unknown>,
-): Promise<SQSBatchResponse | StartedRun> =>
-  "Records" in event ? handleSqsBatch(deps(), event) : handleEventBridge(deps(), event);
+export const handler = withMetrics(
+  (event: SQSEvent | EventBridgeEvent<string, unknown>): Promise<SQSBatchResponse | StartedRun> =>
+    "Records" in event ? handleSqsBatch(deps(), event) : handleEventBridge(deps(), event),
+);

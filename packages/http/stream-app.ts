@@ -12,6 +12,7 @@ import {
   toSseMessage,
 } from "../events/index.ts";
 import type { LogFn } from "../runtime/logger.ts";
+import { METRIC, type Meter } from "../runtime/metrics.ts";
 import type { ProgressStore } from "../store/index.ts";
 import { runIdParam } from "./api-app.ts";
 import { type AuthSettings, unauthorized } from "./auth.ts";
@@ -45,6 +46,8 @@ export interface StreamDeps {
   /** With `jwt`, every stream needs its run-scoped stream token (?token= or Authorization). */
   auth: AuthSettings;
   log?: LogFn;
+  /** Stream metrics (StreamConnections, StreamDuration), published when each stream ends. */
+  meter?: Meter;
   /**
    * Time this invocation has left (ms), when the host has a hard limit (Lambda's
    * `getRemainingTimeInMillis`). The stream then ends {@link DEADLINE_MARGIN_MS} before it,
@@ -121,6 +124,7 @@ export function createStreamApp(deps: StreamDeps): Hono {
     const createdMs = Date.parse(run.createdAt);
     const res = streamSSE(c, async (stream) => {
       const opened = Date.now();
+      deps.meter?.count(METRIC.StreamConnections);
       const remaining = deps.remainingMs?.(c);
       const budget = Math.min(
         settings.maxDurationMs,
@@ -221,6 +225,8 @@ export function createStreamApp(deps: StreamDeps): Hono {
         });
       }
       if (!stream.aborted) await stream.write(`retry: ${settings.retryMs}\n\n`);
+      deps.meter?.durationMs(METRIC.StreamDuration, Date.now() - opened);
+      deps.meter?.publish();
     });
     // Both on the response and on the context's prepared headers: a middleware that touched
     // c.res earlier (CORS) makes Hono copy those over the handler's response.

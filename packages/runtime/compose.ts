@@ -1,7 +1,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import OpenAI from "openai";
 import { type AgentDeps, createDefaultTools, ModelClient } from "../agent/index.ts";
-import type { Stage } from "../events/index.ts";
+import type { RunEvent, Stage } from "../events/index.ts";
 import type { FlushStrategy } from "../http/flush.ts";
 import type { StreamSettings } from "../http/stream-app.ts";
 import { ProgressStore } from "../store/index.ts";
@@ -13,13 +13,19 @@ const DAY_SECONDS = 86_400;
 
 /**
  * The progress store for a configuration. The DynamoDB client honours the SDK's own
- * settings (region, credentials, AWS_ENDPOINT_URL_DYNAMODB) unless `client` is given.
+ * settings (region, credentials, AWS_ENDPOINT_URL_DYNAMODB) unless `client` is given;
+ * `onEventStored` sees every event the store writes (metrics on AWS).
  */
-export function createStore(config: Config, client: DynamoDBClient = new DynamoDBClient({})): ProgressStore {
+export function createStore(
+  config: Config,
+  client: DynamoDBClient = new DynamoDBClient({}),
+  onEventStored?: (event: RunEvent) => void,
+): ProgressStore {
   return new ProgressStore({
     client,
     tableName: config.TABLE_NAME,
     retentionSeconds: config.RETENTION_DAYS * DAY_SECONDS,
+    ...(onEventStored ? { onEventStored } : {}),
   });
 }
 

@@ -61,6 +61,11 @@ export interface ProgressStoreOptions {
   retentionSeconds: number;
   /** Clock, for tests (ms since epoch). */
   now?: () => number;
+  /**
+   * Called once for each event this store wrote (not for a put that found the event already
+   * there): where metrics count events appended and runs started/ended. Must not throw.
+   */
+  onEventStored?: (event: RunEvent) => void;
 }
 
 /** One page of a run's log. `hasMore` is true when DynamoDB stopped early (Limit or its 1 MB page cap). */
@@ -103,12 +108,14 @@ export class ProgressStore {
   readonly tableName: string;
   readonly retentionSeconds: number;
   readonly now: () => number;
+  readonly onEventStored: (event: RunEvent) => void;
 
   constructor(options: ProgressStoreOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
     this.retentionSeconds = options.retentionSeconds;
     this.now = options.now ?? Date.now;
+    this.onEventStored = options.onEventStored ?? (() => {});
   }
 
   /** TTL value for an item written now (epoch seconds). */
@@ -371,9 +378,15 @@ export class ProgressStore {
           ConditionExpression: "attribute_not_exists(sk)",
         }),
       );
+      this.onEventStored(parsed.data);
       return true;
     } catch (err) {
-      if (isConditionFailed(err)) return this.#isStored(event, body);
+      if (isConditionFailed(err)) {
+        // A lost acknowledgement of our own put: it was stored by this call after all.
+        const ours = await this.#isStored(event, body);
+        if (ours) this.onEventStored(parsed.data);
+        return ours;
+      }
       throw toStoreError("PutItem(event)", err);
     }
   }

@@ -167,6 +167,22 @@ describe("bundled handlers under the real Lambda runtime interface client", () =
     const types = events.map((e) => `${e.type}${e.stage ? `:${e.stage}` : ""}`);
     expect(types).toContain("stage.started:context");
     expect(types).toContain("stage.completed:context");
+    // Metrics leave as CloudWatch EMF lines on stdout: one per invocation plus one per stage duration.
+    const emf = result.logs
+      .split("\n")
+      .filter((line) => line.includes('"_aws"'))
+      .map(
+        (line) =>
+          JSON.parse(line) as Record<string, unknown> & {
+            _aws: { CloudWatchMetrics: { Namespace: string }[] };
+          },
+      );
+    expect(emf.length).toBeGreaterThanOrEqual(2);
+    expect(emf.every((m) => m._aws.CloudWatchMetrics[0]?.Namespace === "Stagecast")).toBe(true);
+    const appended = emf.find((m) => "EventsAppended" in m)?.EventsAppended;
+    const total = Array.isArray(appended) ? appended.reduce((a: number, b: number) => a + b, 0) : appended;
+    expect(total).toBe(events.length - 1);
+    expect(emf.find((m) => "StageDuration" in m)?.stage).toBe("context");
   });
 
   it("trigger: starts the good message's run and reports only the bad message as a batch item failure", async () => {
