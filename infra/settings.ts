@@ -85,7 +85,13 @@ export function functionDefaults(component: string) {
       POWERTOOLS_METRICS_NAMESPACE: "Stagecast",
       POWERTOOLS_TRACE_ENABLED: String(tracing),
     },
-    ...(tracing ? { transform: { function: { tracingConfig: { mode: "Active" } } } } : {}),
+    // Active tracing needs the role to write segments (AWS managed policy for X-Ray).
+    ...(tracing
+      ? {
+          policies: ["arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"],
+          transform: { function: { tracingConfig: { mode: "Active" } } },
+        }
+      : {}),
   };
 }
 

@@ -16,7 +16,7 @@ export const STREAM_TIMEOUT_MARGIN_SECONDS = 30;
  * tails a run's log as SSE (functions/stream.ts). Read-only on the table. Its timeout is the
  * handler's deadline (STREAM_MAX_DURATION_MS, default 840 s) plus a margin, below Lambda's
  * 900 s maximum, so a stream always ends itself with a `retry:` hint rather than being cut.
- * The URL is public (authorization NONE): callers present a stream token or a caller JWT.
+ * The URL is public (authorization NONE): callers present the run's stream token.
  * STREAM_FLUSH defaults to `pad` on Lambda (see packages/http/flush.ts).
  * @throws Error at deploy time when STREAM_MAX_DURATION_MS leaves no room under 900 s.
  */

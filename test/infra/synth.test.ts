@@ -212,6 +212,9 @@ describe("synthesized stack (sst.config.ts under Pulumi mocks)", () => {
     expect(api.STATE_MACHINE_ARN).toBe(stateMachineArn);
     expect(api.STREAM_BASE_URL).toMatch(/^https:\/\/.*\.lambda-url\.us-east-1\.on\.aws\/$/);
     expect(ci.fn("Stage").inputs.tracingConfig).toEqual({ mode: "Active" });
+    expect(ci.one("aws:iam/role:Role", "StageRole").inputs.managedPolicyArns).toContain(
+      "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess",
+    );
     expect(production.fn("Stage").inputs.tracingConfig).toBeUndefined();
   });
 });
