@@ -28,13 +28,14 @@ export function createWorkflow({ table, secrets }: { table: sst.aws.Dynamo; secr
     link: [secrets.openaiApiKey],
   });
 
+  const finalizeDefaults = functionDefaults("finalize");
   const finalize = new sst.aws.Function("Finalize", {
-    ...functionDefaults("finalize"),
+    ...finalizeDefaults,
     handler: "functions/finalize.handler",
     description:
       "Stagecast: writes a run's terminal event when its workflow failed, timed out or was stopped",
     timeout: "60 seconds",
-    environment: { ...functionDefaults("finalize").environment, TABLE_NAME: table.name },
+    environment: { ...finalizeDefaults.environment, TABLE_NAME: table.name },
     permissions: [tableAccess(table, "write")],
   });
 

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build, type Plugin } from "esbuild";
@@ -161,7 +161,6 @@ function componentImports(): Plugin {
         ) {
           return undefined;
         }
-        const { readFile } = await import("node:fs/promises");
         const source = await readFile(args.path, "utf8");
         return {
           contents: [
