@@ -25,7 +25,7 @@ export default $config({
     const { createSweep } = await import("./infra/sweep.ts");
 
     const workflow = createWorkflow({ table, secrets });
-    const stream = createStream({ table, secrets });
+    const stream = createStream({ table, secrets, stateMachine: workflow.stateMachine });
     const api = createApi({ table, secrets, stateMachine: workflow.stateMachine, streamUrl: stream.url });
     const triggers = createTriggers({ table, stateMachine: workflow.stateMachine });
     createSweep({ table });

@@ -59,7 +59,7 @@ export function awsWorkflow(): SfnWorkflow {
 let agent: AgentDeps | undefined;
 /** The stage Task's body: run one stage with the configured model (clients reused across warm invocations). */
 export function awsRunStage(input: unknown) {
-  agent ??= createAgentDeps(config, awsStore(), createModelClient(config));
+  agent ??= createAgentDeps(config, awsStore(), createModelClient(config), log);
   return runStage(input, agent);
 }
 

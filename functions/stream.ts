@@ -4,7 +4,7 @@ import { streamHandle } from "hono/aws-lambda";
 import { cors } from "hono/cors";
 import { createStreamApp } from "../packages/http/stream-app.ts";
 import { corsOrigins, streamSettings } from "../packages/runtime/compose.ts";
-import { awsAuth, awsStore, config, log, meter } from "./aws.ts";
+import { awsAuth, awsStore, awsWorkflow, config, log, meter } from "./aws.ts";
 
 const app = new Hono();
 app.use(cors(corsOrigins(config)));
@@ -22,6 +22,7 @@ app.route(
     store: awsStore(),
     settings: streamSettings(config, "pad"),
     auth: awsAuth(),
+    start: { workflow: awsWorkflow(), maxActiveRuns: config.MAX_ACTIVE_RUNS },
     log,
     meter,
     // streamHandle passes the Lambda context as `env.context`.
@@ -31,7 +32,9 @@ app.route(
 );
 
 /**
- * Stream Lambda (Function URL, invoke mode RESPONSE_STREAM): GET /runs/{id}/stream as SSE.
+ * Stream Lambda (Function URL, invoke mode RESPONSE_STREAM): GET /runs/{id}/stream as SSE, and
+ * seed 004's POST /ask-stream and GET /test-stream. A Function URL has no JWT authorizer, so
+ * /ask-stream verifies the caller's bearer JWT in the function (AUTH_JWKS_URL or AuthJwtSecret).
  * Needs the runtime's `awslambda` global (streamifyResponse, HttpResponseStream). The stream
  * closes itself before STREAM_MAX_DURATION_MS, which must be below the function timeout.
  */

@@ -13,14 +13,24 @@ export const STREAM_TIMEOUT_MARGIN_SECONDS = 30;
 
 /**
  * The stream function: a response-streaming Function URL (invoke mode RESPONSE_STREAM) that
- * tails a run's log as SSE (functions/stream.ts). Read-only on the table. Its timeout is the
+ * tails a run's log as SSE (functions/stream.ts). It also serves seed 004's POST /ask-stream,
+ * which starts a run and streams it on one response, so it may write the table and start
+ * executions of this state machine (nothing else). Its timeout is the
  * handler's deadline (STREAM_MAX_DURATION_MS, default 840 s) plus a margin, below Lambda's
  * 900 s maximum, so a stream always ends itself with a `retry:` hint rather than being cut.
  * The URL is public (authorization NONE): callers present the run's stream token.
  * STREAM_FLUSH defaults to `pad` on Lambda (see packages/http/flush.ts).
  * @throws Error at deploy time when STREAM_MAX_DURATION_MS leaves no room under 900 s.
  */
-export function createStream({ table, secrets }: { table: sst.aws.Dynamo; secrets: Secrets }) {
+export function createStream({
+  table,
+  secrets,
+  stateMachine,
+}: {
+  table: sst.aws.Dynamo;
+  secrets: Secrets;
+  stateMachine: aws.sfn.StateMachine;
+}) {
   const timeoutSeconds = Math.ceil(deployed.STREAM_MAX_DURATION_MS / 1000) + STREAM_TIMEOUT_MARGIN_SECONDS;
   if (timeoutSeconds > LAMBDA_MAX_TIMEOUT_SECONDS) {
     throw new Error(
@@ -38,15 +48,19 @@ export function createStream({ table, secrets }: { table: sst.aws.Dynamo; secret
       ...defaults.environment,
       TABLE_NAME: table.name,
       STREAM_MAX_DURATION_MS: String(deployed.STREAM_MAX_DURATION_MS),
+      STATE_MACHINE_ARN: stateMachine.arn,
     },
-    permissions: [tableAccess(table, "read")],
+    permissions: [
+      tableAccess(table, "write"),
+      { actions: ["states:StartExecution"], resources: [stateMachine.arn] },
+    ],
     link: [secrets.authJwtSecret, secrets.streamTokenSecret],
     url: {
       authorization: "none",
       cors: corsOrigins.length
         ? {
             allowOrigins: corsOrigins,
-            allowMethods: ["GET"],
+            allowMethods: ["GET", "POST"],
             allowHeaders: [...CORS_POLICY.allowHeaders],
             exposeHeaders: [...CORS_POLICY.exposeHeaders],
             maxAge: `${CORS_POLICY.maxAgeSeconds} seconds`,

@@ -1162,12 +1162,14 @@ describe("the active-run limit", () => {
     expect(first.status).toBe(202);
     const firstId = (JSON.parse(first.body) as { runId: string }).runId;
 
-    // The first run keeps writing its own events; everything else must stay as it is.
-    const before = await countItems(lim.store, [`RUN#${firstId}`]);
+    // The first run keeps writing its own events (and its stages' durations); everything else
+    // must stay as it is.
+    const running = [`RUN#${firstId}`, "STATS#STAGES"];
+    const before = await countItems(lim.store, running);
     const refused = await post(alice, "retry-me-later");
     expectCleanError(refused, 429, "too_many_active_runs", SECRETS);
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect(await countItems(lim.store, [`RUN#${firstId}`])).toBe(before);
+    expect(await countItems(lim.store, running)).toBe(before);
 
     // The limit is per principal: mallory may still start one.
     const mallory = await callerToken("mallory");

@@ -8,7 +8,14 @@ import {
   type Stage,
   StageSchema,
 } from "../events/index.ts";
-import { endRun, type ProgressStore, RunFinishedError, StoreUnavailableError } from "../store/index.ts";
+import type { LogFn } from "../runtime/logger.ts";
+import {
+  endRun,
+  type ProgressStore,
+  RunFinishedError,
+  recordStageDuration,
+  StoreUnavailableError,
+} from "../store/index.ts";
 import { DeltaCoalescer } from "./delta-coalescer.ts";
 import { StageFailedError, TransientStageError } from "./errors.ts";
 import { addUsage, type ModelClient } from "./model-client.ts";
@@ -42,6 +49,8 @@ export interface AgentDeps {
   cancelCheckMs?: number;
   /** Stage implementations; defaults to the six built-in stages. */
   stages?: Record<Stage, StageImpl>;
+  /** Where best-effort failures (stage statistics) are reported. */
+  log?: LogFn;
 }
 
 /**
@@ -232,15 +241,27 @@ async function runParsed(runId: string, stage: Stage, state: RunState, deps: Age
     models: [...models],
     startedAt: state.startedAt ?? new Date(startedAt).toISOString(),
   };
+  const durationMs = store.now() - startedAt;
   await emit({
     type: "stage.completed",
     stage,
     attempt,
     progress: at(1),
     message: outcome.message,
-    data: { durationMs: store.now() - startedAt, ...(outcome.data as Record<string, never>) },
+    data: { durationMs, ...(outcome.data as Record<string, never>) },
   });
   if (stage === "memory") await complete(runId, next, deps, emit);
+  // Statistics feed clients' time-remaining estimates (after the run's own events, which they
+  // must not delay); a run never fails for them.
+  await recordStageDuration(store, stage, durationMs).catch((err: unknown) =>
+    deps.log?.({
+      level: "warn",
+      msg: "could not record the stage duration",
+      runId,
+      stage,
+      error: String(err),
+    }),
+  );
   return next;
 }
 

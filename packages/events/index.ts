@@ -1,2 +1,3 @@
 export * from "./schema.ts";
+export * from "./seed.ts";
 export * from "./sse.ts";

@@ -8,8 +8,11 @@ import type { Heartbeat, RunEvent, Snapshot } from "./schema.ts";
 export interface SseMessage {
   /** The `id:` field: the event's `seq`, which EventSource echoes back as Last-Event-ID. */
   id?: string;
-  /** The `event:` field: the event's `type`, so browsers can `addEventListener(type)`. */
-  event: string;
+  /**
+   * The `event:` field: the event's `type`, so browsers can `addEventListener(type)`. Absent
+   * for seed-format frames, which EventSource then delivers as plain `message` events.
+   */
+  event?: string;
   /** The `data:` field: one-line JSON. */
   data: string;
   /** The `retry:` field: reconnection delay hint in ms. */

@@ -1,27 +1,15 @@
 import type { Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { NONCE, secureHeaders } from "hono/secure-headers";
 import { isTerminalType, RunIdSchema } from "../events/index.ts";
-import {
-  CreateRunSchema,
-  describeIssues,
-  IdempotencyConflictError,
-  IdempotencyKeySchema,
-  type StartedRun,
-  startRun,
-  TooManyActiveRunsError,
-} from "../runs/index.ts";
 import type { LogFn } from "../runtime/logger.ts";
-import { endRun, type ProgressStore, type RunView } from "../store/index.ts";
-import { type Workflow, WorkflowUnavailableError } from "../workflow/index.ts";
+import { endRun, type ProgressStore, type RunView, stageEstimates } from "../store/index.ts";
+import type { Workflow } from "../workflow/index.ts";
 import { type AuthSettings, authenticate, principalOf } from "./auth.ts";
 import { baseApp } from "./base-app.ts";
+import { limitBody, startRunFromRequest } from "./create-run.ts";
 import { parseCursor } from "./cursor.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { pageHtml } from "./page.ts";
-
-/** Largest request body accepted (bytes); larger bodies get 413 before they are parsed. */
-export const MAX_BODY_BYTES = 64 * 1024;
 
 /** What the API app needs. */
 export interface ApiDeps {
@@ -71,11 +59,12 @@ export function runIdParam(value: string): string {
  * - POST /runs → 202 `{ runId, status, links }` and a Location header; starts the workflow. With
  *   an `Idempotency-Key` header, the same key and request within 24 h answer the same 202 (and
  *   `Idempotent-Replayed: true`) without starting anything; the same key with another request is 422.
- * - GET /runs/{runId} → the run's status, stage, progress, last seq and result.
+ * - GET /runs/{runId} → the run's status, stage, progress, last seq and result, plus
+ *   `stageEstimates` (mean stage durations of recent runs, for a time-remaining estimate).
  * - GET /runs/{runId}/events?after=N&limit=M → a JSON page of events (for clients that cannot stream).
  * - POST /runs/{runId}/cancel → 202 (again for a run already cancelled), 409 `run_finished` for a
  *   run that ended otherwise; writes run.cancelled and stops the execution.
- * - GET / → a minimal page that starts a run and watches it with EventSource.
+ * - GET / and GET /client → the web client (packages/web), served with a nonce CSP.
  * Errors: `{ error: { code, message, requestId } }` with 400/404/413/415/503; never a stack trace.
  */
 export function createApiApp(deps: ApiDeps): Hono {
@@ -115,82 +104,28 @@ export function createApiApp(deps: ApiDeps): Hono {
   const streamToken = async (c: Context, runId: string) =>
     deps.auth.streamTokens ? deps.auth.streamTokens.mint(runId, principalOf(c)) : undefined;
 
-  app.post(
-    "/runs",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new HttpError(413, "payload_too_large", `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
+  app.post("/runs", limitBody(), async (c) => {
+    const started = await startRunFromRequest(c, {
+      store,
+      workflow,
+      maxActiveRuns: deps.maxActiveRuns,
+      log,
+    });
+    const origin = new URL(c.req.url).origin;
+    if (started.replayed) c.header("Idempotent-Replayed", "true");
+    const runLinks = links(origin, deps.streamBaseUrl ?? origin, started.runId);
+    const token = await streamToken(c, started.runId);
+    c.header("Location", runLinks.self);
+    return c.json(
+      {
+        runId: started.runId,
+        status: "queued",
+        ...(token ? { streamToken: token.token, streamTokenExpiresAt: token.expiresAt } : {}),
+        links: { ...runLinks, stream: withToken(runLinks.stream, token?.token) },
       },
-    }),
-    async (c) => {
-      if (!/^application\/json\b/i.test(c.req.header("content-type") ?? "")) {
-        throw new HttpError(415, "unsupported_media_type", "Send the body as application/json.");
-      }
-      const raw = await c.req.json().catch(() => {
-        throw new HttpError(400, "invalid_json", "The request body is not valid JSON.");
-      });
-      const parsed = CreateRunSchema.safeParse(raw);
-      if (!parsed.success) {
-        throw new HttpError(400, "invalid_request", describeIssues(parsed.error));
-      }
-      const origin = new URL(c.req.url).origin;
-      const key = c.req.header("idempotency-key");
-      if (key !== undefined && !IdempotencyKeySchema.safeParse(key).success) {
-        throw new HttpError(
-          400,
-          "invalid_idempotency_key",
-          "Idempotency-Key must be 1-255 visible ASCII characters.",
-        );
-      }
-      let started: StartedRun;
-      try {
-        started = await startRun(
-          { store, workflow, maxActiveRuns: deps.maxActiveRuns, log },
-          {
-            owner: principalOf(c),
-            input: parsed.data,
-            ...(key === undefined ? {} : { idempotencyKey: key }),
-          },
-        );
-      } catch (err) {
-        if (err instanceof TooManyActiveRunsError) {
-          throw new HttpError(429, "too_many_active_runs", err.message, { "Retry-After": "10" });
-        }
-        if (err instanceof IdempotencyConflictError) {
-          throw new HttpError(
-            422,
-            "idempotency_key_reused",
-            "This Idempotency-Key was used with a different request.",
-          );
-        }
-        if (err instanceof WorkflowUnavailableError) {
-          throw new HttpError(
-            503,
-            "workflow_unavailable",
-            "The workflow could not be started. Try again shortly.",
-            {
-              "Retry-After": "5",
-            },
-          );
-        }
-        throw err;
-      }
-      if (started.replayed) c.header("Idempotent-Replayed", "true");
-      const runLinks = links(origin, deps.streamBaseUrl ?? origin, started.runId);
-      const token = await streamToken(c, started.runId);
-      c.header("Location", runLinks.self);
-      return c.json(
-        {
-          runId: started.runId,
-          status: "queued",
-          ...(token ? { streamToken: token.token, streamTokenExpiresAt: token.expiresAt } : {}),
-          links: { ...runLinks, stream: withToken(runLinks.stream, token?.token) },
-        },
-        202,
-      );
-    },
-  );
+      202,
+    );
+  });
 
   app.post("/runs/:runId/cancel", async (c) => {
     const runId = runIdParam(c.req.param("runId"));
@@ -248,12 +183,19 @@ export function createApiApp(deps: ApiDeps): Hono {
 
   app.get("/runs/:runId", async (c) => {
     const runId = runIdParam(c.req.param("runId"));
-    const view = await store.viewRun(runId);
+    // The estimates are a hint: without them the client shows no time remaining, nothing worse.
+    const [view, estimates] = await Promise.all([
+      store.viewRun(runId),
+      stageEstimates(store).catch(() => ({})),
+    ]);
     if (!view || (view.owner ?? "anonymous") !== principalOf(c)) {
       throw new HttpError(404, "run_not_found", "No run with that id.");
     }
     const origin = new URL(c.req.url).origin;
-    return c.json(publicView(view, links(origin, deps.streamBaseUrl ?? origin, runId)));
+    return c.json({
+      ...publicView(view, links(origin, deps.streamBaseUrl ?? origin, runId)),
+      stageEstimates: estimates,
+    });
   });
 
   app.get("/runs/:runId/events", async (c) => {

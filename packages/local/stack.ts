@@ -101,7 +101,7 @@ export async function startLocalStack(config: Config, options: LocalStackOptions
       );
     }
     const model = createModelClient(config, offline ? `${offline.url}/v1` : undefined);
-    const agent = createAgentDeps(config, store, model);
+    const agent = createAgentDeps(config, store, model, log);
     if (options.stages) agent.stages = { ...STAGE_IMPLS, ...options.stages };
 
     const workflow = new LocalWorkflow({
@@ -123,7 +123,16 @@ export async function startLocalStack(config: Config, options: LocalStackOptions
     // this server through DNS rebinding (its Host header would be the attacker's name).
     if (loopback) app.use(loopbackHostOnly());
     app.use(cors(corsOrigins(config)));
-    app.route("/", createStreamApp({ store, settings: streamSettings(config), auth, log }));
+    app.route(
+      "/",
+      createStreamApp({
+        store,
+        settings: streamSettings(config),
+        auth,
+        start: { workflow, maxActiveRuns: config.MAX_ACTIVE_RUNS },
+        log,
+      }),
+    );
     app.route(
       "/",
       createApiApp({

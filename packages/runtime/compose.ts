@@ -7,6 +7,7 @@ import type { StreamSettings } from "../http/stream-app.ts";
 import { ProgressStore } from "../store/index.ts";
 import type { Config } from "./config.ts";
 import { CORS_POLICY, parseOrigins } from "./cors.ts";
+import type { LogFn } from "./logger.ts";
 
 /** Seconds in a day, for RETENTION_DAYS → TTL seconds. */
 const DAY_SECONDS = 86_400;
@@ -47,7 +48,12 @@ export function createModelClient(config: Config, offlineBaseUrl?: string): Mode
 }
 
 /** The stage runner's dependencies for a configuration: models per stage, the built-in tools, delta bounds. */
-export function createAgentDeps(config: Config, store: ProgressStore, model: ModelClient): AgentDeps {
+export function createAgentDeps(
+  config: Config,
+  store: ProgressStore,
+  model: ModelClient,
+  log?: LogFn,
+): AgentDeps {
   const models: Partial<Record<Stage, string>> = {};
   if (config.OPENAI_MODEL_ANALYZING) models.analyzing = config.OPENAI_MODEL_ANALYZING;
   if (config.OPENAI_MODEL_PLANNING) models.planning = config.OPENAI_MODEL_PLANNING;
@@ -69,6 +75,7 @@ export function createAgentDeps(config: Config, store: ProgressStore, model: Mod
     tools,
     delta: { intervalMs: config.LLM_DELTA_INTERVAL_MS, maxChars: config.LLM_DELTA_MAX_CHARS },
     cancelCheckMs: config.CANCEL_CHECK_MS,
+    ...(log ? { log } : {}),
   };
 }
 

@@ -5,5 +5,6 @@ export * from "./progress-store.ts";
 export * from "./run-log.ts";
 export * from "./run-record.ts";
 export * from "./slots.ts";
+export * from "./stage-stats.ts";
 export * from "./sweep.ts";
 export * from "./table.ts";

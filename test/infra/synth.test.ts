@@ -38,7 +38,10 @@ describe("synthesized stack (sst.config.ts under Pulumi mocks)", () => {
     const url = ci.one("aws:lambda/functionUrl:FunctionUrl", "StreamUrl").inputs;
     expect(url.invokeMode).toBe("RESPONSE_STREAM");
     expect(url.authorizationType).toBe("NONE");
-    expect(url.cors).toMatchObject({ allowOrigins: ["https://app.example.com"], allowMethods: ["GET"] });
+    expect(url.cors).toMatchObject({
+      allowOrigins: ["https://app.example.com"],
+      allowMethods: ["GET", "POST"],
+    });
     const fn = ci.fn("Stream").inputs;
     const env = (fn.environment as { variables: Record<string, string> }).variables;
     const deadlineSeconds = Number(env.STREAM_MAX_DURATION_MS) / 1000;
@@ -104,7 +107,7 @@ describe("synthesized stack (sst.config.ts under Pulumi mocks)", () => {
     expect(statements.flatMap((s) => s.Action).some((a) => a.startsWith("dynamodb:"))).toBe(false);
   });
 
-  it("grants table writes to the writers, only reads to the stream, and executions to the API", () => {
+  it("grants table writes to the writers, and starting executions to the API and the stream (seed's POST /ask-stream)", () => {
     const table = tableArn(ci);
     const writes = [
       "dynamodb:DeleteItem",
@@ -113,16 +116,17 @@ describe("synthesized stack (sst.config.ts under Pulumi mocks)", () => {
       "dynamodb:Query",
       "dynamodb:UpdateItem",
     ];
-    for (const writer of ["Stage", "Finalize", "ApiHandler", "Trigger", "SweepHandler"]) {
+    for (const writer of ["Stage", "Finalize", "ApiHandler", "Trigger", "SweepHandler", "Stream"]) {
       expect(allowedOn(ci.statements(`${writer}Role`), table), writer).toEqual(writes);
     }
-    expect(allowedOn(ci.statements("StreamRole"), table)).toEqual(["dynamodb:GetItem", "dynamodb:Query"]);
     const api = ci.statements("ApiHandlerRole");
     expect(allowedOn(api, stateMachineArn)).toContain("states:StartExecution");
     expect(allowedOn(api, "arn:aws:states:us-east-1:123456789012:execution:Workflow:01JRUN")).toContain(
       "states:StopExecution",
     );
-    expect(allowedOn(ci.statements("StreamRole"), stateMachineArn)).toEqual([]);
+    const stream = ci.statements("StreamRole");
+    expect(allowedOn(stream, stateMachineArn)).toEqual(["states:StartExecution"]);
+    expect(allowedOn(stream, "arn:aws:states:us-east-1:123456789012:execution:Workflow:01JRUN")).toEqual([]);
     expect(allowedOn(ci.statements("StageRole"), stateMachineArn)).toEqual([]);
   });
 
@@ -184,8 +188,9 @@ describe("synthesized stack (sst.config.ts under Pulumi mocks)", () => {
     const routes = Object.fromEntries(
       ci.all("aws:apigatewayv2/route:Route").map((r) => [r.inputs.routeKey as string, r.inputs]),
     );
-    expect(Object.keys(routes).sort()).toEqual(["ANY /runs", "ANY /runs/{proxy+}", "GET /"]);
+    expect(Object.keys(routes).sort()).toEqual(["ANY /runs", "ANY /runs/{proxy+}", "GET /", "GET /client"]);
     expect(routes["GET /"]?.authorizationType).toBe("NONE");
+    expect(routes["GET /client"]?.authorizationType).toBe("NONE");
     expect(routes["ANY /runs"]?.authorizationType).toBe("JWT");
     expect(routes["ANY /runs/{proxy+}"]?.authorizationType).toBe("JWT");
     expect(ci.all("aws:apigatewayv2/authorizer:Authorizer")[0]?.inputs).toMatchObject({

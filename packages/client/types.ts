@@ -1,0 +1,99 @@
+import type { RunEvent, SafeError, Stage } from "../events/schema.ts";
+
+/** A run's lifecycle status. */
+export type RunStatus = "queued" | "running" | "completed" | "failed" | "cancelled" | "timed_out";
+
+/** Absolute URLs of a run's resources; `stream` carries the stream token when auth is on. */
+export interface RunLinks {
+  self: string;
+  events: string;
+  stream: string;
+}
+
+/** What to start (POST /runs body, docs/api.md). `question` ≤ 8,000 characters. */
+export interface StartRunInput {
+  question: string;
+  /** Scopes the memory stage's notes (1–64 of `A-Za-z0-9_.-`). */
+  projectId?: string;
+  /** Links runs that are turns of one conversation. */
+  conversationId?: string;
+}
+
+/** The 202 answer of POST /runs. `streamTokenExpiresAt` is ISO-8601 UTC. */
+export interface StartedRun {
+  runId: string;
+  status: "queued";
+  streamToken?: string;
+  streamTokenExpiresAt?: string;
+  links: RunLinks;
+}
+
+/** How long earlier runs' stages took (mean ms over recent runs), for a time-remaining estimate. */
+export type StageEstimates = Partial<Record<Stage, { runs: number; meanMs: number }>>;
+
+/**
+ * A run as GET /runs and GET /runs/{runId} show it: the run item merged with its newest
+ * event. Times are ISO-8601 UTC; `progress` is percent (0–100); `lastSeq` the newest seq.
+ */
+export interface RunSummary {
+  runId: string;
+  status: RunStatus;
+  question: string;
+  projectId?: string;
+  conversationId?: string;
+  stage?: Stage;
+  progress: number;
+  lastSeq: number;
+  message?: string;
+  answer?: string;
+  error?: SafeError;
+  createdAt: string;
+  updatedAt: string;
+  links: RunLinks;
+}
+
+/** GET /runs/{runId}: a run plus the stage estimates. */
+export interface RunDetails extends RunSummary {
+  stageEstimates: StageEstimates;
+}
+
+/** Connection state of a subscription, for "reconnecting…" indicators. */
+export type StreamState = "connecting" | "open" | "reconnecting";
+
+/** Options of {@link StagecastClient.subscribe}. */
+export interface SubscribeOptions {
+  /** Deliver events with seq greater than this (default 0: the whole log). */
+  after?: number;
+  /** Ends the subscription (the iterator returns; nothing is thrown). */
+  signal?: AbortSignal;
+  /** Server-side filter, e.g. `["stage.*", "llm.delta"]`; terminal events always arrive. */
+  types?: readonly string[];
+  /** Called when the connection state changes, with the consecutive failure count. */
+  onState?: (state: StreamState, failures: number) => void;
+  /** Called for each heartbeat (`elapsedMs` since the run was created). */
+  onHeartbeat?: (beat: { elapsedMs: number; progress: number; stage?: Stage; lastSeq: number }) => void;
+}
+
+/** A typed Stagecast client (see {@link createClient}). Every method throws {@link StagecastApiError} on an error answer. */
+export interface StagecastClient {
+  /** POST /runs. `idempotencyKey` makes a retry return the same run (24 h). */
+  startRun(
+    input: StartRunInput,
+    options?: { idempotencyKey?: string; signal?: AbortSignal },
+  ): Promise<StartedRun>;
+  /** GET /runs/{runId}. */
+  getRun(runId: string, options?: { signal?: AbortSignal }): Promise<RunDetails>;
+  /** GET /runs: the caller's newest runs first, `limit` 1–50 (default 20). */
+  listRuns(options?: { limit?: number; signal?: AbortSignal }): Promise<RunSummary[]>;
+  /** POST /runs/{runId}/cancel; succeeds again for a run already cancelled, 409 `run_finished` otherwise. */
+  cancelRun(runId: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * The run's events in seq order, each once, validated against the shared schema; ends
+   * after the terminal event. Reconnects by itself (resuming after the last seq it
+   * delivered) and fetches a new stream token when the old one expired.
+   * @throws StagecastApiError for a refusal that retrying cannot fix (404, 400, 403);
+   *   StagecastConnectionError after `maxRetries` consecutive failed connections;
+   *   StagecastProtocolError for an event that fails the schema.
+   */
+  subscribe(runId: string, options?: SubscribeOptions): AsyncIterable<RunEvent>;
+}

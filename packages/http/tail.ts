@@ -1,0 +1,132 @@
+import type { SSEStreamingApi } from "hono/streaming";
+import { isTerminalType, type RunEvent, type SseMessage, sseBytes, sseComment } from "../events/index.ts";
+import type { LogFn } from "../runtime/logger.ts";
+import type { ProgressStore } from "../store/index.ts";
+import { type FlushStrategy, flushWrite } from "./flush.ts";
+import type { StreamFormat } from "./stream-format.ts";
+import type { TypeFilter } from "./type-filter.ts";
+
+/** Events read per store query while tailing (the page also stops at DynamoDB's 1 MB cap). */
+const TAIL_PAGE = 100;
+
+/** Poll, heartbeat and size settings of a tail (ms, except `padBytes` and `maxBytes` in bytes). */
+export interface TailSettings {
+  pollMinMs: number;
+  pollMaxMs: number;
+  heartbeatMs: number;
+  retryMs: number;
+  padBytes: number;
+  maxBytes: number;
+}
+
+/** One tail of one run's log onto one open SSE response. */
+export interface Tail {
+  store: ProgressStore;
+  settings: TailSettings;
+  runId: string;
+  /** Send events with seq greater than this. */
+  after: number;
+  /** When the run was created (ms since epoch), for the heartbeat's `elapsedMs`. */
+  createdMs: number;
+  /** When the tail must end, with a `retry:` hint (ms since epoch). */
+  deadline: number;
+  format: StreamFormat;
+  /** Only events whose type passes are sent; terminal events always are. */
+  filter?: TypeFilter;
+  flush: FlushStrategy;
+  /** Frames to send right after the opening comment (the `from=latest` snapshot). */
+  opening?: SseMessage[];
+  /** Stage and progress the first heartbeat reports before any event was read. */
+  newest?: Pick<RunEvent, "stage" | "progress">;
+  log: LogFn;
+}
+
+/**
+ * Tail a run's log onto `stream` until its terminal event, the deadline, the size cap
+ * (Lambda caps a streamed response) or the client leaving. Polls the store adaptively
+ * (`pollMinMs` after activity, doubling to `pollMaxMs` when idle), sends a heartbeat after
+ * `heartbeatMs` of silence, and ends a stream that did not reach the terminal event with a
+ * `retry:` hint, so the client reconnects and resumes from its Last-Event-ID. A store error
+ * mid-stream ends it the same way: the status line is already sent.
+ */
+export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void> {
+  const { store, settings, runId, format, filter } = tail;
+  let cursor = tail.after;
+  let newest = tail.newest;
+  const opened = Date.now();
+  let lastWrite = opened;
+  let pollMs = settings.pollMinMs;
+  let batchBytes = 0;
+  let sent = 0;
+  const send = async (message: SseMessage | string) => {
+    if (typeof message === "string") await stream.write(message);
+    else await stream.writeSSE(message);
+    const bytes = typeof message === "string" ? Buffer.byteLength(message) : sseBytes(message);
+    batchBytes += bytes;
+    sent += bytes;
+  };
+  const endBatch = async () => {
+    const extra = flushWrite(tail.flush, settings.padBytes, batchBytes);
+    if (extra) {
+      await stream.write(extra);
+      sent += extra.length;
+    }
+    batchBytes = 0;
+  };
+  // Write at once: the Lambda runtime sends status and headers only with the first byte.
+  await send(sseComment(`stream ${runId} after ${cursor}`));
+  for (const frame of tail.opening ?? []) await send(frame);
+  await endBatch();
+  try {
+    while (!stream.aborted) {
+      const page = await store.readEvents(runId, cursor, TAIL_PAGE);
+      let ended = false;
+      let wrote = false;
+      for (const event of page.events) {
+        cursor = event.seq;
+        newest = event;
+        ended = isTerminalType(event.type);
+        if (ended || !filter || filter(format.typeOf(event))) {
+          await send(format.frame(event));
+          wrote = true;
+        }
+        if (ended) break;
+      }
+      const now = Date.now();
+      if (page.events.length > 0) {
+        if (wrote) {
+          await endBatch();
+          lastWrite = now;
+        }
+        pollMs = settings.pollMinMs;
+        if (ended) return;
+        if (page.hasMore && now < tail.deadline && sent < settings.maxBytes) continue;
+      } else {
+        pollMs = Math.min(settings.pollMaxMs, pollMs * 2);
+      }
+      if (now - lastWrite >= settings.heartbeatMs) {
+        await send(
+          format.heartbeat({
+            runId,
+            elapsedMs: Math.max(0, now - tail.createdMs),
+            ...(newest?.stage === undefined ? {} : { stage: newest.stage }),
+            progress: newest?.progress ?? 0,
+            lastSeq: cursor,
+          }),
+        );
+        await endBatch();
+        lastWrite = now;
+      }
+      if (now >= tail.deadline || sent >= settings.maxBytes) break;
+      await stream.sleep(Math.min(pollMs, Math.max(1, tail.deadline - now)));
+    }
+  } catch (err) {
+    tail.log({
+      level: "warn",
+      msg: "stream tail failed; asking the client to reconnect",
+      runId,
+      error: String(err),
+    });
+  }
+  if (!stream.aborted) await stream.write(`retry: ${settings.retryMs}\n\n`);
+}
