@@ -6,5 +6,7 @@ export type { EventOf, RunEvent, RunEventType, Stage, TerminalType } from "../ev
 export { isTerminalType, RunEventSchema, STAGES, TERMINAL_TYPES } from "../events/schema.ts";
 export { type ClientOptions, createClient } from "./client.ts";
 export * from "./errors.ts";
+export { elapsedMs, formatDuration, remainingMs } from "./eta.ts";
 export type { TokenSource } from "./http.ts";
+export * from "./run-view.ts";
 export * from "./types.ts";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The six agent stages, in workflow order. The order is the contract clients render a

@@ -73,23 +73,27 @@ export function createApiApp(deps: ApiDeps): Hono {
   const app = baseApp(log);
   app.notFound((c) => errorResponse(c, new HttpError(404, "not_found", "No such route.")));
 
-  app.get(
-    "/",
-    secureHeaders({
-      contentSecurityPolicy: {
-        defaultSrc: ["'none'"],
-        scriptSrc: [NONCE],
-        styleSrc: [NONCE],
-        connectSrc: ["'self'", ...(deps.streamBaseUrl ? [new URL(deps.streamBaseUrl).origin] : [])],
-        formAction: ["'none'"],
-        frameAncestors: ["'none'"],
-        baseUri: ["'none'"],
-      },
-      referrerPolicy: "no-referrer",
-    }),
-    (c) =>
-      c.html(pageHtml((c.get("secureHeadersNonce" as never) as string | undefined) ?? "", deps.devToken)),
-  );
+  const page = secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'none'"],
+      scriptSrc: [NONCE],
+      styleSrc: [NONCE],
+      connectSrc: ["'self'", ...(deps.streamBaseUrl ? [new URL(deps.streamBaseUrl).origin] : [])],
+      formAction: ["'none'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+    },
+    referrerPolicy: "no-referrer",
+  });
+  const servePage = (c: Context) =>
+    c.html(
+      pageHtml((c.get("secureHeadersNonce" as never) as string | undefined) ?? "", {
+        ...(deps.devToken ? { token: deps.devToken } : {}),
+        ...(deps.streamBaseUrl ? { streamBaseUrl: deps.streamBaseUrl } : {}),
+      }),
+    );
+  app.get("/", page, servePage);
+  app.get("/client", page, servePage);
   app.use("/runs", authenticate(deps.auth));
   app.use("/runs/*", authenticate(deps.auth));
 
