@@ -175,13 +175,14 @@ async function runParsed(runId: string, stage: Stage, state: RunState, deps: Age
     },
     callTool: async (rawName, input, fraction, callId = `${stage}-${attempt}-${++toolCalls}`) => {
       const name = clip(rawName, 64); // a model may send any name; events stay within the schema
+      const toolInput = (input ?? null) as never;
       await emit({
         type: "tool.started",
         stage,
         attempt,
         progress: at(fraction),
         message: `Running ${name}…`,
-        data: { callId, name, input: (input ?? null) as never },
+        data: { callId, name, input: toolInput },
       });
       const tool = deps.tools.get(name);
       const outcome: ToolOutcome = tool
@@ -207,8 +208,22 @@ async function runParsed(runId: string, stage: Stage, state: RunState, deps: Age
           ? `${name} finished in ${outcome.durationMs} ms.`
           : `${name} failed: ${outcome.error.message}`,
         data: outcome.ok
-          ? { callId, name, durationMs: outcome.durationMs, ok: true, result: outcome.result as never }
-          : { callId, name, durationMs: outcome.durationMs, ok: false, error: outcome.error },
+          ? {
+              callId,
+              name,
+              input: toolInput,
+              durationMs: outcome.durationMs,
+              ok: true,
+              result: outcome.result as never,
+            }
+          : {
+              callId,
+              name,
+              input: toolInput,
+              durationMs: outcome.durationMs,
+              ok: false,
+              error: outcome.error,
+            },
       });
       return outcome;
     },

@@ -50,7 +50,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
  * - resumes with `?after=<last delivered seq>`, and drops any event at or below it, so a
  *   reconnect neither loses nor repeats an event;
  * - waits the server's `retry:` hint after a clean end, and an exponential backoff (with
- *   jitter) after a failure; a stream that delivered events resets the failure count;
+ *   jitter) after a failure; a stream that opened resets the failure count;
  * - a 401 gets one new stream token per failure (expired or rotated); 204 means the log
  *   ended at or before the cursor; other 4xx end the subscription with StagecastApiError;
  * - ends after the terminal event, or quietly when `signal` aborts.
@@ -101,12 +101,16 @@ export async function* subscription(
         if (!RETRYABLE.has(res.status)) throw err;
         throw Object.assign(err, { retryable: true });
       }
+      // An open stream is a successful connection, whatever it then carries (a filtered or
+      // quiet run may send no event before the server's deadline ends it).
       refreshed = false;
+      failures = 0;
       state("open");
       const frames = res.body
         .pipeThrough(new TextDecoderStream())
         .pipeThrough(new EventSourceParserStream({ onRetry: (ms) => (retryMs = ms) }));
       for await (const frame of iterate(frames)) {
+        if (signal?.aborted) return;
         const event = parseFrame(frame, options);
         if (!event || event.seq <= last) continue;
         last = event.seq;
@@ -115,8 +119,8 @@ export async function* subscription(
         yield event;
         if (isTerminalType(event.type)) return;
       }
-      // A clean end without the terminal event: the server's deadline or size cap. Resume.
-      if (!delivered) failures++;
+      // A clean end without the terminal event: the server's deadline or size cap. Resume
+      // after its retry: hint.
       state("reconnecting");
       await sleep(retryMs, signal);
     } catch (err) {

@@ -95,6 +95,8 @@ export const RunEventSchema = z.discriminatedUnion("type", [
     z.object({
       callId: z.string(),
       name: z.string(),
+      /** The call's input again, so a client that joins mid-call (or a seed client) has it with the result. */
+      input: z.json().optional(),
       durationMs: z.number().nonnegative(),
       ok: z.boolean(),
       result: z.json().optional(),

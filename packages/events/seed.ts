@@ -89,6 +89,7 @@ export function toSeedEvent(event: RunEvent): SeedEvent {
     case "tool.completed":
       return make("tool_execution", {
         tool_name: event.data.name,
+        parameters: event.data.input ?? null,
         call_id: event.data.callId,
         status: event.data.ok ? "completed" : "failed",
         duration_ms: event.data.durationMs,

@@ -26,8 +26,8 @@ export function syntheticRun(runId: string, startMs: number): RunEvent[] {
     { type: "run.started", progress: 0, message: "Run started.", data: {} },
   ];
   STAGES.forEach((stage, index) => {
-    const start = (index / STAGES.length) * 100;
-    const end = ((index + 1) / STAGES.length) * 100;
+    const start = Math.round((index / STAGES.length) * 1000) / 10;
+    const end = Math.round(((index + 1) / STAGES.length) * 1000) / 10;
     inputs.push({
       type: "stage.started",
       stage,
@@ -53,14 +53,21 @@ export function syntheticRun(runId: string, startMs: number): RunEvent[] {
           attempt: 0,
           progress: start,
           message: "calculator finished in 1 ms.",
-          data: { callId: "synthetic-1", name: "calculator", durationMs: 1, ok: true, result: { value: 42 } },
+          data: {
+            callId: "synthetic-1",
+            name: "calculator",
+            input,
+            durationMs: 1,
+            ok: true,
+            result: { value: 42 },
+          },
         },
         ...ANSWER.map(
           (text, i): EventInput => ({
             type: "llm.delta",
             stage,
             attempt: 0,
-            progress: start + ((end - start) * (i + 1)) / (ANSWER.length + 1),
+            progress: Math.round((start + ((end - start) * (i + 1)) / (ANSWER.length + 1)) * 10) / 10,
             message: "Writing the answer…",
             data: { text, model: "synthetic" },
           }),

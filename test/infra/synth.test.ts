@@ -198,7 +198,7 @@ describe("synthesized stack (sst.config.ts under Pulumi mocks)", () => {
       jwtConfiguration: { issuer: "https://issuer.example.com/", audiences: ["stagecast"] },
     });
     const prodRoutes = production.all("aws:apigatewayv2/route:Route").map((r) => r.inputs.authorizationType);
-    expect(prodRoutes).toEqual(["NONE", "NONE", "NONE"]);
+    expect(prodRoutes).toEqual(["NONE", "NONE", "NONE", "NONE"]);
     expect(ci.one("aws:apigatewayv2/stage:Stage", "ApiStage").inputs.defaultRouteSettings).toEqual({
       throttlingRateLimit: 50,
       throttlingBurstLimit: 100,
