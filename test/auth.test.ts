@@ -7,15 +7,11 @@ import { authSettings } from "../packages/runtime/auth.ts";
 import { ConfigError, loadConfig } from "../packages/runtime/config.ts";
 import { readSse } from "./support/sse.ts";
 import { startTestStack } from "./support/stack.ts";
+import { hs256CallerToken } from "./support/tokens.ts";
 
 const SECRET = "auth-test-secret-with-at-least-32-bytes";
 let stack: Awaited<ReturnType<typeof startTestStack>>;
-const tokenFor = (sub: string) =>
-  new SignJWT({})
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject(sub)
-    .setExpirationTime("1h")
-    .sign(new TextEncoder().encode(SECRET));
+const tokenFor = (sub: string) => hs256CallerToken(SECRET, sub);
 
 beforeAll(async () => {
   stack = await startTestStack({

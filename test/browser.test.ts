@@ -68,7 +68,7 @@ async function recordTimeline(page: Page) {
   });
 }
 
-const answerText = (page: Page) => page.locator("#answer").innerText();
+const answerText = (page: Page) => page.locator("#answer").textContent();
 
 /** `answer` rendered as the page renders it, serialized by the same DOM (which normalizes entities). */
 const rendered = (page: Page, answer: string) =>
@@ -95,10 +95,10 @@ describe("the web client in a real browser", () => {
       await page.getByRole("button", { name: "Start run" }).click();
 
       // The answer grows: two distinct non-empty lengths, the second longer, before the end.
-      await page.waitForFunction(() => (document.getElementById("answer")?.innerText.length ?? 0) > 20);
-      const first = (await answerText(page)).length;
+      await page.waitForFunction(() => (document.getElementById("answer")?.textContent?.length ?? 0) > 20);
+      const first = (await answerText(page))?.length ?? 0;
       await page.waitForFunction(
-        (n) => (document.getElementById("answer")?.innerText.length ?? 0) > n,
+        (n) => (document.getElementById("answer")?.textContent?.length ?? 0) > n,
         first,
       );
       expect(await page.locator("body").getAttribute("data-done")).toBeNull();
@@ -135,21 +135,21 @@ describe("the web client in a real browser", () => {
           lis.map((li) => [li.getAttribute("data-stage"), li.getAttribute("data-state")]),
         );
       expect(states).toEqual(STAGES.map((s) => [s, "done"]));
-      for (const d of await page.locator("#timeline li .duration").allInnerTexts())
+      for (const d of await page.locator("#timeline li .duration").allTextContents())
         expect(d).toMatch(/\d+ (ms|s)/);
 
       // The answer after the reload is the stored answer exactly once, rendered as markdown.
       const answer = await finalAnswer(runId);
       expect(await page.locator("#answer").innerHTML()).toBe(await rendered(page, answer));
       expect(await page.locator("#progress").getAttribute("value")).toBe("100");
-      expect(await page.locator("#outcome").innerText()).toMatch(/^Completed\./);
+      expect(await page.locator("#outcome").textContent()).toMatch(/^Completed\./);
 
       // The tool call is listed with its input and result.
       const tool = page.locator('#tools li[data-name="calculator"]');
       await expect.poll(() => tool.getAttribute("data-state")).toBe("ok");
       await tool.locator("summary").click();
-      expect(await tool.locator(".input").innerText()).toContain("1234");
-      expect(await tool.locator(".output").innerText()).toMatch(/^result: /);
+      expect(await tool.locator(".input").textContent()).toContain("1234");
+      expect(await tool.locator(".output").textContent()).toMatch(/^result: /);
 
       // The run is in the recent runs list.
       await expect.poll(() => page.locator(`#recent button[data-run-id="${runId}"]`).count()).toBe(1);
@@ -168,7 +168,7 @@ describe("the web client in a real browser", () => {
       await page.getByRole("button", { name: "Start run" }).click();
       await page.waitForSelector('#timeline li[data-state="running"]');
       // With stage durations of earlier runs in the store, the page estimates the time left.
-      await expect.poll(() => page.locator("#progress-text").innerText()).toMatch(/about \d.* left/);
+      await expect.poll(() => page.locator("#progress-text").textContent()).toMatch(/about \d.* left/);
       // Refuse every new stream connection: when the current stream ends (every 3 s here),
       // the reconnect fails and the page must say so.
       await page.route("**/runs/*/stream**", (route) => route.abort("connectionreset"));
@@ -197,11 +197,11 @@ describe("the web client in a real browser", () => {
       await cancel.focus();
       await page.keyboard.press("Enter");
       await page.waitForSelector('body[data-done="run.cancelled"]', { timeout: 20_000 });
-      expect(await page.locator("#outcome").innerText()).toMatch(/^Cancelled/);
+      expect(await page.locator("#outcome").textContent()).toMatch(/^Cancelled/);
       expect(await page.locator('#timeline li[data-state="cancelled"]').count()).toBe(1);
       expect(await page.locator('#timeline li[data-state="running"]').count()).toBe(0);
       expect(await cancel.isDisabled()).toBe(true);
-      expect(await page.getByRole("status").innerText()).toMatch(/^Cancelled/);
+      expect(await page.getByRole("status").textContent()).toMatch(/^Cancelled/);
       const runId = await page.locator("body").getAttribute("data-run-id");
       const run = (await (await fetch(`${stack.url}/runs/${runId}`)).json()) as { status: string };
       expect(run.status).toBe("cancelled");

@@ -1,4 +1,3 @@
-import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createClient,
@@ -19,6 +18,7 @@ import {
   recordingFetch,
 } from "./support/client-helpers.ts";
 import { startTestStack } from "./support/stack.ts";
+import { hs256CallerToken } from "./support/tokens.ts";
 
 /**
  * The typed client (packages/client) against the real local stack: dynalite, the local Step
@@ -396,12 +396,7 @@ describe("client on a slow run with short streams (forced reconnects, cancel, ab
 
 describe("client with AUTH=jwt", () => {
   const SECRET = "client-test-secret-with-at-least-32-bytes";
-  const tokenFor = (sub: string) =>
-    new SignJWT({})
-      .setProtectedHeader({ alg: "HS256" })
-      .setSubject(sub)
-      .setExpirationTime("1h")
-      .sign(new TextEncoder().encode(SECRET));
+  const tokenFor = (sub: string) => hs256CallerToken(SECRET, sub);
   let stack: Stack;
   let token: string;
   let otherToken: string;

@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from "node:util";
 import spinners from "cli-spinners";
 import { createLogUpdate } from "log-update";
 import pc from "picocolors";
@@ -166,7 +167,7 @@ export function plainView(stream: NodeJS.WritableStream): View {
     },
     finish(view) {
       this.update(view, {}, "open");
-      stream.write(`\n${outcomeLine(view).replace(/\x1b\[[0-9;]*m/g, "")}\n`);
+      stream.write(`\n${stripVTControlCharacters(outcomeLine(view))}\n`);
     },
   };
 }
