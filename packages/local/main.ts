@@ -32,10 +32,13 @@ Stagecast is running at ${url}
   model:    ${stack.model.model}${offline ? ` (embedded offline model at ${stack.offlineModelUrl}, ${config.OFFLINE_MODEL_TOKENS_PER_SECOND} tokens/s)` : ` via ${config.OPENAI_BASE_URL ?? "OpenAI"}`}
   store:    dynalite ${config.DATA_DIR ? `on disk at ${config.DATA_DIR}` : "in memory"} (table ${config.TABLE_NAME})
   workflow: aws-local-stepfunctions running the state machine's ASL
-  page:     ${url}/
+  page:     ${url}/  (the web client: timeline, progress, answer, cancel, recent runs)
 
 ${auth}
-Try it:
+Watch a run in the terminal:
+  ${config.AUTH === "off" ? "" : "export STAGECAST_TOKEN=$TOKEN; "}${url === "http://127.0.0.1:3000" ? "" : `export STAGECAST_URL=${url}; `}npx stagecast ask "How do I stream progress from Lambda?"
+
+Or with curl:
   RUN=$(curl -s -X POST ${url}/runs -H 'content-type: application/json'${header} -d '{"question":"How do I stream progress from Lambda?"}')
   echo "$RUN"
   curl -N "$(echo "$RUN" | sed -E 's/.*"stream":"([^"]+)".*/\\1/')"
