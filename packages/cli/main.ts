@@ -8,10 +8,12 @@ import {
   createClient,
   initialRunProgress,
   type RunProgress,
+  type RunStatus,
   StagecastApiError,
   type StagecastClient,
   StagecastConnectionError,
   type StageEstimates,
+  type TerminalType,
 } from "../client/index.ts";
 import { EXIT, exitCodeOf } from "./exit-codes.ts";
 import { plainView, ttyView, type View } from "./live-view.ts";
@@ -54,13 +56,24 @@ async function follow(
       out?.note(`Could not cancel: ${err instanceof Error ? err.message : String(err)}`);
     });
   };
+  // A reader that goes away (`| head -1`) is not an error of the run: stop quietly, as
+  // pipeline tools do, and leave the run alone.
+  let readerGone = false;
+  const onStdoutError = (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") throw err;
+    readerGone = true;
+    abort.abort();
+  };
   process.on("SIGINT", onInterrupt);
-  client.getRun(runId).then(
-    (run) => {
-      estimates = run.stageEstimates;
-    },
-    () => undefined,
-  );
+  process.stdout.on("error", onStdoutError);
+  // The run as it is now: estimates for the time left, and the question and start time when
+  // watching from a later seq (run.queued, which carries them, is then not replayed).
+  const known = await client.getRun(runId).catch(() => undefined);
+  if (known) {
+    estimates = known.stageEstimates;
+    view.question = known.question;
+    view.createdAt = Date.parse(known.createdAt);
+  }
   try {
     for await (const event of client.subscribe(runId, {
       signal: abort.signal,
@@ -76,11 +89,36 @@ async function follow(
     }
   } finally {
     process.off("SIGINT", onInterrupt);
+    process.stdout.off("error", onStdoutError);
+  }
+  if (readerGone) return EXIT.readerGone;
+  // The stream ended without a terminal event for us: the run ended at or before `--after`
+  // (the server answers 204). Its status says how.
+  if (!view.terminal && !abort.signal.aborted) {
+    const run = await client.getRun(runId).catch(() => undefined);
+    if (run && TERMINAL_OF[run.status]) {
+      Object.assign(view, {
+        status: run.status,
+        terminal: TERMINAL_OF[run.status],
+        progress: run.progress,
+        endedAt: Date.parse(run.updatedAt),
+        ...(run.answer === undefined ? {} : { answer: run.answer }),
+        ...(run.error === undefined ? {} : { error: run.error }),
+      });
+    }
   }
   out?.finish(view);
   if (abort.signal.aborted && !view.terminal) return EXIT.cancelled;
   return exitCodeOf(view.status);
 }
+
+/** The terminal event each ended status stands for. */
+const TERMINAL_OF: Partial<Record<RunStatus, TerminalType>> = {
+  completed: "run.completed",
+  failed: "run.failed",
+  cancelled: "run.cancelled",
+  timed_out: "run.timed_out",
+};
 
 function clientFor(options: CommonOptions): StagecastClient {
   return createClient({
