@@ -203,6 +203,13 @@ describe("one run end to end on the local stack", () => {
     }
     expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i + 1));
     expect(all.at(-1)?.type).toBe("run.completed");
+    // A page holding the terminal event, and an empty page past it, both say the log ended.
+    const last = await (await fetch(`${started.links.events}?after=${all.length - 1}`)).json();
+    expect([last.events.length, last.ended]).toEqual([1, true]);
+    const past = await (await fetch(`${started.links.events}?after=${all.length}`)).json();
+    expect([past.events.length, past.ended]).toEqual([0, true]);
+    const before = await (await fetch(`${started.links.events}?after=0&limit=2`)).json();
+    expect(before.ended).toBe(false);
   });
 });
 

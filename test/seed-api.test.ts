@@ -11,6 +11,8 @@ import {
   STAGES,
   toSeedEvent,
 } from "../packages/events/index.ts";
+import { createStreamApp } from "../packages/http/stream-app.ts";
+import { streamSettings } from "../packages/runtime/compose.ts";
 import { ProgressStore, recordStageDuration, stageEstimates } from "../packages/store/index.ts";
 import { answer, countItems, expectCleanError } from "./support/hostile.ts";
 import { readSse } from "./support/sse.ts";
@@ -360,6 +362,22 @@ describe("seed 004's own examples against AUTH=off", () => {
       }
     }
     expect(missing).toEqual([]);
+  });
+
+  it("GET /test-stream tells a reconnecting EventSource (Last-Event-ID) to stop with 204", async () => {
+    const res = await fetch(`${off.url}/test-stream`, { headers: { "last-event-id": "20" } });
+    expect(res.status).toBe(204);
+  });
+
+  it("the stream app alone (a Function URL) answers unknown paths with the one error shape", async () => {
+    const app = createStreamApp({
+      store: off.store,
+      settings: streamSettings(off.config),
+      auth: { mode: "off" },
+    });
+    const res = await app.request("/nope");
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("not_found");
   });
 
   it("GET /test-stream?format=stagecast sends RunEvent frames with event: type and id: seq", async () => {

@@ -71,6 +71,11 @@ describe("calculator", () => {
     expect(result).toEqual({ expression: "17 / 100 * 2340", result: "397.8" });
   });
 
+  it("writes numbers below 10^15 in plain notation, not 7.006652e+6", async () => {
+    expect(resultOf(await calc("1234 * 5678")).result).toBe("7006652");
+    expect(resultOf(await calc("2^36")).result).toBe("68719476736");
+  });
+
   it("knows functions and powers", async () => {
     expect(resultOf(await calc("sqrt(16) + 2^3")).result).toBe("12");
   });

@@ -2,7 +2,7 @@ import type { Context, Hono } from "hono";
 import { NONCE, secureHeaders } from "hono/secure-headers";
 import { isTerminalType, RunIdSchema } from "../events/index.ts";
 import type { LogFn } from "../runtime/logger.ts";
-import { endRun, type ProgressStore, type RunView, stageEstimates } from "../store/index.ts";
+import { ENDED_STATUSES, endRun, type ProgressStore, type RunView, stageEstimates } from "../store/index.ts";
 import type { Workflow } from "../workflow/index.ts";
 import { type AuthSettings, authenticate, principalOf } from "./auth.ts";
 import { baseApp } from "./base-app.ts";
@@ -65,7 +65,8 @@ export function runIdParam(value: string): string {
  * - POST /runs/{runId}/cancel → 202 (again for a run already cancelled), 409 `run_finished` for a
  *   run that ended otherwise; writes run.cancelled and stops the execution.
  * - GET / and GET /client → the web client (packages/web), served with a nonce CSP.
- * Errors: `{ error: { code, message, requestId } }` with 400/404/413/415/503; never a stack trace.
+ * Errors: `{ error: { code, message, requestId } }` with 400/401/404/409/413/415/422/429/503
+ * (500 only for our own faults); never a stack trace (docs/api.md, "Errors").
  */
 export function createApiApp(deps: ApiDeps): Hono {
   const { store, workflow } = deps;
@@ -210,10 +211,13 @@ export function createApiApp(deps: ApiDeps): Hono {
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
       throw new HttpError(400, "invalid_limit", "limit must be an integer from 1 to 1000.");
     }
-    await ownedRun(c, runId);
+    const run = await ownedRun(c, runId);
     const page = await store.readEvents(runId, after, limit);
     const lastSeq = page.events.at(-1)?.seq ?? after;
-    const ended = page.events.some((e) => isTerminalType(e.type));
+    // Ended when this page holds the terminal event, or the cursor is already past it.
+    const ended =
+      page.events.some((e) => isTerminalType(e.type)) ||
+      (page.events.length === 0 && ENDED_STATUSES.has(run.status));
     return c.json({ runId, events: page.events, nextAfter: lastSeq, hasMore: page.hasMore, ended });
   });
 

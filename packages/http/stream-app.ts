@@ -2,17 +2,17 @@ import type { Context, Hono } from "hono";
 import { type SSEStreamingApi, streamSSE } from "hono/streaming";
 import { ulid } from "ulid";
 import { AuthError, bearer } from "../auth/index.ts";
-import { isTerminalType, type SseMessage, sseBytes } from "../events/index.ts";
+import { isTerminalType, type SseMessage, sseBytes, sseComment } from "../events/index.ts";
 import type { LogFn } from "../runtime/logger.ts";
 import { METRIC, type Meter } from "../runtime/metrics.ts";
-import type { ProgressStore } from "../store/index.ts";
+import { ENDED_STATUSES, type ProgressStore } from "../store/index.ts";
 import type { Workflow } from "../workflow/index.ts";
 import { runIdParam } from "./api-app.ts";
 import { type AuthSettings, authenticate, unauthorized } from "./auth.ts";
 import { baseApp } from "./base-app.ts";
 import { limitBody, startRunFromRequest } from "./create-run.ts";
 import { streamCursor } from "./cursor.ts";
-import { HttpError } from "./errors.ts";
+import { errorResponse, HttpError } from "./errors.ts";
 import { FLUSH_STRATEGIES, type FlushStrategy, flushWrite } from "./flush.ts";
 import { type StreamFormat, type StreamFormatName, streamFormat } from "./stream-format.ts";
 import { SYNTHETIC_EVENT_GAP_MS, syntheticRun } from "./synthetic-run.ts";
@@ -55,9 +55,6 @@ export interface StreamDeps {
 
 /** How long before a hard invocation limit the stream ends, leaving time to write `retry:` and close (ms). */
 export const DEADLINE_MARGIN_MS = 2000;
-
-/** Run statuses that mean the log has its terminal event. */
-const TERMINAL_STATUSES = new Set(["completed", "failed", "cancelled", "timed_out"]);
 
 /** Headers every stream carries, so no proxy or CDN buffers or transforms it. */
 const STREAM_HEADERS = [
@@ -154,7 +151,7 @@ export function createStreamApp(deps: StreamDeps): Hono {
     const run = await store.viewRun(runId);
     if (!run || (run.owner ?? "anonymous") !== reader)
       throw new HttpError(404, "run_not_found", "No run with that id.");
-    const ended = TERMINAL_STATUSES.has(run.status) && run.lastSeq > 0;
+    const ended = ENDED_STATUSES.has(run.status) && run.lastSeq > 0;
     // from=latest (and no Last-Event-ID to resume from): a snapshot of the run, then the live
     // tail after it; an ended run still gets its terminal event, so the client sees the end.
     const latest = from === "latest" && !lastEventId;
@@ -219,11 +216,16 @@ export function createStreamApp(deps: StreamDeps): Hono {
   });
 
   app.get("/test-stream", (c) => {
+    // Every request is a new synthetic run: an EventSource that reconnects after the end (as
+    // it does after any 200) is told to stop instead of being served the run again.
+    if (c.req.header("last-event-id") !== undefined) return c.body(null, 204);
     const flush = flushOf(c);
     const format: StreamFormat = streamFormat(c.req.query("format"), "seed" satisfies StreamFormatName);
     const filter = parseTypeFilter(c.req.query("types"), format.types);
     return respond(c, async (stream) => {
-      const events = syntheticRun(ulid(), Date.now());
+      const runId = ulid();
+      const events = syntheticRun(runId, Date.now());
+      await stream.write(sseComment(`test stream ${runId}: synthetic, nothing stored, no model`));
       for (const event of events) {
         if (stream.aborted) return;
         if (isTerminalType(event.type) || !filter || filter(format.typeOf(event))) {
@@ -236,5 +238,7 @@ export function createStreamApp(deps: StreamDeps): Hono {
       }
     });
   });
+  // The stream is the whole app behind its Function URL: unknown paths get the one error shape.
+  app.notFound((c) => errorResponse(c, new HttpError(404, "not_found", "No such route.")));
   return app;
 }

@@ -36,7 +36,7 @@ export const STREAM_FORMATS = ["stagecast", "seed"] as const;
 /** One of {@link STREAM_FORMATS}. */
 export type StreamFormatName = (typeof STREAM_FORMATS)[number];
 
-/** Stagecast's frames: `id: seq`, `event: type`, `data: <RunEvent JSON>` (docs/api.md). */
+/** Stagecast's frames: `event: type`, `data: <RunEvent JSON>`, `id: seq`, in that order on the wire (docs/api.md). */
 const STAGECAST: StreamFormat = {
   name: "stagecast",
   types: EVENT_TYPES,
@@ -47,7 +47,7 @@ const STAGECAST: StreamFormat = {
 };
 
 /**
- * Seed 004's frames: `id: seq` and one `data:` line of `{ "event": { … } }`, no `event:`
+ * Seed 004's frames: one `data:` line of `{ "event": { … } }` and `id: seq`, no `event:`
  * field (its clients read `data:` lines, or EventSource `onmessage`). Heartbeats are SSE
  * comments, which those clients skip; a data line without `event` would break them.
  */

@@ -86,7 +86,6 @@ export function syntheticRun(runId: string, startMs: number): RunEvent[] {
   const zero = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
   inputs.push({
     type: "run.completed",
-    stage: "memory",
     progress: 100,
     message: "Run completed.",
     data: {

@@ -26,7 +26,7 @@ export function parseTypeFilter(raw: string | undefined, known: readonly string[
     new HttpError(
       400,
       "invalid_types",
-      `types ${why}; use comma-separated names such as stage.*,run.completed.`,
+      `types ${why}; use comma-separated names (or families, e.g. ${known[0]?.split(".")[0]}.*) of: ${known.join(", ")}.`,
     );
   if (patterns.length > MAX_PATTERNS) throw invalid(`has more than ${MAX_PATTERNS} patterns`);
   const matchers = patterns.map((pattern) => {

@@ -10,7 +10,7 @@ export class TooManyActiveRunsError extends Error {
   override name = "TooManyActiveRunsError";
   readonly max: number;
   constructor(max: number) {
-    super(`At most ${max} runs may be running at once; wait for one to end.`);
+    super(`At most ${max} ${max === 1 ? "run" : "runs"} may be running at once; wait for one to end.`);
     this.max = max;
   }
 }

@@ -8,7 +8,7 @@ export const CORS_POLICY = {
   /** Request headers a browser may send: bearer token, JSON body, idempotency, SSE resume. */
   allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
   /** Response headers scripts may read. */
-  exposeHeaders: ["Location", "Idempotent-Replayed", "Retry-After"],
+  exposeHeaders: ["Location", "Idempotent-Replayed", "Retry-After", "X-Run-Id"],
   /** How long a browser may cache a preflight answer (s). */
   maxAgeSeconds: 600,
 } as const;

@@ -11,6 +11,9 @@ export const STATUS_OF_TERMINAL: Record<TerminalType, RunStatus> = {
   "run.timed_out": "timed_out",
 };
 
+/** Statuses of a run whose log has its terminal event. */
+export const ENDED_STATUSES: ReadonlySet<RunStatus> = new Set(Object.values(STATUS_OF_TERMINAL));
+
 /**
  * The request a run was created for. `question` is the user's text; `projectId` scopes memory;
  * `conversationId` links runs that are turns of one conversation.

@@ -68,6 +68,7 @@ export const calculatorTool = defineTool({
     }
     if (typeof value === "function" || value === undefined)
       throw new ToolError(`"${expression}" is not a value`);
-    return { expression, result: math.format(value as never, { precision: 12 }) };
+    // Plain notation below 10^15 (mathjs switches to exponents from 10^5 by default: 7.006652e+6).
+    return { expression, result: math.format(value as never, { precision: 12, lowerExp: -9, upperExp: 15 }) };
   },
 });
