@@ -17,6 +17,7 @@ import { FLUSH_STRATEGIES, type FlushStrategy, flushWrite } from "./flush.ts";
 import { type StreamFormat, type StreamFormatName, streamFormat } from "./stream-format.ts";
 import { SYNTHETIC_EVENT_GAP_MS, syntheticRun } from "./synthetic-run.ts";
 import { type Tail, type TailSettings, tailRun } from "./tail.ts";
+import { TailHub } from "./tail-hub.ts";
 import { parseTypeFilter } from "./type-filter.ts";
 
 /** Tunables of the stream (all ms except `padBytes`); see ConfigSchema for defaults and meaning. */
@@ -82,6 +83,9 @@ export function createStreamApp(deps: StreamDeps): Hono {
   const { store, settings } = deps;
   const log = deps.log ?? (() => {});
   const app = baseApp(log);
+  // One poller per run for every stream of this process (bench: 500 watchers of a run cost
+  // the store what one does).
+  const hub = new TailHub(store, settings);
 
   const flushOf = (c: Context): FlushStrategy => {
     const flush = c.req.query("flush") ?? settings.flush;
@@ -115,10 +119,15 @@ export function createStreamApp(deps: StreamDeps): Hono {
     }
     return res;
   };
-  const tail = (c: Context, opened: number, rest: Omit<Tail, "store" | "settings" | "deadline" | "log">) => ({
+  const tail = (
+    c: Context,
+    opened: number,
+    rest: Omit<Tail, "store" | "settings" | "deadline" | "log" | "hub">,
+  ) => ({
     ...rest,
     store,
     settings,
+    hub,
     deadline: deadlineOf(c, opened),
     log,
   });

@@ -4,6 +4,7 @@ import type { LogFn } from "../runtime/logger.ts";
 import type { ProgressStore } from "../store/index.ts";
 import { type FlushStrategy, flushWrite } from "./flush.ts";
 import type { StreamFormat } from "./stream-format.ts";
+import type { TailHub } from "./tail-hub.ts";
 import type { TypeFilter } from "./type-filter.ts";
 
 /** Events read per store query while tailing (the page also stops at DynamoDB's 1 MB cap). */
@@ -13,6 +14,8 @@ const TAIL_PAGE = 100;
 export interface TailSettings {
   pollMinMs: number;
   pollMaxMs: number;
+  /** How long polling stays at `pollMinMs` after the newest event (see TailHub). */
+  pollHoldMs: number;
   heartbeatMs: number;
   retryMs: number;
   padBytes: number;
@@ -31,6 +34,8 @@ export interface Tail {
   /** When the tail must end, with a `retry:` hint (ms since epoch). */
   deadline: number;
   format: StreamFormat;
+  /** The process's shared poller (one store read per interval per run, whatever the watchers). */
+  hub: TailHub;
   /** Only events whose type passes are sent; terminal events always are. */
   filter?: TypeFilter;
   flush: FlushStrategy;
@@ -43,8 +48,9 @@ export interface Tail {
 
 /**
  * Tail a run's log onto `stream` until its terminal event, the deadline, the size cap
- * (Lambda caps a streamed response) or the client leaving. Polls the store adaptively
- * (`pollMinMs` after activity, doubling to `pollMaxMs` when idle), sends a heartbeat after
+ * (Lambda caps a streamed response) or the client leaving. New events come from the shared
+ * {@link TailHub} (`pollMinMs` during activity and `pollHoldMs` after it, doubling to
+ * `pollMaxMs` when idle); events at or below the cursor are skipped, sends a heartbeat after
  * `heartbeatMs` of silence, and ends a stream that did not reach the terminal event with a
  * `retry:` hint, so the client reconnects and resumes from its Last-Event-ID. A store error
  * mid-stream ends it the same way: the status line is already sent.
@@ -55,7 +61,6 @@ export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void
   let newest = tail.newest;
   const opened = Date.now();
   let lastWrite = opened;
-  let pollMs = settings.pollMinMs;
   let batchBytes = 0;
   let sent = 0;
   const send = async (message: SseMessage | string) => {
@@ -77,12 +82,31 @@ export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void
   await send(sseComment(`stream ${runId} after ${cursor}`));
   for (const frame of tail.opening ?? []) await send(frame);
   await endBatch();
+  // Catch up from the store first; then wait on the hub, which reads once for every stream of
+  // the run in this process, and read directly again only when the hub says we are behind.
+  let direct = true;
+  const aborted = new AbortController();
+  stream.onAbort(() => aborted.abort());
   try {
     while (!stream.aborted) {
-      const page = await store.readEvents(runId, cursor, TAIL_PAGE);
+      let events: RunEvent[];
+      let more = false;
+      if (direct) {
+        const page = await store.readEvents(runId, cursor, TAIL_PAGE);
+        events = page.events;
+        more = page.hasMore;
+      } else {
+        const now = Date.now();
+        const wait = Math.max(1, Math.min(lastWrite + settings.heartbeatMs, tail.deadline) - now);
+        const next = await tail.hub.next(runId, cursor, wait, aborted.signal);
+        events = next.events;
+        more = next.behind;
+      }
+      direct = more;
       let ended = false;
       let wrote = false;
-      for (const event of page.events) {
+      for (const event of events) {
+        if (event.seq <= cursor) continue;
         cursor = event.seq;
         newest = event;
         ended = isTerminalType(event.type);
@@ -93,17 +117,11 @@ export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void
         if (ended) break;
       }
       const now = Date.now();
-      if (page.events.length > 0) {
-        if (wrote) {
-          await endBatch();
-          lastWrite = now;
-        }
-        pollMs = settings.pollMinMs;
-        if (ended) return;
-        if (page.hasMore && now < tail.deadline && sent < settings.maxBytes) continue;
-      } else {
-        pollMs = Math.min(settings.pollMaxMs, pollMs * 2);
+      if (wrote) {
+        await endBatch();
+        lastWrite = now;
       }
+      if (ended) return;
       if (now - lastWrite >= settings.heartbeatMs) {
         await send(
           format.heartbeat({
@@ -117,8 +135,8 @@ export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void
         await endBatch();
         lastWrite = now;
       }
+      // A Lambda streamed response is capped in size: end before it, the client resumes.
       if (now >= tail.deadline || sent >= settings.maxBytes) break;
-      await stream.sleep(Math.min(pollMs, Math.max(1, tail.deadline - now)));
     }
   } catch (err) {
     tail.log({

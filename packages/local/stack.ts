@@ -2,7 +2,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { finalizeRun, type ModelClient, runStage, STAGE_IMPLS, type StageImpl } from "../agent/index.ts";
-import type { Stage } from "../events/index.ts";
+import type { RunEvent, Stage } from "../events/index.ts";
 import { createApiApp } from "../http/api-app.ts";
 import { errorResponse, HttpError } from "../http/errors.ts";
 import { createStreamApp } from "../http/stream-app.ts";
@@ -55,6 +55,10 @@ export interface LocalStackOptions {
   log?: LogFn;
   /** Replace some of the built-in stage implementations (custom agents, fault tests). */
   stages?: Partial<Record<Stage, StageImpl>>;
+  /** Sees the DynamoDB client before first use: where the benchmark counts requests (middleware). */
+  instrumentDynamo?: (client: DynamoDBClient) => void;
+  /** Called once for each event the store wrote (see ProgressStoreOptions.onEventStored). */
+  onEventStored?: (event: RunEvent) => void;
 }
 
 /**
@@ -89,8 +93,9 @@ export async function startLocalStack(config: Config, options: LocalStackOptions
       credentials: { accessKeyId: "local", secretAccessKey: "local" },
     });
     closers.push(async () => client.destroy());
+    options.instrumentDynamo?.(client);
     await ensureTable(client, config.TABLE_NAME);
-    const store = createStore(config, client);
+    const store = createStore(config, client, options.onEventStored);
 
     let offline: Served | undefined;
     if (usesOfflineModel(config)) {

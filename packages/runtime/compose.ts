@@ -87,6 +87,7 @@ export function streamSettings(config: Config, defaultFlush: FlushStrategy = "of
   return {
     pollMinMs: config.STREAM_POLL_MIN_MS,
     pollMaxMs: config.STREAM_POLL_MAX_MS,
+    pollHoldMs: config.STREAM_POLL_HOLD_MS,
     heartbeatMs: config.STREAM_HEARTBEAT_MS,
     maxDurationMs: config.STREAM_MAX_DURATION_MS,
     retryMs: config.STREAM_RETRY_MS,
