@@ -74,8 +74,8 @@ export async function startBench(tokensPerSecond: number): Promise<Bench> {
       counter = countStoreRequests(client);
     },
     onEventStored: (event) => {
-      let seqs = appended.get(event.runId);
-      if (!seqs) appended.set(event.runId, (seqs = new Map()));
+      const seqs = appended.get(event.runId) ?? new Map<number, RunEvent>();
+      appended.set(event.runId, seqs);
       seqs.set(event.seq, event);
       bus.emit(event.runId, event);
       if (isTerminalType(event.type)) {

@@ -82,11 +82,11 @@ export async function runBench(sizes: BenchSizes, command: string) {
     for (let rep = 0; rep < sizes.repeats; rep++) {
       for (const w of sizes.watchers) {
         log(`latency, ${w} watcher(s), repetition ${rep + 1}`);
-        (byWatchers[w] ??= []).push(await latencyWithWatchers(bench, w, sizes));
+        byWatchers[w] = [...(byWatchers[w] ?? []), await latencyWithWatchers(bench, w, sizes)];
       }
       for (const r of sizes.concurrentRuns) {
         log(`latency, ${r} concurrent run(s), repetition ${rep + 1}`);
-        (byRuns[r] ??= []).push(await latencyWithRuns(bench, r, sizes));
+        byRuns[r] = [...(byRuns[r] ?? []), await latencyWithRuns(bench, r, sizes)];
       }
       log("time to first event / delta");
       first.push(await timeToFirst(bench));

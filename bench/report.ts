@@ -26,6 +26,13 @@ export function renderReport(r: BenchResults, findings: string): string {
     `${l.complete}/${l.expected}`,
     l.errors.length,
   ];
+  const alt = (name: string, l: { p50: Spread; p95: Spread; p99: Spread; n: number }) => [
+    name,
+    fig(l.p50, " ms"),
+    fig(l.p95, " ms"),
+    fig(l.p99, " ms"),
+    l.n,
+  ];
   const reqRow = (name: string, pick: (f: typeof q.oneWatcher) => Spread) => [
     name,
     fig(pick(q.oneWatcher)),
@@ -150,34 +157,10 @@ each poll: ${fig({ ...r.alternatives.getPollEventsSeenShare, median: r.alternati
 ${table(
   ["client", "p50", "p95", "p99", "events measured"],
   [
-    [
-      "Stagecast stream",
-      fig(r.alternatives.stagecast.p50, " ms"),
-      fig(r.alternatives.stagecast.p95, " ms"),
-      fig(r.alternatives.stagecast.p99, " ms"),
-      r.alternatives.stagecast.n,
-    ],
-    [
-      "stream polling the store every 2 s",
-      fig(r.alternatives.storePoll2s.p50, " ms"),
-      fig(r.alternatives.storePoll2s.p95, " ms"),
-      fig(r.alternatives.storePoll2s.p99, " ms"),
-      r.alternatives.storePoll2s.n,
-    ],
-    [
-      "direct in-process stream (floor)",
-      fig(r.alternatives.direct.p50, " ms"),
-      fig(r.alternatives.direct.p95, " ms"),
-      fig(r.alternatives.direct.p99, " ms"),
-      r.alternatives.direct.n,
-    ],
-    [
-      "GET /runs/{id} every 500 ms",
-      fig(r.alternatives.getPoll500ms.p50, " ms"),
-      fig(r.alternatives.getPoll500ms.p95, " ms"),
-      fig(r.alternatives.getPoll500ms.p99, " ms"),
-      r.alternatives.getPoll500ms.n,
-    ],
+    alt("Stagecast stream", r.alternatives.stagecast),
+    alt("stream polling the store every 2 s", r.alternatives.storePoll2s),
+    alt("direct in-process stream (floor)", r.alternatives.direct),
+    alt("GET /runs/{id} every 500 ms", r.alternatives.getPoll500ms),
   ],
 )}
 

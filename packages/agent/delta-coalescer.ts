@@ -55,13 +55,20 @@ export class DeltaCoalescer {
     this.#schedule();
   }
 
-  /** Write everything still buffered (without waiting for the interval) and stop. */
+  /**
+   * Write everything still buffered and stop. The last writes keep the interval too (the
+   * bound holds for a run's final chunk as well; bench: 11 deltas in one second without this).
+   */
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#inFlight;
-    while (this.#buffer && this.#error === undefined) await this.#flushOne();
+    while (this.#buffer && this.#error === undefined) {
+      const wait = this.#lastWrite + this.#intervalMs - this.#now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      await this.#flushOne();
+    }
     if (this.#error !== undefined) throw this.#error;
   }
 
@@ -85,12 +92,14 @@ export class DeltaCoalescer {
     const cut = safeCut(this.#buffer, this.#maxChars);
     const text = this.#buffer.slice(0, cut);
     this.#buffer = this.#buffer.slice(cut);
-    this.#lastWrite = this.#now();
     try {
       await this.#write(text);
     } catch (err) {
       this.#error = err;
     }
+    // From the end of the write: the next event's `ts` (taken when its append starts) is then
+    // at least intervalMs after this one's, whatever the store's latency did to this write.
+    this.#lastWrite = this.#now();
   }
 }
 

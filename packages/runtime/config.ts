@@ -57,14 +57,18 @@ export const ConfigSchema = z.object({
   RUN_SWEEP_MS: int(60_000, 50),
   /** How often a running stage checks whether its run was ended from outside (cancel), in ms. */
   CANCEL_CHECK_MS: int(500, 50),
-  /** Fastest store poll of a stream with recent activity (ms). */
-  STREAM_POLL_MIN_MS: int(20, 1),
+  /**
+   * Fastest store poll of a stream with recent activity (ms). 10 ms keeps the median event
+   * latency under 20 ms with 100 watchers (docs/benchmarks.md); each active stream on Lambda
+   * then reads up to 100 times a second (docs/deploy.md §7 prices it).
+   */
+  STREAM_POLL_MIN_MS: int(10, 1),
   /** Slowest store poll of an idle stream (ms): an idle watcher reads at most 1000/this per second. */
   STREAM_POLL_MAX_MS: int(250, 1),
   /**
    * How long a stream keeps polling at STREAM_POLL_MIN_MS after the newest event (ms) before
    * it starts doubling: llm.delta bursts (one event per 100 ms) are then seen within one short
-   * interval instead of after a doubled one (bench: p50 36 → ~15 ms).
+   * interval instead of after a doubled one (docs/benchmarks.md).
    */
   STREAM_POLL_HOLD_MS: int(1000, 0),
   /** Heartbeat frame interval while nothing else is sent (ms). */
