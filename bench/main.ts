@@ -2,7 +2,8 @@
  * `npm run bench`: start the local stack with an instrumented store, run the scenarios of
  * issue 8 (bench/scenarios.ts) `repeats` times, and write bench/results.json and
  * docs/benchmarks.md. `--smoke` runs tiny sizes (the test suite does, so the bench cannot
- * rot); `--out <dir>` writes both files there instead.
+ * rot); `--out <dir>` writes both files there instead; `--report-only` renders the report
+ * again from the results on disk (after editing bench/findings.md).
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -196,6 +197,7 @@ export function evaluateTargets(r: Omit<BenchResults, "targets">, sizes: BenchSi
   const ms = (n: number) => `${Math.round(n * 10) / 10} ms`;
   const stagecastP50 = r.alternatives.stagecast.p50.median;
   const pollP50 = r.alternatives.getPoll500ms.p50.median;
+  const idlePerWatcher = r.requests.idle.readsPerWatcherPerSecond.median;
   const maxDeltaRate = Math.max(...r.requests.deltaRates.map((d) => d.maxPerSecond));
   return [
     {
@@ -225,8 +227,10 @@ export function evaluateTargets(r: Omit<BenchResults, "targets">, sizes: BenchSi
     },
     {
       target: "an idle watcher ≤ 4 store reads per second",
-      measured: `${r.requests.idle.readsPerWatcherPerSecond.median.toFixed(2)} reads/s`,
-      pass: r.requests.idle.readsPerWatcherPerSecond.median <= 4,
+      // A lone watcher pays its poller's whole rate (as every watcher does on Lambda); on one
+      // process the watchers of a run share it.
+      measured: `${(idlePerWatcher * r.requests.idle.watchers).toFixed(2)} reads/s alone, ${idlePerWatcher.toFixed(2)} each when ${r.requests.idle.watchers} share a run`,
+      pass: idlePerWatcher * r.requests.idle.watchers <= 4,
     },
     {
       target: `${most?.watchers} concurrent watchers on one process without errors`,
@@ -237,13 +241,19 @@ export function evaluateTargets(r: Omit<BenchResults, "targets">, sizes: BenchSi
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { smoke: { type: "boolean" }, out: { type: "string" } } });
+  const { values } = parseArgs({
+    options: { smoke: { type: "boolean" }, out: { type: "string" }, "report-only": { type: "boolean" } },
+  });
   const sizes = values.smoke ? SMOKE : FULL;
   const command = values.smoke ? "npm run bench -- --smoke" : "npm run bench";
-  const results = await runBench(sizes, command);
   const resultsPath = values.out ? `${values.out}/results.json` : `${ROOT}bench/results.json`;
   const reportPath = values.out ? `${values.out}/benchmarks.md` : `${ROOT}docs/benchmarks.md`;
   if (values.out) mkdirSync(values.out, { recursive: true });
+  // --report-only: render the report again from the results on disk (after editing findings.md).
+  const results: BenchResults = values["report-only"]
+    ? (JSON.parse(readFileSync(resultsPath, "utf8")) as BenchResults)
+    : await runBench(sizes, command);
+  results.targets = evaluateTargets(results, results.meta.sizes);
   writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
   const findings = readFileSync(`${ROOT}bench/findings.md`, "utf8");
   writeFileSync(reportPath, renderReport(results, findings));
