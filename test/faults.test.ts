@@ -248,10 +248,13 @@ describe("DynamoDB throttling injected at the shared SDK client", () => {
     const started = await startRun(stack.url, { question: "How do retries keep a log exact?" });
     const pk = `RUN#${started.runId}`;
     // Tail queries of this run (forward Query after a cursor; lastEvent reads backwards and
-    // stages do not tail). Seeded ordinals: three fail at once (the stream's store read fails,
-    // as after the SDK gave up), then two are throttled once and absorbed by the SDK.
+    // stages do not tail). Seeded ordinals: three fail in a row (the read fails, as after the
+    // SDK gave up), then two are throttled once and absorbed by the SDK.
     const kinds = ["reach", "reach", "reach", "absorb", "absorb"] as const;
-    const targets = seededOrdinals(rand, kinds.length, 2, 4);
+    // The three that reach are consecutive, so whichever reader the first one hits (the shared
+    // poller or a stream), the next read, a stream's own, fails too.
+    const first = seededOrdinals(rand, 1, 2, 4)[0] as number;
+    const targets = [first, first + 1, first + 2, ...seededOrdinals(rand, 2, 2, 4).map((n) => n + first + 2)];
     let tails = 0;
     const injected: string[] = [];
     const injector = injectDynamoFaults(stack.store.client, "throttle-tail", (call): FaultPlan => {

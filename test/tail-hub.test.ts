@@ -65,3 +65,25 @@ describe("TailHub: one store poller per run for every stream of the process", ()
     expect(await waiting).toEqual({ events: [], behind: false });
   });
 });
+
+describe("TailHub when the store fails", () => {
+  it("sends a waiting stream to the store once per failed poll, not into a loop of direct reads", async () => {
+    const hub = new TailHub(dynamo.store, { pollMinMs: 50, pollMaxMs: 50, pollHoldMs: 0 });
+    const failing = dynamo.client.middlewareStack;
+    failing.add(
+      () => async () => {
+        throw Object.assign(new Error("throttled"), { name: "ThrottlingException" });
+      },
+      { step: "initialize", name: "failEverything" },
+    );
+    try {
+      const t0 = Date.now();
+      expect(await hub.next(RUN, 3, 5000)).toEqual({ events: [], behind: true });
+      // The next call does not answer at once: it waits for the next poll (50 ms later).
+      expect(await hub.next(RUN, 3, 5000)).toEqual({ events: [], behind: true });
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(45);
+    } finally {
+      failing.remove("failEverything");
+    }
+  });
+});

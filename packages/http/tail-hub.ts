@@ -107,7 +107,12 @@ export class TailHub {
 
   /** What the hub can answer at once for `after`, or undefined when the caller must wait. */
   #take(tail: RunTail, after: number): NextEvents | undefined {
-    if (tail.failed) return { events: [], behind: true };
+    if (tail.failed) {
+      // Once per failed poll: the caller's own read surfaces the error (or succeeds); later
+      // calls wait for the next poll instead of turning into a loop of direct reads.
+      tail.failed = false;
+      return { events: [], behind: true };
+    }
     if (tail.cursor <= after) return undefined;
     const first = tail.recent[0];
     if (!first || first.seq > after + 1) return { events: [], behind: true };
