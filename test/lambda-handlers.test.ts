@@ -252,17 +252,30 @@ async function appendAll(runId: string, inputs: EventInput[]): Promise<RunEvent[
   return out;
 }
 
+/**
+ * The frames of a stream body, its opening frame (a heartbeat carrying `retry:`) apart:
+ * `retries` are the `retry:` values after the opening one, i.e. the closing `reconnect` hint.
+ */
 function parseSse(body: string) {
   const frames: EventSourceMessage[] = [];
   const comments: string[] = [];
   const retries: number[] = [];
+  let openingRetry: number | undefined;
   const parser = createParser({
     onEvent: (e) => frames.push(e),
     onComment: (c) => comments.push(c),
-    onRetry: (r) => retries.push(r),
+    // The retry line precedes its frame's dispatch: with no frame yet, it is the opening's.
+    onRetry: (r) => {
+      if (frames.length === 0) openingRetry = r;
+      else retries.push(r);
+    },
   });
   parser.feed(body);
-  return { frames, comments, retries };
+  const opening = frames.shift();
+  expect(opening?.event).toBe("heartbeat");
+  expect(opening?.id).toBeUndefined();
+  expect(openingRetry).toEqual(expect.any(Number));
+  return { frames, comments, retries, opening };
 }
 
 /** The principal the authorizer claims carry (see httpApiEvent) and seeded runs belong to. */
@@ -770,10 +783,15 @@ describe("functions/stream.ts flush strategies at the adapter boundary", () => {
     const out: Array<{ bytes: number; after: RecordedChunk | undefined }> = [];
     const first = chunks[0];
     expect(first && isCommentChunk(first)).toBe(true);
-    out.push({ bytes: first?.data.length ?? 0, after: chunks[1] });
+    // The opening batch: the comment and the opening frame (a heartbeat carrying `retry:`).
+    let opened = 1;
+    let openingBytes = first?.data.length ?? 0;
+    while (isFrame(chunks[opened])) openingBytes += (chunks[opened++] as RecordedChunk).data.length;
+    expect(opened).toBeGreaterThan(1);
+    out.push({ bytes: openingBytes, after: chunks[opened] });
     chunks.forEach((chunk, i) => {
-      if (!isFrame(chunk)) return;
-      const start = i > 0 && isFrame(chunks[i - 1]) ? -1 : i;
+      if (i < opened || !isFrame(chunk)) return;
+      const start = i > opened && isFrame(chunks[i - 1]) ? -1 : i;
       if (start === -1) return;
       let j = i;
       let bytes = 0;
@@ -821,7 +839,11 @@ describe("functions/stream.ts flush strategies at the adapter boundary", () => {
     it("pads after every live batch and every heartbeat while tailing", async () => {
       const runId = await seedRun();
       const inv = startStreaming(fns.stream, streamRequest(runId));
-      await waitFor(() => inv.stream.bytes().includes("event: heartbeat"), "a heartbeat frame");
+      // The opening frame is a heartbeat too: wait for one sent after it, while idle.
+      await waitFor(
+        () => inv.stream.bytes().toString("utf8").split("event: heartbeat").length > 2,
+        "a heartbeat frame after the opening one",
+      );
       const events = lifecycle(runId);
       await appendAll(runId, events.slice(0, 2));
       await waitFor(() => inv.stream.bytes().includes('"type":"stage.started"'), "the first live batch");

@@ -87,3 +87,53 @@ describe("TailHub when the store fails", () => {
     }
   });
 });
+
+describe("TailHub with a watcher ahead of the log", () => {
+  const AHEAD = "01JZ2222222222222222222222";
+
+  it("starts its poller at the log's end, not at a cursor past it, so watchers behind never loop", async () => {
+    await dynamo.store.createRun(AHEAD, { question: "q" });
+    const log = dynamo.store.log(AHEAD);
+    await log.append({ type: "stage.progress", stage: "context", progress: 1, message: "one", data: {} });
+    const hub = new TailHub(dynamo.store, { pollMinMs: 10, pollMaxMs: 40, pollHoldMs: 200 });
+    counter.reset();
+    // First watcher far ahead (the log ends at seq 1), second one at the log's end.
+    const ahead = hub.next(AHEAD, 9_999_999_999, 400, undefined, 1);
+    const normal = hub.next(AHEAD, 1, 2000, undefined, 1);
+    await new Promise((r) => setTimeout(r, 30));
+    await log.append({ type: "stage.progress", stage: "context", progress: 2, message: "two", data: {} });
+    expect((await normal).events.map((e) => e.seq)).toEqual([2]);
+    // The ahead watcher simply waited: nothing for it, and no error.
+    expect(await ahead).toEqual({ events: [], behind: false });
+    // Both waited on one poller: a handful of reads, not a loop.
+    expect(counter.counts.tailReads).toBeLessThan(40);
+  });
+
+  it("answers every waiter when it reads the terminal event: events, or `ended` for a cursor past it, then stops polling", async () => {
+    const RUN_END = "01JZ3333333333333333333333";
+    await dynamo.store.createRun(RUN_END, { question: "q" });
+    const log = dynamo.store.log(RUN_END);
+    await log.append({ type: "stage.progress", stage: "context", progress: 1, message: "one", data: {} });
+    const hub = new TailHub(dynamo.store, { pollMinMs: 10, pollMaxMs: 40, pollHoldMs: 200 });
+    const ahead = hub.next(RUN_END, 12, 10_000, undefined, 1);
+    const normal = hub.next(RUN_END, 1, 10_000, undefined, 1);
+    await new Promise((r) => setTimeout(r, 30));
+    const terminal = await log.append({
+      type: "run.cancelled",
+      progress: 1,
+      message: "Cancelled.",
+      data: { reason: "user" },
+    });
+    expect((await normal).events.map((e) => e.type)).toEqual(["run.cancelled"]);
+    expect(await ahead).toEqual({
+      events: [],
+      behind: false,
+      ended: { seq: terminal.seq, type: "run.cancelled" },
+    });
+    counter.reset();
+    // After the end, answers come at once and the store is not read again.
+    expect((await hub.next(RUN_END, 50, 10_000, undefined, 1)).ended?.seq).toBe(terminal.seq);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(counter.counts.tailReads).toBe(0);
+  });
+});

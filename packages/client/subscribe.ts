@@ -111,6 +111,8 @@ export async function* subscription(
         .pipeThrough(new EventSourceParserStream({ onRetry: (ms) => (retryMs = ms) }));
       for await (const frame of iterate(frames)) {
         if (signal?.aborted) return;
+        // The run ended at or before our cursor: nothing will follow (docs/api.md, `ended`).
+        if (frame.event === "ended") return;
         const event = parseFrame(frame, options);
         if (!event || event.seq <= last) continue;
         last = event.seq;
@@ -119,8 +121,8 @@ export async function* subscription(
         yield event;
         if (isTerminalType(event.type)) return;
       }
-      // A clean end without the terminal event: the server's deadline or size cap. Resume
-      // after its retry: hint.
+      // A clean end without the terminal event (the server's `reconnect` frame: its deadline or
+      // size cap). Resume after its retry: hint.
       state("reconnecting");
       await sleep(retryMs, signal);
     } catch (err) {

@@ -191,5 +191,36 @@ export const SnapshotSchema = z.object({
 /** Payload of a `snapshot` frame. */
 export type Snapshot = z.infer<typeof SnapshotSchema>;
 
+/**
+ * The `reconnect` frame a stream sends when it closes before the run's end (its deadline:
+ * a Function URL invocation ends at the function timeout, at most 15 minutes; its byte cap:
+ * Lambda caps a streamed response at 20 MB; or a store error). Not stored, no `id:`. It also
+ * carries the SSE `retry:` field; a client resumes after `lastSeq` (`?after=` or
+ * Last-Event-ID) once `retryMs` has passed.
+ * - `reason`: `deadline` | `max_bytes` | `error`.
+ */
+export const ReconnectSchema = z.object({
+  runId: RunIdSchema,
+  lastSeq: z.number().int().nonnegative(),
+  retryMs: z.number().int().nonnegative(),
+  reason: z.enum(["deadline", "max_bytes", "error"]),
+});
+/** Payload of a `reconnect` frame. */
+export type Reconnect = z.infer<typeof ReconnectSchema>;
+
+/**
+ * The `ended` frame: the run has ended but its terminal event is at or below this stream's
+ * cursor (a Last-Event-ID or `after` ahead of the log), so the terminal event itself is not
+ * sent again. The stream closes right after it; a reconnect gets 204. Not stored, no `id:`.
+ * - `lastSeq`: the terminal event's seq; `terminal`: its type.
+ */
+export const EndedSchema = z.object({
+  runId: RunIdSchema,
+  lastSeq: z.number().int().positive(),
+  terminal: z.enum(TERMINAL_TYPES),
+});
+/** Payload of an `ended` frame. */
+export type Ended = z.infer<typeof EndedSchema>;
+
 /** Every stored event type, in schema order (clients register one SSE listener per type). */
 export const EVENT_TYPES: readonly RunEventType[] = RunEventSchema.options.map((o) => o.shape.type.value);

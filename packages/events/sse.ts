@@ -1,4 +1,4 @@
-import type { Heartbeat, RunEvent, Snapshot } from "./schema.ts";
+import type { Ended, Heartbeat, Reconnect, RunEvent, Snapshot } from "./schema.ts";
 
 /**
  * One SSE message as Hono's `writeSSE` frames it (WHATWG HTML, "Server-sent events",
@@ -30,6 +30,27 @@ export function toSseMessage(event: RunEvent): SseMessage {
 /** A heartbeat frame: `event: heartbeat`, no `id:` (it is not stored and must not move the cursor). */
 export function heartbeatMessage(beat: Heartbeat): SseMessage {
   return { event: "heartbeat", data: JSON.stringify(beat) };
+}
+
+/**
+ * The stream's opening frame: a heartbeat that also sets the client's reconnection delay
+ * (`retry:`), so an EventSource that loses the connection abruptly, before any graceful
+ * close, waits `retryMs` rather than its default (3 s in browsers). The retry rides on a
+ * frame with JSON data: a block with only `retry:` is delivered by some clients (httpx-sse)
+ * as an event with empty data.
+ */
+export function openingMessage(beat: Heartbeat, retryMs: number): SseMessage {
+  return { ...heartbeatMessage(beat), retry: retryMs };
+}
+
+/** A `reconnect` frame (see ReconnectSchema): named, no `id:`, with `retry:`. */
+export function reconnectMessage(reconnect: Reconnect): SseMessage {
+  return { event: "reconnect", data: JSON.stringify(reconnect), retry: reconnect.retryMs };
+}
+
+/** An `ended` frame (see EndedSchema): named, no `id:`. */
+export function endedMessage(ended: Ended): SseMessage {
+  return { event: "ended", data: JSON.stringify(ended) };
 }
 
 /**

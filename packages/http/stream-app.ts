@@ -188,6 +188,7 @@ export function createStreamApp(deps: StreamDeps): Hono {
         tail(c, opened, {
           runId,
           after,
+          logEnd: run.lastSeq,
           createdMs: Date.parse(run.createdAt),
           format,
           ...(filter ? { filter } : {}),
@@ -215,6 +216,7 @@ export function createStreamApp(deps: StreamDeps): Hono {
         tail(c, opened, {
           runId: started.runId,
           after: 0,
+          logEnd: run?.lastSeq ?? 0,
           createdMs: run ? Date.parse(run.createdAt) : opened,
           format,
           ...(filter ? { filter } : {}),
@@ -235,6 +237,9 @@ export function createStreamApp(deps: StreamDeps): Hono {
       const runId = ulid();
       const events = syntheticRun(runId, Date.now());
       await stream.write(sseComment(`test stream ${runId}: synthetic, nothing stored, no model`));
+      const opening = format.opening({ runId, elapsedMs: 0, progress: 0, lastSeq: 0 }, settings.retryMs);
+      if (typeof opening === "string") await stream.write(opening);
+      else await stream.writeSSE(opening);
       for (const event of events) {
         if (stream.aborted) return;
         if (isTerminalType(event.type) || !filter || filter(format.typeOf(event))) {

@@ -1,8 +1,13 @@
 import {
+  type Ended,
   EVENT_TYPES,
+  endedMessage,
   type Heartbeat,
   heartbeatMessage,
+  openingMessage,
+  type Reconnect,
   type RunEvent,
+  reconnectMessage,
   SEED_EVENT_TYPES,
   type Snapshot,
   type SseMessage,
@@ -29,10 +34,16 @@ export interface StreamFormat {
   heartbeat(beat: Heartbeat): SseMessage | string;
   /** The opening snapshot frame for `?from=latest`, when this format has one. */
   snapshot?(snapshot: Snapshot): SseMessage;
+  /** The first frame of every stream; it carries `retry: retryMs` (ms). */
+  opening(beat: Heartbeat, retryMs: number): SseMessage | string;
+  /** The last frame of a stream that closes before the run's end; it carries `retry:`. */
+  reconnect(reconnect: Reconnect): SseMessage | string;
+  /** The last frame of a stream whose cursor is at or past the run's terminal event. */
+  ended(ended: Ended): SseMessage | string;
 }
 
 /** Names accepted by a stream's `format` query parameter. */
-export const STREAM_FORMATS = ["stagecast", "seed"] as const;
+export const STREAM_FORMATS = ["stagecast", "message", "seed"] as const;
 /** One of {@link STREAM_FORMATS}. */
 export type StreamFormatName = (typeof STREAM_FORMATS)[number];
 
@@ -44,6 +55,35 @@ const STAGECAST: StreamFormat = {
   frame: toSseMessage,
   heartbeat: heartbeatMessage,
   snapshot: snapshotMessage,
+  opening: openingMessage,
+  reconnect: reconnectMessage,
+  ended: endedMessage,
+};
+
+/** A control frame (heartbeat, snapshot, reconnect, ended) with its `event:` name moved into the data as `type`. */
+const unnamed = ({ event, ...rest }: SseMessage): SseMessage =>
+  event === undefined ? rest : { ...rest, data: JSON.stringify({ type: event, ...JSON.parse(rest.data) }) };
+
+/**
+ * `?format=message`: Stagecast's frames without `event:` names, so that a client listening
+ * only with EventSource `onmessage` (or any parser that ignores event names) sees every frame;
+ * it dispatches on the data's `type` (`run.completed`, `heartbeat`, `reconnect`, `ended`, …).
+ * Named frames are not delivered to `onmessage` (WHATWG HTML §9.2.6, "dispatch the event").
+ */
+const MESSAGE: StreamFormat = {
+  name: "message",
+  types: EVENT_TYPES,
+  typeOf: (event) => event.type,
+  // A stored event's data already carries its `type`.
+  frame: (event) => {
+    const { event: _name, ...rest } = toSseMessage(event);
+    return rest;
+  },
+  heartbeat: (beat) => unnamed(heartbeatMessage(beat)),
+  snapshot: (snapshot) => unnamed(snapshotMessage(snapshot)),
+  opening: (beat, retryMs) => unnamed(openingMessage(beat, retryMs)),
+  reconnect: (reconnect) => unnamed(reconnectMessage(reconnect)),
+  ended: (ended) => unnamed(endedMessage(ended)),
 };
 
 /**
@@ -57,6 +97,11 @@ const SEED: StreamFormat = {
   typeOf: (event) => toSeedEvent(event).event.event_type,
   frame: (event) => ({ id: String(event.seq), data: JSON.stringify(toSeedEvent(event)) }),
   heartbeat: (beat) => sseComment(`heartbeat ${Math.round(beat.elapsedMs / 1000)} s`),
+  // The seed's clients read `data:` lines only: control frames are comments, and `retry:`
+  // shares the comment's block, which has no data and so dispatches nothing (WHATWG §9.2.6).
+  opening: (beat, retryMs) => `: open after ${beat.lastSeq}\nretry: ${retryMs}\n\n`,
+  reconnect: (r) => `: reconnect after ${r.lastSeq} (${r.reason})\nretry: ${r.retryMs}\n\n`,
+  ended: (e) => sseComment(`ended at ${e.lastSeq} (${e.terminal})`),
 };
 
 /**
@@ -71,5 +116,6 @@ export function streamFormat(
   const name = raw ?? fallback;
   if (name === "stagecast") return STAGECAST;
   if (name === "seed") return SEED;
+  if (name === "message") return MESSAGE;
   throw new HttpError(400, "invalid_format", `format must be one of ${STREAM_FORMATS.join(", ")}.`);
 }

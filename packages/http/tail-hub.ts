@@ -1,4 +1,4 @@
-import type { RunEvent } from "../events/index.ts";
+import { isTerminalType, type RunEvent, type TerminalType } from "../events/index.ts";
 import type { ProgressStore } from "../store/index.ts";
 
 /** How a hub polls (ms). */
@@ -16,6 +16,11 @@ export interface NextEvents {
   events: RunEvent[];
   /** The hub knows of events after the cursor that it no longer holds: read them from the store. */
   behind: boolean;
+  /**
+   * The run has ended and its terminal event is at or below the caller's cursor (a cursor
+   * ahead of the log): no event will ever come after it, so the stream must end.
+   */
+  ended?: { seq: number; type: TerminalType };
 }
 
 /** Events kept per run for watchers that are a little behind the hub. */
@@ -34,6 +39,8 @@ interface RunTail {
   delayMs: number;
   lastEventAt: number;
   failed: boolean;
+  /** The run's terminal event, once read: nothing is appended after it, so polling stops. */
+  terminal?: { seq: number; type: TerminalType };
 }
 
 /**
@@ -47,6 +54,14 @@ interface RunTail {
  * The hub is an optimization, never the source of truth: a watcher behind what the hub holds
  * is told `behind` and reads the store itself. On Lambda each stream invocation serves one
  * client, so there the hub is simply that stream's poller.
+ *
+ * A client's cursor is not trusted to exist: a poller starts at the lower of the first
+ * watcher's cursor and `logEnd` (the run's last seq when that stream opened), so its cursor
+ * is always a seq the store holds. A watcher ahead of the log then simply waits like an idle
+ * one (the poll it waits on is shared), a watcher behind the poller always gets at least one
+ * event from its direct read (no loop of empty reads), and when the poller reads the
+ * terminal event every waiter is answered: with events, or with `ended` when its cursor is
+ * already past the end.
  */
 export class TailHub {
   readonly #store: ProgressStore;
@@ -64,8 +79,14 @@ export class TailHub {
    * caller must read from the store (the hub has moved past events it no longer holds, or its
    * last read failed: the caller's own read then surfaces the error).
    */
-  next(runId: string, after: number, maxWaitMs: number, signal?: AbortSignal): Promise<NextEvents> {
-    const tail = this.#tail(runId, after);
+  next(
+    runId: string,
+    after: number,
+    maxWaitMs: number,
+    signal?: AbortSignal,
+    logEnd: number = after,
+  ): Promise<NextEvents> {
+    const tail = this.#tail(runId, Math.min(after, logEnd));
     const now = this.#take(tail, after);
     if (now) return Promise.resolve(now);
     return new Promise((resolve) => {
@@ -88,11 +109,11 @@ export class TailHub {
     return this.#runs.size;
   }
 
-  #tail(runId: string, after: number): RunTail {
+  #tail(runId: string, start: number): RunTail {
     let tail = this.#runs.get(runId);
     if (!tail) {
       tail = {
-        cursor: after,
+        cursor: start,
         recent: [],
         waiters: new Set(),
         polling: false,
@@ -113,6 +134,8 @@ export class TailHub {
       tail.failed = false;
       return { events: [], behind: true };
     }
+    if (tail.terminal && after >= tail.terminal.seq)
+      return { events: [], behind: false, ended: tail.terminal };
     if (tail.cursor <= after) return undefined;
     const first = tail.recent[0];
     if (!first || first.seq > after + 1) return { events: [], behind: true };
@@ -121,7 +144,7 @@ export class TailHub {
 
   #schedule(runId: string, tail: RunTail) {
     clearTimeout(tail.idleTimer);
-    if (tail.polling || tail.timer) return;
+    if (tail.polling || tail.timer || tail.terminal) return;
     tail.timer = setTimeout(() => {
       tail.timer = undefined;
       void this.#poll(runId, tail);
@@ -139,6 +162,8 @@ export class TailHub {
           if (tail.recent.length > RECENT) tail.recent.splice(0, tail.recent.length - RECENT);
           tail.cursor = page.events.at(-1)?.seq ?? tail.cursor;
           got += page.events.length;
+          const last = page.events.at(-1);
+          if (last && isTerminalType(last.type)) tail.terminal = { seq: last.seq, type: last.type };
         }
         if (!page.hasMore) break;
       }
@@ -156,7 +181,7 @@ export class TailHub {
         ? pollMinMs
         : Math.min(pollMaxMs, Math.max(pollMinMs, tail.delayMs * 2));
     if (got > 0 || tail.failed) for (const wake of [...tail.waiters]) wake();
-    if (tail.waiters.size > 0) this.#schedule(runId, tail);
+    if (tail.waiters.size > 0 && !tail.terminal) this.#schedule(runId, tail);
     else {
       // The streams just woken ask again within moments; forget the run only if nobody does.
       tail.idleTimer = setTimeout(() => this.#release(runId, tail), pollMaxMs * 4);

@@ -1,5 +1,12 @@
 import type { SSEStreamingApi } from "hono/streaming";
-import { isTerminalType, type RunEvent, type SseMessage, sseBytes, sseComment } from "../events/index.ts";
+import {
+  isTerminalType,
+  type Reconnect,
+  type RunEvent,
+  type SseMessage,
+  sseBytes,
+  sseComment,
+} from "../events/index.ts";
 import type { LogFn } from "../runtime/logger.ts";
 import type { ProgressStore } from "../store/index.ts";
 import { type FlushStrategy, flushWrite } from "./flush.ts";
@@ -29,6 +36,11 @@ export interface Tail {
   runId: string;
   /** Send events with seq greater than this. */
   after: number;
+  /**
+   * The run's last seq when the stream opened (0 before any event). A cursor above it is
+   * ahead of the log; the shared poller never starts past it (see TailHub).
+   */
+  logEnd: number;
   /** When the run was created (ms since epoch), for the heartbeat's `elapsedMs`. */
   createdMs: number;
   /** When the tail must end, with a `retry:` hint (ms since epoch). */
@@ -48,12 +60,16 @@ export interface Tail {
 
 /**
  * Tail a run's log onto `stream` until its terminal event, the deadline, the size cap
- * (Lambda caps a streamed response) or the client leaving. New events come from the shared
- * {@link TailHub} (`pollMinMs` during activity and `pollHoldMs` after it, doubling to
- * `pollMaxMs` when idle); events at or below the cursor are skipped, sends a heartbeat after
- * `heartbeatMs` of silence, and ends a stream that did not reach the terminal event with a
- * `retry:` hint, so the client reconnects and resumes from its Last-Event-ID. A store error
- * mid-stream ends it the same way: the status line is already sent.
+ * (Lambda caps a streamed response) or the client leaving. Framing (docs/api.md):
+ * - opens with a comment and the format's opening frame, which carries `retry:` (so even an
+ *   abrupt drop reconnects after `retryMs`), then the `from=latest` snapshot if any;
+ * - events after the cursor, from the store first, then from the shared {@link TailHub}
+ *   (`pollMinMs` during activity and `pollHoldMs` after it, doubling to `pollMaxMs`);
+ * - a heartbeat after `heartbeatMs` of silence;
+ * - ends after the terminal event; a stream whose cursor is already past it (ahead of the
+ *   log) gets one `ended` frame instead; one that must close before the run's end (deadline,
+ *   size cap, store error: the status line is already sent) gets a `reconnect` frame that
+ *   says where to resume.
  */
 export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void> {
   const { store, settings, runId, format, filter } = tail;
@@ -78,10 +94,19 @@ export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void
     }
     batchBytes = 0;
   };
+  const beat = (now: number) => ({
+    runId,
+    elapsedMs: Math.max(0, now - tail.createdMs),
+    ...(newest?.stage === undefined ? {} : { stage: newest.stage }),
+    progress: newest?.progress ?? 0,
+    lastSeq: cursor,
+  });
   // Write at once: the Lambda runtime sends status and headers only with the first byte.
   await send(sseComment(`stream ${runId} after ${cursor}`));
+  await send(format.opening(beat(opened), settings.retryMs));
   for (const frame of tail.opening ?? []) await send(frame);
   await endBatch();
+  let reason: Reconnect["reason"] = "deadline";
   // Catch up from the store first; then wait on the hub, which reads once for every stream of
   // the run in this process, and read directly again only when the hub says we are behind.
   let direct = true;
@@ -98,7 +123,12 @@ export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void
       } else {
         const now = Date.now();
         const wait = Math.max(1, Math.min(lastWrite + settings.heartbeatMs, tail.deadline) - now);
-        const next = await tail.hub.next(runId, cursor, wait, aborted.signal);
+        const next = await tail.hub.next(runId, cursor, wait, aborted.signal, tail.logEnd);
+        if (next.ended) {
+          await send(format.ended({ runId, lastSeq: next.ended.seq, terminal: next.ended.type }));
+          await endBatch();
+          return;
+        }
         events = next.events;
         more = next.behind;
       }
@@ -123,22 +153,16 @@ export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void
       }
       if (ended) return;
       if (now - lastWrite >= settings.heartbeatMs) {
-        await send(
-          format.heartbeat({
-            runId,
-            elapsedMs: Math.max(0, now - tail.createdMs),
-            ...(newest?.stage === undefined ? {} : { stage: newest.stage }),
-            progress: newest?.progress ?? 0,
-            lastSeq: cursor,
-          }),
-        );
+        await send(format.heartbeat(beat(now)));
         await endBatch();
         lastWrite = now;
       }
       // A Lambda streamed response is capped in size: end before it, the client resumes.
+      if (sent >= settings.maxBytes) reason = "max_bytes";
       if (now >= tail.deadline || sent >= settings.maxBytes) break;
     }
   } catch (err) {
+    reason = "error";
     tail.log({
       level: "warn",
       msg: "stream tail failed; asking the client to reconnect",
@@ -146,5 +170,7 @@ export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void
       error: String(err),
     });
   }
-  if (!stream.aborted) await stream.write(`retry: ${settings.retryMs}\n\n`);
+  if (stream.aborted) return;
+  await send(format.reconnect({ runId, lastSeq: cursor, retryMs: settings.retryMs, reason }));
+  await endBatch();
 }

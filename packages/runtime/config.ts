@@ -71,8 +71,13 @@ export const ConfigSchema = z.object({
    * interval instead of after a doubled one (docs/benchmarks.md).
    */
   STREAM_POLL_HOLD_MS: int(1000, 0),
-  /** Heartbeat frame interval while nothing else is sent (ms). */
-  STREAM_HEARTBEAT_MS: int(5000, 100),
+  /**
+   * Heartbeat frame interval while nothing else is sent (ms). 2.5 s stays under common client
+   * read timeouts (httpx: 5 s) and proxy idle timeouts; with STREAM_FLUSH=pad every heartbeat
+   * is padded to STREAM_PAD_BYTES (≈ 6.6 KB/s, 23 MB/h at the defaults), so such a stream
+   * reaches STREAM_MAX_BYTES and reconnects about every 40 minutes (docs/api.md).
+   */
+  STREAM_HEARTBEAT_MS: int(2500, 100),
   /** A stream closes cleanly after this long (ms) with a `retry:` hint; keep it below the Lambda timeout. */
   STREAM_MAX_DURATION_MS: int(840_000, 1000),
   /** Reconnect delay the stream suggests to clients (`retry:`, ms). */

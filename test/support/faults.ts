@@ -234,9 +234,10 @@ const retry = (ms: number | undefined) => (ms === undefined ? {} : { retryMs: ms
 export interface SessionSummary {
   status: number;
   lastEventId: string | undefined;
+  /** Frames carrying an id (stored events) this connection delivered. */
   frames: number;
-  /** `terminal` (got the terminal event), `cut` (we dropped it), `retry` (server ended with a retry hint), `eof` (ended without one), `no-content` (204), `error` (non-SSE status). */
-  end: "terminal" | "cut" | "retry" | "eof" | "no-content" | "error";
+  /** `terminal` (got the terminal event), `ended` (an `ended` frame), `cut` (we dropped it), `retry` (server ended with a `reconnect` frame), `eof` (ended without one), `no-content` (204), `error` (non-SSE status). */
+  end: "terminal" | "ended" | "cut" | "retry" | "eof" | "no-content" | "error";
   retryMs?: number;
   /** How long the connection lasted (ms). */
   durationMs: number;
@@ -282,9 +283,14 @@ export async function followRun(
       ...(stopAfter === undefined ? {} : { stopAfter }),
     });
     let terminal = false;
+    let control: string | undefined;
     for (const f of s.frames) {
       if (f.event === "heartbeat") {
         heartbeats++;
+        continue;
+      }
+      if (f.event === "reconnect" || f.event === "ended") {
+        control = f.event;
         continue;
       }
       frames.push(f);
@@ -302,18 +308,20 @@ export async function followRun(
           ? "error"
           : !s.ended
             ? "cut"
-            : s.retryMs !== undefined
+            : control === "reconnect"
               ? "retry"
-              : "eof";
+              : control === "ended"
+                ? "ended"
+                : "eof";
     sessions.push({
       status: s.status,
       lastEventId,
-      frames: s.frames.length,
+      frames: s.frames.filter((f) => f.id !== undefined).length,
       end,
       ...retry(s.retryMs),
       durationMs: Date.now() - opened,
     });
-    if (terminal || end === "no-content") return { frames, events, sessions, heartbeats };
+    if (terminal || end === "no-content" || end === "ended") return { frames, events, sessions, heartbeats };
     if (end === "retry" || end === "error") {
       await sleep(Math.min(s.retryMs ?? 100, options.maxRetryWaitMs ?? 1000));
     }

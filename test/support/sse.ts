@@ -9,7 +9,15 @@ export interface Frame extends EventSourceMessage {
 export interface ReadResult {
   status: number;
   headers: Headers;
+  /** The frames after the opening one. */
   frames: Frame[];
+  /**
+   * The stream's opening frame when it is a named one (a `heartbeat` carrying `retry:`; seed
+   * format streams open with a comment instead), kept apart so tests compare the frames after it.
+   */
+  opening?: Frame;
+  /** Every `retry:` value the server sent, in order (the opening one first). */
+  retries: number[];
   comments: string[];
   /** Whether the server ended the stream (false when we stopped reading). */
   ended: boolean;
@@ -31,28 +39,48 @@ export async function readSse(
   const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? 20_000);
   const frames: Frame[] = [];
   const comments: string[] = [];
+  const retries: number[] = [];
+  let opening: Frame | undefined;
+  const result = (ended: boolean, res: Response): ReadResult => ({
+    status: res.status,
+    headers: res.headers,
+    frames,
+    ...(opening ? { opening } : {}),
+    retries,
+    comments,
+    ended,
+  });
   try {
     const res = await fetch(url, { headers: options.headers ?? {}, signal: controller.signal });
     if (!res.body || !res.headers.get("content-type")?.startsWith("text/event-stream")) {
-      return { status: res.status, headers: res.headers, frames, comments, ended: true };
+      return result(true, res);
     }
     let stop = false;
+    let first = true;
     const parser = createParser({
       onEvent: (e) => {
         if (stop) return;
-        frames.push({ ...e, at: Date.now() });
+        const frame = { ...e, at: Date.now() };
+        const isOpening = first && e.event === "heartbeat" && retries.length === 1;
+        first = false;
+        if (isOpening) {
+          opening = frame;
+          return;
+        }
+        frames.push(frame);
         if (options.stopAfter?.(frames)) stop = true;
       },
       onComment: (c) => comments.push(c),
+      onRetry: (r) => retries.push(r),
     });
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) return { status: res.status, headers: res.headers, frames, comments, ended: true };
+      if (done) return result(true, res);
       parser.feed(value);
       if (stop) {
         controller.abort();
-        return { status: res.status, headers: res.headers, frames, comments, ended: false };
+        return result(false, res);
       }
     }
   } finally {

@@ -14,7 +14,7 @@ import { buildDefinition } from "../../packages/workflow/index.ts";
  */
 export async function startTestStack(
   env: Record<string, string> = {},
-  options: Pick<LocalStackOptions, "stages"> = {},
+  options: Pick<LocalStackOptions, "stages" | "instrumentDynamo"> = {},
 ): Promise<LocalStack & { config: Config }> {
   const config = loadConfig({
     PORT: "0",
