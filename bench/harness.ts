@@ -59,6 +59,7 @@ export async function startBench(tokensPerSecond: number): Promise<Bench> {
     ...process.env,
     ...BENCH_ENV,
     OFFLINE_MODEL_TOKENS_PER_SECOND: String(tokensPerSecond),
+    OFFLINE_MODEL_KNOBS: "true",
   });
   const bus = new EventEmitter().setMaxListeners(0);
   const appended = new Map<string, Map<number, RunEvent>>();

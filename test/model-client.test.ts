@@ -25,7 +25,7 @@ const knobs = (body: unknown) =>
   });
 
 beforeAll(async () => {
-  server = await serveApp(createOfflineModelApp({ tokensPerSecond: 0 }), 0, "127.0.0.1");
+  server = await serveApp(createOfflineModelApp({ tokensPerSecond: 0, knobs: true }), 0, "127.0.0.1");
   client = new ModelClient({
     openai: new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "x", maxRetries: 0, timeout: 2000 }),
     model: "offline",
@@ -60,7 +60,7 @@ describe("ModelClient error translation (what the workflow's Retry and Catch see
   });
 
   it("turns a refused connection into TransientStageError", async () => {
-    const gone = await serveApp(createOfflineModelApp(), 0, "127.0.0.1");
+    const gone = await serveApp(createOfflineModelApp({ knobs: true }), 0, "127.0.0.1");
     await gone.close();
     const dead = new ModelClient({
       openai: new OpenAI({ baseURL: `${gone.url}/v1`, apiKey: "x", maxRetries: 0 }),

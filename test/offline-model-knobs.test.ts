@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Served, serveApp } from "../packages/local/serve.ts";
@@ -7,6 +8,8 @@ import {
   type OfflineKnobsPatch,
   OfflineKnobsPatchSchema,
 } from "../packages/offline-model/index.ts";
+import { loadConfig } from "../packages/runtime/config.ts";
+import { startRun, startTestStack } from "./support/stack.ts";
 
 let server: Served;
 let openai: OpenAI;
@@ -17,7 +20,12 @@ const ask = (client = openai, options: { signal?: AbortSignal } = {}) =>
 const knobs = async (method: "GET" | "POST" | "DELETE", body?: unknown) => {
   const res = await fetch(`${server.url}/_offline/knobs`, {
     method,
-    ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+    ...(body === undefined
+      ? {}
+      : {
+          headers: { "content-type": "application/json" },
+          body: typeof body === "string" ? body : JSON.stringify(body),
+        }),
   });
   return { status: res.status, body: (await res.json()) as OfflineKnobs & { error?: { message: string } } };
 };
@@ -30,7 +38,7 @@ const stats = async () =>
   (await (await fetch(`${server.url}/_offline/stats`)).json()) as { calls: number; active: number };
 
 beforeAll(async () => {
-  server = await serveApp(createOfflineModelApp({ tokensPerSecond: 0 }), 0, "127.0.0.1");
+  server = await serveApp(createOfflineModelApp({ tokensPerSecond: 0, knobs: true }), 0, "127.0.0.1");
   openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "offline", maxRetries: 0 });
 });
 afterEach(async () => {
@@ -270,9 +278,10 @@ describe("dropNext", () => {
   });
 
   it("in-process (no socket to cut), the response body fails where the connection would drop", async () => {
-    const app = createOfflineModelApp({ tokensPerSecond: 0 });
+    const app = createOfflineModelApp({ tokensPerSecond: 0, knobs: true });
     await app.request("/_offline/knobs", {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ dropNext: { count: 2, afterTokens: 2 } }),
     });
     const post = (stream: boolean) =>
@@ -361,5 +370,82 @@ describe("tokensPerSecond", () => {
     const args = final.choices[0]?.message.tool_calls?.[0];
     expect(args?.type === "function" && args.function.arguments).toBe('{"expression":"17 / 100 * 2340"}');
     expect(Date.now() - started).toBeGreaterThanOrEqual(100); // ≥ 11 argument pieces + the call header at 100/s
+  });
+});
+
+describe("the knobs are for tests only", () => {
+  /** A raw HTTP request, so the Host header can be a foreign name (fetch does not let us set it). */
+  const raw = (url: string, method: string, headers: Record<string, string>, body = "") =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(url, { method, headers }, (res) => {
+        let text = "";
+        res.on("data", (chunk) => (text += chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+  const failEverything = JSON.stringify({ failNext: { count: 100, status: 500 } });
+
+  it("are not served unless enabled", async () => {
+    const plain = createOfflineModelApp({ tokensPerSecond: 0 });
+    const res = await plain.request("/_offline/knobs", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: failEverything,
+    });
+    expect(res.status).toBe(404);
+    expect((await plain.request("/_offline/stats")).status).toBe(404);
+  });
+
+  it("take JSON only: a cross-site text/plain POST (no preflight) is refused with 415 and changes nothing", async () => {
+    const before = (await knobs("GET")).body;
+    const res = await raw(
+      `${server.url}/_offline/knobs`,
+      "POST",
+      { "content-type": "text/plain" },
+      failEverything,
+    );
+    expect(res.status).toBe(415);
+    expect(JSON.parse(res.body)).toMatchObject({ error: { code: "unsupported_media_type" } });
+    expect((await knobs("GET")).body).toEqual(before);
+    expect((await ask()).choices[0]?.message.content).toBeTruthy();
+  });
+
+  describe("on the local stack", () => {
+    let stack: Awaited<ReturnType<typeof startTestStack>>;
+    let defaults: Awaited<ReturnType<typeof startTestStack>>;
+    beforeAll(async () => {
+      stack = await startTestStack({ OFFLINE_MODEL_KNOBS: "true" });
+      defaults = await startTestStack({ OFFLINE_MODEL_KNOBS: "false" });
+    });
+    afterAll(async () => {
+      await stack?.stop();
+      await defaults?.stop();
+    });
+
+    it("refuses a foreign Host (DNS rebinding) with 421 even when enabled, and the next run completes", async () => {
+      const url = `${stack.offlineModelUrl}/_offline/knobs`;
+      const foreign = { host: "attacker.example", origin: "http://attacker.example" };
+      for (const contentType of ["text/plain", "application/json"]) {
+        const res = await raw(url, "POST", { ...foreign, "content-type": contentType }, failEverything);
+        expect(res.status, contentType).toBe(421);
+      }
+      const run = await startRun(stack.url, { question: "What is 2 + 2?" });
+      await stack.workflow.idle();
+      const view = (await (await fetch(`${stack.url}/runs/${run.runId}`)).json()) as { status: string };
+      expect(view.status).toBe("completed");
+    });
+
+    it("are off by default (npm start): 404 even from loopback with JSON", async () => {
+      expect(loadConfig({}).OFFLINE_MODEL_KNOBS).toBe("false");
+      const res = await raw(
+        `${defaults.offlineModelUrl}/_offline/knobs`,
+        "POST",
+        { "content-type": "application/json" },
+        failEverything,
+      );
+      expect(res.status).toBe(404);
+    });
   });
 });

@@ -17,7 +17,7 @@ let server: Served;
 let openai: OpenAI;
 
 beforeAll(async () => {
-  server = await serveApp(createOfflineModelApp({ tokensPerSecond: 0 }), 0, "127.0.0.1");
+  server = await serveApp(createOfflineModelApp({ tokensPerSecond: 0, knobs: true }), 0, "127.0.0.1");
   openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "offline", maxRetries: 0 });
 });
 afterEach(async () => {
@@ -129,7 +129,11 @@ describe("structured outputs: plan", () => {
   });
 
   it("badPlanNext: the next plans use the unknown tool web_search, then a valid plan comes back", async () => {
-    await fetch(`${server.url}/_offline/knobs`, { method: "POST", body: JSON.stringify({ badPlanNext: 2 }) });
+    await fetch(`${server.url}/_offline/knobs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ badPlanNext: 2 }),
+    });
     const first = await plan(`Request: ${QUESTION}`);
     expect(first.steps.map((s) => s.tool)).toEqual(["web_search", null]);
     const rejected = `Request: ${QUESTION}\n\nThe previous plan was rejected: step 1 uses unknown tool "web_search"`;

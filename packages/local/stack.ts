@@ -99,11 +99,13 @@ export async function startLocalStack(config: Config, options: LocalStackOptions
 
     let offline: Served | undefined;
     if (usesOfflineModel(config)) {
-      offline = await serveApp(
-        createOfflineModelApp({ tokensPerSecond: config.OFFLINE_MODEL_TOKENS_PER_SECOND }),
-        0,
-        "127.0.0.1",
-      );
+      const model = createOfflineModelApp({
+        tokensPerSecond: config.OFFLINE_MODEL_TOKENS_PER_SECOND,
+        knobs: config.OFFLINE_MODEL_KNOBS === "true",
+      });
+      // It listens on loopback: like the API, it refuses a foreign Host (DNS rebinding), so a
+      // web page cannot reach it through a name of its own.
+      offline = await serveApp(new Hono().use(loopbackHostOnly()).route("/", model), 0, "127.0.0.1");
     }
     const model = createModelClient(config, offline ? `${offline.url}/v1` : undefined);
     const agent = createAgentDeps(config, store, model, log);

@@ -12,7 +12,10 @@ import { completionBody, newMeta, OFFLINE_MODEL_ID, render, streamPieces } from 
 export interface OfflineModelOptions {
   /** Generation speed (tokens per second); 0 or less means as fast as possible. Default 30. */
   tokensPerSecond?: number;
-  /** Serve the test routes under `/_offline/` (knobs, stats). Default true. */
+  /**
+   * Serve the test routes under `/_offline/` (knobs, stats). Default false: only tests turn
+   * them on (OFFLINE_MODEL_KNOBS=true), so nothing else can make the model fail or stall.
+   */
   knobs?: boolean;
 }
 
@@ -96,7 +99,7 @@ function failingAtEnd(body: ReadableStream<Uint8Array>, dropped: () => boolean):
  *   usage chunk with `stream_options.include_usage`) and non-streaming (waits as long as the
  *   tokens take). Replies are paced at the knobs' `tokensPerSecond`. 400 for a malformed request.
  * - `GET /v1/models`: the one model, {@link OFFLINE_MODEL_ID}.
- * - Test routes (unless `knobs: false`): `GET|POST|DELETE /_offline/knobs` (see OfflineKnobs:
+ * - Test routes (only with `knobs: true`): `GET|POST|DELETE /_offline/knobs` (see OfflineKnobs:
  *   failures, stalls, connection resets mid-answer, pace…; POST merges, DELETE resets, 400 for an
  *   invalid body) and `GET /_offline/stats`
  *   (`{ calls, active }`: chat-completion calls received and still being answered).
@@ -114,9 +117,21 @@ export function createOfflineModelApp(options: OfflineModelOptions = {}): Hono {
     }),
   );
 
-  if (options.knobs !== false) {
+  if (options.knobs === true) {
     app.get("/_offline/knobs", (c) => c.json(board.get()));
     app.post("/_offline/knobs", async (c) => {
+      // JSON only: a cross-site form or `text/plain` fetch (a CORS "simple request", sent
+      // without a preflight) must not change the model.
+      if (!/^application\/json\s*(;|$)/i.test(c.req.header("content-type") ?? "")) {
+        return c.json(
+          errorBody(
+            "knobs take Content-Type: application/json",
+            "invalid_request_error",
+            "unsupported_media_type",
+          ),
+          415,
+        );
+      }
       const parsed = OfflineKnobsPatchSchema.safeParse(await c.req.json().catch(() => undefined));
       if (!parsed.success) {
         return c.json(

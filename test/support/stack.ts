@@ -25,6 +25,8 @@ export async function startTestStack(
     LLM_DELTA_INTERVAL_MS: "50",
     STREAM_POLL_MIN_MS: "5",
     STREAM_POLL_MAX_MS: "50",
+    // Tests inject model failures and stalls through /_offline/knobs.
+    OFFLINE_MODEL_KNOBS: "true",
     ...env,
   });
   // No real backoff sleeps in tests: every retrying state waits 0 s.
