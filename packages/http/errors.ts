@@ -30,11 +30,16 @@ export interface ErrorBody {
   error: { code: string; message: string; requestId: string };
 }
 
-/** Build the error response for `err`: its own status for HttpError, a generic 500 otherwise (details go to logs only). */
+/**
+ * Build the error response for `err`: its own status for HttpError, a generic 500 otherwise
+ * (details go to logs only). The body's `requestId` is the request id middleware's when it
+ * ran, a new one otherwise (a refusal in a middleware before it, such as the loopback Host
+ * check), and `X-Request-Id` always equals it.
+ */
 export function errorResponse(c: Context, err: HttpError): Response {
-  const requestId = (c.get("requestId" as never) as string | undefined) ?? "unknown";
+  const requestId = (c.get("requestId" as never) as string | undefined) ?? crypto.randomUUID();
   const body: ErrorBody = { error: { code: err.code, message: err.message, requestId } };
-  return c.json(body, err.status, err.headers);
+  return c.json(body, err.status, { ...err.headers, "X-Request-Id": requestId });
 }
 
 /**

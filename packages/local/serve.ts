@@ -1,6 +1,8 @@
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
+import { getRequestListener } from "@hono/node-server";
 import type { Hono } from "hono";
+import { onClientError, onRequestError } from "./transport-errors.ts";
 
 /** A running HTTP server: its base URL (no trailing slash) and how to stop it. */
 export interface Served {
@@ -12,11 +14,19 @@ export interface Served {
 /**
  * Serve a Hono app with @hono/node-server on `host:port` (port 0 picks a free one).
  * close() also ends open connections (SSE streams would otherwise keep the server alive).
+ * Requests Node or the adapter refuse before the app sees them (parse errors, no Host) get
+ * the one JSON error shape too (see transport-errors.ts): Node's own `requireHostHeader`
+ * check is off because it answers with an empty body; the adapter's refusal is answered instead.
  */
 export async function serveApp(app: Hono, port: number, host: string): Promise<Served> {
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port, hostname: host }, () => resolve(s));
-    s.once("error", reject);
+  const server = createServer(
+    { requireHostHeader: false },
+    getRequestListener(app.fetch, { errorHandler: onRequestError }),
+  );
+  server.on("clientError", onClientError);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
   });
   const actual = (server.address() as AddressInfo).port;
   const shownHost = host.includes(":") ? `[${host}]` : host;
@@ -25,7 +35,7 @@ export async function serveApp(app: Hono, port: number, host: string): Promise<S
     port: actual,
     close: () =>
       new Promise<void>((resolve) => {
-        if ("closeAllConnections" in server) server.closeAllConnections();
+        server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
