@@ -47,15 +47,17 @@ function startProcess(env: Record<string, string>): Promise<{ child: ChildProces
 }
 
 describe("a local process killed mid-run", () => {
-  it("is restarted on the same on-disk store, and the run ends as timed out with its earlier events intact", async () => {
+  it("is restarted on the same on-disk store: the run ends at once with server_restarted, its earlier events intact and its slot free", async () => {
     const dir = mkdtempSync(join(tmpdir(), "stagecast-crash-"));
     try {
       const env = {
         DATA_DIR: dir,
         AUTH: "off",
         OFFLINE_MODEL_TOKENS_PER_SECOND: "20",
-        RUN_SILENCE_MS: "1500",
-        RUN_SWEEP_MS: "200",
+        // The defaults: the periodic sweep would take 20 minutes; the start-up must not wait for it.
+        RUN_SILENCE_MS: "1200000",
+        // One run at a time per owner: the dead process's run must not hold the slot.
+        MAX_ACTIVE_RUNS: "1",
       };
       const first = await startProcess(env);
       const started = await startRun(first.url, { question: "Survive a crash" });
@@ -64,9 +66,11 @@ describe("a local process killed mid-run", () => {
       first.child.kill("SIGKILL");
       await new Promise((r) => first.child.once("exit", r));
 
+      const restartedAt = Date.now();
       const second = await startProcess(env);
       const streamUrl = started.links.stream.replace(first.url, second.url);
       const after = await readSse(streamUrl, { timeoutMs: 20_000 });
+      const recoveryMs = Date.now() - restartedAt;
       const events = after.frames
         .filter((f) => f.event !== "heartbeat")
         .map((f) => JSON.parse(f.data) as RunEvent);
@@ -75,10 +79,15 @@ describe("a local process killed mid-run", () => {
       expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
       expect(events.filter((e) => isTerminalType(e.type))).toHaveLength(1);
       const last = events.at(-1);
-      if (last?.type !== "run.timed_out") throw new Error(`expected run.timed_out, got ${last?.type}`);
-      expect(last.data.error.code).toBe("run_silent");
+      if (last?.type !== "run.failed") throw new Error(`expected run.failed, got ${last?.type}`);
+      expect(last.data.error.code).toBe("server_restarted");
+      // Ended by the start-up itself, not by a sweep after RUN_SILENCE_MS.
+      expect(recoveryMs).toBeLessThan(15_000);
       const status = await (await fetch(started.links.self.replace(first.url, second.url))).json();
-      expect(status.status).toBe("timed_out");
+      expect(status.status).toBe("failed");
+      // The owner's only active-run slot is free again: a new run is accepted (not 429).
+      const next = await startRun(second.url, { question: "And now?" });
+      expect(next.runId).not.toBe(started.runId);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

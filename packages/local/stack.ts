@@ -17,7 +17,7 @@ import {
 } from "../runtime/compose.ts";
 import { type Config, ConfigError, usesOfflineModel } from "../runtime/config.ts";
 import { type LogFn, logFn } from "../runtime/logger.ts";
-import { ensureTable, type ProgressStore, sweepSilentRuns } from "../store/index.ts";
+import { endOrphanedRuns, ensureTable, type ProgressStore, sweepSilentRuns } from "../store/index.ts";
 import { buildDefinition, type WorkflowArns } from "../workflow/index.ts";
 import { startDynalite } from "./dynalite.ts";
 import { LocalWorkflow } from "./local-workflow.ts";
@@ -96,6 +96,15 @@ export async function startLocalStack(config: Config, options: LocalStackOptions
     options.instrumentDynamo?.(client);
     await ensureTable(client, config.TABLE_NAME);
     const store = createStore(config, client, options.onEventStored);
+    if (config.DATA_DIR) {
+      // This process owns its data directory alone: a run still active now was left by a
+      // previous process that died (kill, crash, power loss). End it at once rather than after
+      // RUN_SILENCE_MS, so its clients see the end and its owner's active-run slot is free.
+      const orphaned = await endOrphanedRuns(store);
+      if (orphaned.timedOut.length > 0) {
+        log({ level: "warn", msg: "ended runs a previous process left unfinished", runs: orphaned.timedOut });
+      }
+    }
 
     let offline: Served | undefined;
     if (usesOfflineModel(config)) {
@@ -156,7 +165,7 @@ export async function startLocalStack(config: Config, options: LocalStackOptions
     const http = await serveApp(app, config.PORT, config.HOST);
     closers.push(http.close);
 
-    // Runs left behind by a process that died (on-disk store) end as timed out after a silence.
+    // Runs whose stage died while this process lives end as timed out after a silence.
     let sweeping: Promise<unknown> = Promise.resolve();
     let busy = false;
     const sweep = () => {
