@@ -359,15 +359,15 @@ describe("heartbeatMessage", () => {
 });
 
 describe("sseComment", () => {
-  it("is a comment line ending with a blank line", () => {
-    expect(sseComment("open")).toBe(": open\n\n");
+  it("is one comment line, without a blank line (it never forms a block of its own)", () => {
+    expect(sseComment("open")).toBe(": open\n");
   });
 
   it("replaces CR and LF inside the text so the comment cannot inject fields", () => {
     const c = sseComment("a\nb\r\nc\rid: 99\nevent: run.completed\ndata: {}");
     expect(c.startsWith(": ")).toBe(true);
-    expect(c.endsWith("\n\n")).toBe(true);
-    expect(c.slice(0, -2)).not.toMatch(/[\r\n]/);
+    expect(c.endsWith("\n")).toBe(true);
+    expect(c.slice(0, -1)).not.toMatch(/[\r\n]/);
     const { messages, comments } = parseWire(c);
     expect(messages).toHaveLength(0);
     expect(comments).toHaveLength(1);

@@ -127,7 +127,7 @@ interface Case {
    * The JSON error code. `null`: Node's HTTP parser refuses the request before any app code runs
    * and answers a bare status with no body (nothing to leak, nothing created).
    */
-  code: string | null;
+  code: string;
   check?: (a: Answer) => void;
 }
 
@@ -481,29 +481,29 @@ const cases: Case[] = [
     },
   },
   {
-    name: "raw Last-Event-ID with a bare LF (Node refuses it)",
+    name: "raw Last-Event-ID with a bare LF (Node refuses it, in the JSON shape)",
     send: () =>
       raw(`GET /runs/${fx.aliceRun}/stream?${withToken(fx.aliceStream)} HTTP/1.1`, [
         "Last-Event-ID: 1\nX-Injected: yes",
       ]),
     status: 400,
-    code: null,
+    code: "malformed_request",
   },
   {
-    name: "raw Last-Event-ID with a bare CR (Node refuses it)",
+    name: "raw Last-Event-ID with a bare CR (Node refuses it, in the JSON shape)",
     send: () =>
       raw(`GET /runs/${fx.aliceRun}/stream?${withToken(fx.aliceStream)} HTTP/1.1`, [
         "Last-Event-ID: 1\rX-Injected: yes",
       ]),
     status: 400,
-    code: null,
+    code: "malformed_request",
   },
   {
-    name: "raw Last-Event-ID with a NUL byte (Node refuses it)",
+    name: "raw Last-Event-ID with a NUL byte (Node refuses it, in the JSON shape)",
     send: () =>
       raw(`GET /runs/${fx.aliceRun}/stream?${withToken(fx.aliceStream)} HTTP/1.1`, ["Last-Event-ID: 1\0"]),
     status: 400,
-    code: null,
+    code: "malformed_request",
   },
   {
     name: "raw Last-Event-ID folded onto a second line (obs-fold, Node refuses it)",
@@ -513,16 +513,16 @@ const cases: Case[] = [
         " X-Injected: yes",
       ]),
     status: 400,
-    code: null,
+    code: "malformed_request",
   },
   {
-    name: "raw Last-Event-ID of 20,000 digits (Node refuses it)",
+    name: "raw Last-Event-ID of 20,000 digits (Node refuses it, in the JSON shape)",
     send: () =>
       raw(`GET /runs/${fx.aliceRun}/stream?${withToken(fx.aliceStream)} HTTP/1.1`, [
         `Last-Event-ID: ${"9".repeat(20_000)}`,
       ]),
     status: 431,
-    code: null,
+    code: "headers_too_large",
   },
   ...["abc", "-1", "99999999999"].map(
     (after): Case => ({
@@ -970,17 +970,11 @@ describe("hostile input through real HTTP", () => {
   });
 
   for (const c of cases) {
-    it(`${c.name} → ${c.status}${c.code ? ` ${c.code}` : ""}`, async () => {
+    it(`${c.name} → ${c.status} ${c.code}`, async () => {
       const stack = c.on === "configured" ? cfg : main;
       const before = await countItems(stack.store);
       const a = await c.send();
-      if (c.code === null) {
-        // Refused by Node's HTTP parser before the app: a bare status line, no body at all.
-        expect(a.status).toBe(c.status);
-        expect(a.body).toBe("");
-      } else {
-        expectCleanError(a, c.status, c.code, SECRETS);
-      }
+      expectCleanError(a, c.status, c.code, SECRETS);
       if (c.status === 401) {
         expect(a.headers.get("www-authenticate")).toBe(`Bearer error="${c.code}"`);
       }

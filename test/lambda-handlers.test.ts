@@ -871,14 +871,14 @@ describe("functions/stream.ts flush strategies at the adapter boundary", () => {
   });
 
   describe("trailer (STREAM_FLUSH=trailer)", () => {
-    it("follows every batch with a separate 3-byte comment write and nothing else", async () => {
+    it("follows every batch with a separate 2-byte comment line and nothing else", async () => {
       const fns = await loadFunctions({ STREAM_FLUSH: "trailer" });
       const runId = await seedRun();
       const stored = [...(await allEvents(runId)), ...(await appendAll(runId, lifecycle(runId)))];
       const result = await invokeStreaming(fns.stream, streamRequest(runId));
       const all = batches(result.bodyChunks);
       expect(all.length).toBeGreaterThanOrEqual(2);
-      for (const b of all) expect(b.after ? text(b.after) : undefined).toBe(":\n\n");
+      for (const b of all) expect(b.after ? text(b.after) : undefined).toBe(":\n");
       expectFrames(parseSse(result.body).frames, stored);
     });
   });
@@ -903,7 +903,7 @@ describe("functions/stream.ts flush strategies at the adapter boundary", () => {
         expect(b.bytes + (b.after?.data.length ?? 0)).toBeGreaterThanOrEqual(16_384);
       }
       const trailer = await invokeStreaming(fns.stream, streamRequest(runId, { query: "flush=trailer" }));
-      for (const b of batches(trailer.bodyChunks)) expect(b.after ? text(b.after) : undefined).toBe(":\n\n");
+      for (const b of batches(trailer.bodyChunks)) expect(b.after ? text(b.after) : undefined).toBe(":\n");
       const bad = await invokeStreaming(fns.stream, streamRequest(runId, { query: "flush=sometimes" }));
       expect(bad.prelude?.statusCode).toBe(400);
     });

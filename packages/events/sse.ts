@@ -54,13 +54,17 @@ export function endedMessage(ended: Ended): SseMessage {
 }
 
 /**
- * An SSE comment line (`: text`), ignored by every conforming client. Used to open the
- * stream at once (the Lambda runtime sends the status line and headers only with the first
- * write) and as padding that pushes small frames through buffering front ends.
+ * An SSE comment line (`: text`), ignored by every conforming client. Used to open the stream
+ * at once (the Lambda runtime sends the status line and headers only with the first write),
+ * as padding that pushes small frames through buffering front ends, and as the seed format's
+ * keep-alive. It ends with one line feed, not a blank line: it never forms a block of its own
+ * but joins the next frame's block (or nothing, at the end of the stream), because some
+ * parsers dispatch a comment-only block as an event with empty data (httpx-sse once it has
+ * seen an id; @microsoft/fetch-event-source always).
  * @param text must not contain a newline.
  */
 export function sseComment(text: string): string {
-  return `: ${text.replace(/[\r\n]/g, " ")}\n\n`;
+  return `: ${text.replace(/[\r\n]/g, " ")}\n`;
 }
 
 /** A snapshot frame: `event: snapshot`, `id: <lastSeq>` (see SnapshotSchema). */

@@ -10,15 +10,15 @@ import { sseComment } from "../events/index.ts";
  * - `pad`: after each batch of frames, an SSE comment that brings the batch just past `padBytes`
  *   (bytes per batch > padBytes; defeats a size threshold up to padBytes); a batch already that
  *   large gets the trailer instead, so its last frame is not left waiting for a next chunk.
- * - `trailer`: after each batch, a separate 3-byte comment write (a few bytes per batch;
+ * - `trailer`: after each batch, a separate 2-byte comment write (a few bytes per batch;
  *   defeats "released when the next chunk arrives", not a size threshold).
  */
 export const FLUSH_STRATEGIES = ["off", "pad", "trailer"] as const;
 /** One of {@link FLUSH_STRATEGIES}. */
 export type FlushStrategy = (typeof FLUSH_STRATEGIES)[number];
 
-/** The trailer write: an empty SSE comment, ignored by clients. */
-export const TRAILER = ":\n\n";
+/** The trailer write: an empty SSE comment line, ignored by clients (see sseComment). */
+export const TRAILER = ":\n";
 
 /**
  * The extra write (if any) to send after a batch of `batchBytes` bytes under `strategy`.
@@ -31,9 +31,9 @@ export function flushWrite(
 ): string | undefined {
   if (strategy === "off") return undefined;
   if (strategy === "pad" && batchBytes <= padBytes) {
-    // sseComment adds ": " and "\n\n" (4 bytes) around the filler; PAD_OVER bytes past the
+    // sseComment adds ": " and "\n" (3 bytes) around the filler; PAD_OVER bytes past the
     // threshold, for buffers that release only once it is exceeded.
-    return sseComment(" ".repeat(Math.max(0, padBytes - batchBytes - 4 + PAD_OVER)));
+    return sseComment(" ".repeat(Math.max(0, padBytes - batchBytes - 3 + PAD_OVER)));
   }
   return TRAILER;
 }

@@ -26,7 +26,7 @@ export interface StreamSettings extends TailSettings {
   /** What to write after each batch of frames (see FlushStrategy); a `?flush=` query parameter overrides it. */
   flush: FlushStrategy;
   /**
-   * Bytes after which the stream ends (with `retry:`) and the client resumes. Lambda caps a
+   * Bytes after which the stream ends (with a `reconnect` frame) and the client resumes. Lambda caps a
    * streamed response (20 MB by default, Lambda quotas); padding makes that reachable.
    */
   maxBytes: number;
@@ -75,7 +75,7 @@ const STREAM_HEADERS = [
  * - POST /ask-stream (seed 004): starts a run as the caller (bearer JWT) and streams it in
  *   the seed's shape on the same response.
  * - GET /test-stream (seed 004): a ~2 s synthetic run, nothing stored, no model, no auth.
- * Every stream: heartbeats while silent, closes before `maxDurationMs` with a `retry:` hint
+ * Every stream: opens with `retry:`, heartbeats while silent, closes before `maxDurationMs` with a `reconnect` frame
  * (a Function URL invocation ends at the function timeout, at most 15 minutes), headers
  * text/event-stream, `Cache-Control: no-cache, no-transform`, `X-Accel-Buffering: no`.
  */
@@ -194,9 +194,8 @@ export function createStreamApp(deps: StreamDeps): Hono {
           ...(filter ? { filter } : {}),
           flush,
           ...(snapshot ? { opening: [snapshot] } : {}),
-          ...(latest
-            ? { newest: { ...(run.stage === undefined ? {} : { stage: run.stage }), progress: run.progress } }
-            : {}),
+          // Heartbeats before the first event report where the run is, not progress 0.
+          newest: { ...(run.stage === undefined ? {} : { stage: run.stage }), progress: run.progress },
         }),
       ),
     );
@@ -238,12 +237,16 @@ export function createStreamApp(deps: StreamDeps): Hono {
       const events = syntheticRun(runId, Date.now());
       await stream.write(sseComment(`test stream ${runId}: synthetic, nothing stored, no model`));
       const opening = format.opening({ runId, elapsedMs: 0, progress: 0, lastSeq: 0 }, settings.retryMs);
-      if (typeof opening === "string") await stream.write(opening);
-      else await stream.writeSSE(opening);
+      if (opening) await stream.writeSSE(opening);
+      let retryPending = !opening;
       for (const event of events) {
         if (stream.aborted) return;
         if (isTerminalType(event.type) || !filter || filter(format.typeOf(event))) {
-          const frame: SseMessage = format.frame(event);
+          const frame: SseMessage = {
+            ...format.frame(event),
+            ...(retryPending ? { retry: settings.retryMs } : {}),
+          };
+          retryPending = false;
           await stream.writeSSE(frame);
           const extra = flushWrite(flush, settings.padBytes, sseBytes(frame));
           if (extra) await stream.write(extra);

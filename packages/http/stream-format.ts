@@ -34,8 +34,11 @@ export interface StreamFormat {
   heartbeat(beat: Heartbeat): SseMessage | string;
   /** The opening snapshot frame for `?from=latest`, when this format has one. */
   snapshot?(snapshot: Snapshot): SseMessage;
-  /** The first frame of every stream; it carries `retry: retryMs` (ms). */
-  opening(beat: Heartbeat, retryMs: number): SseMessage | string;
+  /**
+   * The first frame of every stream; it carries `retry: retryMs` (ms). Undefined when the
+   * format has none: the first data frame then carries the `retry:` field.
+   */
+  opening(beat: Heartbeat, retryMs: number): SseMessage | undefined;
   /** The last frame of a stream that closes before the run's end; it carries `retry:`. */
   reconnect(reconnect: Reconnect): SseMessage | string;
   /** The last frame of a stream whose cursor is at or past the run's terminal event. */
@@ -97,10 +100,11 @@ const SEED: StreamFormat = {
   typeOf: (event) => toSeedEvent(event).event.event_type,
   frame: (event) => ({ id: String(event.seq), data: JSON.stringify(toSeedEvent(event)) }),
   heartbeat: (beat) => sseComment(`heartbeat ${Math.round(beat.elapsedMs / 1000)} s`),
-  // The seed's clients read `data:` lines only: control frames are comments, and `retry:`
-  // shares the comment's block, which has no data and so dispatches nothing (WHATWG §9.2.6).
-  opening: (beat, retryMs) => `: open after ${beat.lastSeq}\nretry: ${retryMs}\n\n`,
-  reconnect: (r) => `: reconnect after ${r.lastSeq} (${r.reason})\nretry: ${r.retryMs}\n\n`,
+  // The seed's clients read `data:` lines only: control frames are comment lines, and the
+  // `retry:` rides on the first data frame instead (a block with only `retry:` is delivered
+  // as an empty-data event by some clients), so there is no opening frame.
+  opening: () => undefined,
+  reconnect: (r) => sseComment(`reconnect after ${r.lastSeq} (${r.reason}), retry in ${r.retryMs} ms`),
   ended: (e) => sseComment(`ended at ${e.lastSeq} (${e.terminal})`),
 };
 

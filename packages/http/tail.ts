@@ -43,7 +43,7 @@ export interface Tail {
   logEnd: number;
   /** When the run was created (ms since epoch), for the heartbeat's `elapsedMs`. */
   createdMs: number;
-  /** When the tail must end, with a `retry:` hint (ms since epoch). */
+  /** When the tail must end, with a `reconnect` frame (ms since epoch). */
   deadline: number;
   format: StreamFormat;
   /** The process's shared poller (one store read per interval per run, whatever the watchers). */
@@ -61,8 +61,9 @@ export interface Tail {
 /**
  * Tail a run's log onto `stream` until its terminal event, the deadline, the size cap
  * (Lambda caps a streamed response) or the client leaving. Framing (docs/api.md):
- * - opens with a comment and the format's opening frame, which carries `retry:` (so even an
- *   abrupt drop reconnects after `retryMs`), then the `from=latest` snapshot if any;
+ * - opens with a comment line and the format's opening frame, which carries `retry:` (so even
+ *   an abrupt drop reconnects after `retryMs`; without one, the first frame carries it), then
+ *   the `from=latest` snapshot if any;
  * - events after the cursor, from the store first, then from the shared {@link TailHub}
  *   (`pollMinMs` during activity and `pollHoldMs` after it, doubling to `pollMaxMs`);
  * - a heartbeat after `heartbeatMs` of silence;
@@ -79,9 +80,16 @@ export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void
   let lastWrite = opened;
   let batchBytes = 0;
   let sent = 0;
-  const send = async (message: SseMessage | string) => {
+  // A format without an opening frame (seed) gets its `retry:` on the first frame instead.
+  let retryPending = false;
+  const send = async (input: SseMessage | string) => {
+    let message = input;
     if (typeof message === "string") await stream.write(message);
-    else await stream.writeSSE(message);
+    else {
+      if (retryPending) message = { ...message, retry: settings.retryMs };
+      retryPending = false;
+      await stream.writeSSE(message);
+    }
     const bytes = typeof message === "string" ? Buffer.byteLength(message) : sseBytes(message);
     batchBytes += bytes;
     sent += bytes;
@@ -103,7 +111,9 @@ export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void
   });
   // Write at once: the Lambda runtime sends status and headers only with the first byte.
   await send(sseComment(`stream ${runId} after ${cursor}`));
-  await send(format.opening(beat(opened), settings.retryMs));
+  const opening = format.opening(beat(opened), settings.retryMs);
+  if (opening) await send(opening);
+  else retryPending = true;
   for (const frame of tail.opening ?? []) await send(frame);
   await endBatch();
   let reason: Reconnect["reason"] = "deadline";

@@ -79,12 +79,12 @@ export const ConfigSchema = z.object({
   STREAM_POLL_HOLD_MS: int(1000, 0),
   /**
    * Heartbeat frame interval while nothing else is sent (ms). 2.5 s stays under common client
-   * read timeouts (httpx: 5 s) and proxy idle timeouts; with STREAM_FLUSH=pad every heartbeat
-   * is padded to STREAM_PAD_BYTES (≈ 6.6 KB/s, 23 MB/h at the defaults), so such a stream
-   * reaches STREAM_MAX_BYTES and reconnects about every 40 minutes (docs/api.md).
+   * read timeouts (httpx: 5 s) and proxy idle timeouts. With STREAM_FLUSH=pad every heartbeat
+   * is padded to STREAM_PAD_BYTES + 64 (16,448 bytes ≈ 6.6 KB/s, 23.7 MB/h at the defaults);
+   * the 14-minute deadline then comes first (≈ 5.5 MB), well before STREAM_MAX_BYTES (docs/api.md).
    */
   STREAM_HEARTBEAT_MS: int(2500, 100),
-  /** A stream closes cleanly after this long (ms) with a `retry:` hint; keep it below the Lambda timeout. */
+  /** A stream closes cleanly after this long (ms) with a `reconnect` frame; keep it below the Lambda timeout. */
   STREAM_MAX_DURATION_MS: int(840_000, 1000),
   /** Reconnect delay the stream suggests to clients (`retry:`, ms). */
   STREAM_RETRY_MS: int(1000, 0),
@@ -96,7 +96,7 @@ export const ConfigSchema = z.object({
   STREAM_FLUSH: z.enum(["off", "pad", "trailer"]).optional(),
   /** The size `pad` brings each batch up to (bytes); 16 KiB covers the most reported threshold. */
   STREAM_PAD_BYTES: int(16_384),
-  /** A stream ends (with `retry:`) after this many bytes, below Lambda's 20 MB streamed-response cap. */
+  /** A stream ends (with a `reconnect` frame) after this many bytes, below Lambda's 20 MB streamed-response cap. */
   STREAM_MAX_BYTES: int(16_000_000, 1024),
   /**
    * Public base URL of the stream endpoint (the Function URL on AWS); unset = same origin as the

@@ -154,6 +154,7 @@ export function expectCleanError(a: Answer, status: number, code: string, secret
   expect(parsed.error.message.length).toBeLessThan(500);
   expect(parsed.error.requestId).toMatch(/^[\w-]{8,}$/);
   const headerId = a.headers.get("x-request-id");
-  if (headerId) expect(parsed.error.requestId).toBe(headerId);
+  // Every error carries its request id in the header too, equal to the body's.
+  expect(headerId).toBe(parsed.error.requestId);
   expectNoLeak(a.body, secrets);
 }
