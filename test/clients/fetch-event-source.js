@@ -32,7 +32,6 @@ export async function followRun(url, { onEvent, onControl = () => {}, headers = 
       }
     },
     onmessage(message) {
-      if (!message.data) return; // a block of comment lines only (": …") arrives empty
       const data = JSON.parse(message.data);
       if (CONTROL.has(message.event)) {
         onControl(message.event, data);

@@ -35,8 +35,6 @@ def follow(stream_url, after=0, on_control=lambda kind, data: None):
                     for sse in source.iter_sse():
                         if sse.retry is not None:
                             retry_s = sse.retry / 1000
-                        if not sse.data:
-                            continue  # a block of comment lines only; nothing to dispatch
                         data = json.loads(sse.data)
                         if sse.event in CONTROL:
                             on_control(sse.event, data)
