@@ -5,6 +5,7 @@ import {
 } from "../packages/workflow/definition.ts";
 import type { Secrets } from "./secrets.ts";
 import { functionDefaults, isProduction, tableAccess, tracing } from "./settings.ts";
+import { toolWorkerFiles } from "./tool-workers.ts";
 
 /**
  * The workflow: the stage function (every stage's Task), the Finalize function, and a Standard
@@ -19,6 +20,8 @@ export function createWorkflow({ table, secrets }: { table: sst.aws.Dynamo; secr
     ...defaults,
     handler: "functions/stage.handler",
     description: "Stagecast: runs one agent stage (Task of every stage state)",
+    // The tool workers' own bundles (the calculator runs in a worker thread): infra/tool-workers.ts.
+    copyFiles: toolWorkerFiles("functions/stage.handler"),
     // At least the longest stage Task timeout (execution, 900 s): the Task's TimeoutSeconds is
     // the limit that matters, and it is Lambda's maximum too (Lambda quotas).
     timeout: `${Math.max(...Object.values(DEFAULT_STAGE_TIMEOUTS))} seconds`,

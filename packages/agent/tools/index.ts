@@ -7,11 +7,24 @@ import { ToolRegistry } from "./registry.ts";
 export * from "./define-tool.ts";
 export * from "./registry.ts";
 export * from "./run-tool.ts";
+export { isToolError, type ResourceLimit, ToolResourceLimitError, ToolWorkerError } from "./tool-error.ts";
+export {
+  DEFAULT_POOL_SIZE,
+  DEFAULT_WORKER_LIMITS,
+  defaultToolWorkerPool,
+  ToolWorkerPool,
+  type ToolWorkerPoolOptions,
+  type WorkerEntry,
+  type WorkerLimits,
+} from "./worker-pool.ts";
 
 /**
- * The built-in tools: calculator, current_time, memory_search, and http_get when an allowlist
- * is configured. To add a tool: write it with defineTool in its own file here and add one
- * `.register(...)` line below.
+ * The built-in tools: calculator (in a worker thread), current_time, memory_search, and
+ * http_get when an allowlist is configured (on the event loop: they only wait on I/O). To add
+ * a tool: write it with defineTool in its own file here and add one `.register(...)` line
+ * below; a CPU-bound one with `isolation: "worker"` (see define-tool.ts). Worker tools are
+ * warmed here (a worker started, their module imported), so a first call does not spend its
+ * time limit on that (about 0.2-0.5 s); the worker is unref'd and never keeps a process alive.
  */
 export function createDefaultTools(options: { httpGet: HttpGetOptions }): ToolRegistry {
   const registry = new ToolRegistry()
@@ -20,5 +33,6 @@ export function createDefaultTools(options: { httpGet: HttpGetOptions }): ToolRe
     .register(memorySearchTool);
   const httpGet = httpGetTool(options.httpGet);
   if (httpGet) registry.register(httpGet);
+  for (const tool of registry.list()) tool.warm?.();
   return registry;
 }

@@ -1,29 +1,22 @@
 import type { SafeError } from "../../events/index.ts";
-import { type Tool, type ToolContext, ToolError } from "./define-tool.ts";
+import type { Tool, ToolContext } from "./define-tool.ts";
+import { isToolError, ToolResourceLimitError } from "./tool-error.ts";
+import { truncateResult } from "./truncate-result.ts";
 
-/**
- * Longest tool result kept (characters of its JSON). Results go into events (DynamoDB items
- * are at most 400 KB) and into the model's prompt (context windows are finite); longer ones
- * are cut and marked `truncated`.
- */
-export const TOOL_RESULT_MAX_CHARS = 4000;
+export { TOOL_RESULT_MAX_CHARS, truncateResult } from "./truncate-result.ts";
 
 /** The outcome of one tool call: a result or a safe error, and how long it took (ms). */
 export type ToolOutcome =
   | { ok: true; result: unknown; durationMs: number }
   | { ok: false; error: SafeError; durationMs: number };
 
-/** A JSON value of at most {@link TOOL_RESULT_MAX_CHARS}: the value itself, or `{ truncated: true, preview }`. */
-export function truncateResult(value: unknown): unknown {
-  const json = JSON.stringify(value ?? null);
-  if (json.length <= TOOL_RESULT_MAX_CHARS) return value ?? null;
-  return { truncated: true, preview: json.slice(0, TOOL_RESULT_MAX_CHARS) };
-}
-
 /**
  * Validate `rawInput` with the tool's schema and run it under its time limit. Never throws
- * for the tool's own failures: invalid input, a {@link ToolError}, a timeout or any other
- * error become `{ ok: false, error }`, which goes back to the model instead of ending the run.
+ * for the tool's own failures: they become `{ ok: false, error }`, which goes back to the
+ * model instead of ending the run. Codes: `invalid_tool_input`; `tool_timeout` (the time
+ * limit passed: a worker tool's worker is terminated, an in-process tool's I/O is aborted);
+ * `tool_resource_limit` (a worker tool ran out of heap or stack; its worker was replaced);
+ * `tool_error` (a {@link ToolError}, with its message; any other failure as "<name> failed.").
  * A cancelled run (parent signal aborted) rethrows, so the stage stops.
  */
 export async function runTool(tool: Tool, rawInput: unknown, ctx: ToolContext): Promise<ToolOutcome> {
@@ -44,6 +37,8 @@ export async function runTool(tool: Tool, rawInput: unknown, ctx: ToolContext): 
   try {
     const result = await Promise.race([
       tool.run(parsed.data, { ...ctx, signal }),
+      // An in-process tool that ignores its signal still ends here at the limit (its work may
+      // go on in the background; a worker tool's is stopped by its pool).
       new Promise<never>((_, reject) => {
         signal.addEventListener("abort", () => reject(signal.reason), { once: true });
       }),
@@ -58,7 +53,17 @@ export async function runTool(tool: Tool, rawInput: unknown, ctx: ToolContext): 
         durationMs: elapsed(),
       };
     }
-    const message = err instanceof ToolError ? err.message.slice(0, 500) : `${tool.name} failed.`;
+    if (err instanceof ToolResourceLimitError) {
+      return {
+        ok: false,
+        error: {
+          code: "tool_resource_limit",
+          message: `${tool.name} stopped: ${err.message}.`.slice(0, 500),
+        },
+        durationMs: elapsed(),
+      };
+    }
+    const message = isToolError(err) ? err.message.slice(0, 500) : `${tool.name} failed.`;
     return { ok: false, error: { code: "tool_error", message }, durationMs: elapsed() };
   }
 }

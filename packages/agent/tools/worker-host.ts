@@ -1,0 +1,87 @@
+import { setPriority } from "node:os";
+import { parentPort } from "node:worker_threads";
+import { isToolError, type ResourceLimit } from "./tool-error.ts";
+import { truncateResult } from "./truncate-result.ts";
+import type { FailureData, HostRequest, RunReply } from "./worker-protocol.ts";
+
+/**
+ * The entry of a tool worker (started by ToolWorkerPool, worker-pool.ts): it imports tool modules on
+ * demand and runs one call at a time, answering each with a {@link RunReply}. Nothing here
+ * stops a runaway call: the pool terminates the whole worker at the deadline, and V8 ends it
+ * at its `resourceLimits`. Kept free of dependencies so it starts fast and bundles small.
+ */
+
+const modules = new Map<string, Promise<Record<string, unknown>>>();
+
+/** The module at `href`, imported once per worker. */
+function load(href: string): Promise<Record<string, unknown>> {
+  let loading = modules.get(href);
+  if (!loading) {
+    loading = import(href) as Promise<Record<string, unknown>>;
+    modules.set(href, loading);
+  }
+  return loading;
+}
+
+/**
+ * RangeErrors V8 throws when a limit is reached but the isolate survives: the call stack
+ * (bounded by `stackSizeMb`) or an allocation larger than V8 allows. Heap exhaustion is not
+ * catchable: the worker dies and the pool sees ERR_WORKER_OUT_OF_MEMORY.
+ */
+function limitOf(err: unknown): ResourceLimit | undefined {
+  if (!(err instanceof RangeError)) return undefined;
+  if (/call stack/i.test(err.message)) return "stack";
+  if (/invalid (typed )?array length|invalid string length|allocation failed/i.test(err.message))
+    return "memory";
+  return undefined;
+}
+
+/** An error as plain data; every ToolError (subclasses too) travels as name `ToolError`. */
+function failure(err: unknown): FailureData {
+  const limit = limitOf(err);
+  const name = isToolError(err) ? "ToolError" : err instanceof Error ? err.name : "Error";
+  const message = err instanceof Error ? err.message : String(err);
+  return limit ? { name, message, limit } : { name, message };
+}
+
+async function handle(request: HostRequest): Promise<RunReply | undefined> {
+  if (request.type === "preload") {
+    // A failure here surfaces again, with its message, on the first call that needs the module.
+    await load(request.module).catch(() => undefined);
+    return undefined;
+  }
+  try {
+    const fn = (await load(request.module))[request.export];
+    if (typeof fn !== "function") {
+      throw new TypeError(`${request.module} has no exported function ${request.export}`);
+    }
+    const value: unknown = await fn(request.input);
+    return { type: "result", id: request.id, ok: true, json: JSON.stringify(truncateResult(value)) };
+  } catch (err) {
+    return { type: "result", id: request.id, ok: false, error: failure(err) };
+  }
+}
+
+/**
+ * Nice value of tool workers (0 = normal, 19 = lowest): when a tool and request handling
+ * compete for a core, the scheduler favours the event loop (CFS weight 110 against 1,024).
+ * Uncontended, a tool still gets a whole core.
+ */
+export const TOOL_WORKER_NICE = 10;
+
+if (!parentPort) throw new Error("worker-host.ts runs only as a worker thread (see ToolWorkerPool)");
+// On Linux a nice value belongs to a thread (NPTL), so this lowers this worker only; elsewhere
+// it would lower the whole process, so it is left alone there.
+if (process.platform === "linux") {
+  try {
+    setPriority(TOOL_WORKER_NICE);
+  } catch {
+    // Not permitted (some sandboxes): the worker runs at normal priority.
+  }
+}
+const port = parentPort;
+port.on("message", (request: HostRequest) => {
+  void handle(request).then((reply) => {
+    if (reply) port.postMessage(reply);
+  });
+});
