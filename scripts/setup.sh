@@ -11,9 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-if [ -z "${CHROMIUM_PATH:-}" ] || [ ! -x "${CHROMIUM_PATH:-}" ]; then
-  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-fi
+# Where the browser tests look for it (test/browser.test.ts): CHROMIUM_PATH, else Debian's.
+[ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
 for tool in cmake make g++ unzip python3; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done

@@ -90,6 +90,12 @@ describe("every error a client can receive has the one JSON shape and a request 
       "misdirected_request",
     ],
     [
+      "an Expect other than 100-continue",
+      () => `POST /runs HTTP/1.1\r\n${host()}\r\nExpect: teapot\r\nContent-Length: 2\r\n\r\n{}`,
+      417,
+      "expectation_failed",
+    ],
+    [
       "an unknown route",
       () => `GET /nowhere HTTP/1.1\r\n${host()}\r\nConnection: close\r\n\r\n`,
       404,
@@ -101,6 +107,32 @@ describe("every error a client can receive has the one JSON shape and a request 
       expectErrorShape(await rawRequest(bytes()), status, code);
     });
   }
+
+  it("a malformed request after a stream has started on the same connection closes it, never writing into the stream", async () => {
+    const { port, hostname } = new URL(stack.url);
+    const run = await fetch(`${stack.url}/runs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ question: "Keep streaming" }),
+    });
+    const { runId } = (await run.json()) as { runId: string };
+    const got = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), hostname, () => {
+        socket.write(`GET /runs/${runId}/stream HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`);
+        // Once the stream's first bytes arrive, send a request Node cannot parse.
+        socket.once("data", () => socket.write("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\u0000b\r\n\r\n"));
+      });
+      let out = "";
+      socket.setEncoding("utf8");
+      socket.on("data", (chunk) => (out += chunk));
+      socket.on("close", () => resolve(out));
+      socket.on("error", () => resolve(out));
+      socket.setTimeout(10_000, () => reject(new Error("the connection was not closed")));
+    });
+    expect(got.startsWith("HTTP/1.1 200")).toBe(true);
+    expect(got).not.toContain("HTTP/1.1 400");
+    await stack.workflow.idle();
+  });
 
   it("the server still serves normal requests afterwards", async () => {
     const res = await fetch(`${stack.url}/runs`);

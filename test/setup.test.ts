@@ -12,7 +12,8 @@ const which = (tool: string) =>
 
 describe("scripts/setup.sh (the pretest hook of npm test)", () => {
   it("stops at once, before any test, with the exact apt-get command when packages are missing and it may not install them", () => {
-    // A PATH with everything the script needs except chromium and cmake, and no sudo.
+    // A PATH with everything the script needs except cmake, no sudo, and no chromium where the
+    // browser tests would look for it.
     const bin = mkdtempSync(join(tmpdir(), "stagecast-setup-"));
     try {
       for (const tool of [
@@ -29,7 +30,7 @@ describe("scripts/setup.sh (the pretest hook of npm test)", () => {
       ]) {
         symlinkSync(which(tool), join(bin, tool));
       }
-      const env = { PATH: bin };
+      const env = { PATH: bin, CHROMIUM_PATH: join(bin, "chromium") };
       // As root, run it as `nobody`, who may not install packages; anyone else already may not.
       const asRoot = process.getuid?.() === 0;
       const command = asRoot ? which("setpriv") : join(bin, "bash");

@@ -147,16 +147,19 @@ describe("a CPU-bound tool on the local stack", () => {
   );
 
   it(
-    "ends a random([3000000]) memory blow-up as a tool error; the process survives and serves the next run",
+    "refuses random([3000000]) (not on the allow-list; it exhausted the heap before) as a tool error; the process survives and serves the next run",
     NOISE,
     async () => {
       const { polls, events, calls } = await runWhilePolling("What is 1 + random([3000000])?");
       expect(slowest(polls), `slowest GET /runs/{id}: ${slowest(polls)} ms`).toBeLessThan(MAX_GET_MS);
       expect(events.at(-1)?.type).toBe("run.completed");
       expect(calls.length).toBeGreaterThan(0);
+      // The memory limit itself is exercised at pool level (test/worker-pool.test.ts): no
+      // expression the allow-list accepts can exhaust a worker's heap.
       for (const call of calls) {
         expect(call.data.ok).toBe(false);
-        expect(["tool_error", "tool_resource_limit"]).toContain(call.data.error?.code);
+        expect(call.data.error?.code).toBe("tool_error");
+        expect(call.data.error?.message).toContain("random");
       }
       // Still alive, and the calculator still works.
       const next = await runWhilePolling("What is 17% of 2,340?");

@@ -237,16 +237,12 @@ export function createStreamApp(deps: StreamDeps): Hono {
       const events = syntheticRun(runId, Date.now());
       await stream.write(sseComment(`test stream ${runId}: synthetic, nothing stored, no model`));
       const opening = format.opening({ runId, elapsedMs: 0, progress: 0, lastSeq: 0 }, settings.retryMs);
-      if (opening) await stream.writeSSE(opening);
-      let retryPending = !opening;
+      if (typeof opening === "string") await stream.write(opening);
+      else await stream.writeSSE(opening);
       for (const event of events) {
         if (stream.aborted) return;
         if (isTerminalType(event.type) || !filter || filter(format.typeOf(event))) {
-          const frame: SseMessage = {
-            ...format.frame(event),
-            ...(retryPending ? { retry: settings.retryMs } : {}),
-          };
-          retryPending = false;
+          const frame: SseMessage = format.frame(event);
           await stream.writeSSE(frame);
           const extra = flushWrite(flush, settings.padBytes, sseBytes(frame));
           if (extra) await stream.write(extra);

@@ -35,10 +35,10 @@ export interface StreamFormat {
   /** The opening snapshot frame for `?from=latest`, when this format has one. */
   snapshot?(snapshot: Snapshot): SseMessage;
   /**
-   * The first frame of every stream; it carries `retry: retryMs` (ms). Undefined when the
-   * format has none: the first data frame then carries the `retry:` field.
+   * The first frame of every stream; it carries `retry: retryMs` (ms): a frame, or raw field
+   * lines for formats whose clients read data lines only.
    */
-  opening(beat: Heartbeat, retryMs: number): SseMessage | undefined;
+  opening(beat: Heartbeat, retryMs: number): SseMessage | string;
   /** The last frame of a stream that closes before the run's end; it carries `retry:`. */
   reconnect(reconnect: Reconnect): SseMessage | string;
   /** The last frame of a stream whose cursor is at or past the run's terminal event. */
@@ -100,11 +100,12 @@ const SEED: StreamFormat = {
   typeOf: (event) => toSeedEvent(event).event.event_type,
   frame: (event) => ({ id: String(event.seq), data: JSON.stringify(toSeedEvent(event)) }),
   heartbeat: (beat) => sseComment(`heartbeat ${Math.round(beat.elapsedMs / 1000)} s`),
-  // The seed's clients read `data:` lines only: control frames are comment lines, and the
-  // `retry:` rides on the first data frame instead (a block with only `retry:` is delivered
-  // as an empty-data event by some clients), so there is no opening frame.
-  opening: () => undefined,
-  reconnect: (r) => sseComment(`reconnect after ${r.lastSeq} (${r.reason}), retry in ${r.retryMs} ms`),
+  // The seed's clients read `data:` lines only: control frames are comment lines, and `retry:`
+  // is a bare field line with no blank line after it. A parser applies it as it reads the line
+  // (WHATWG HTML §9.2.6), and it joins the next frame's block instead of forming a block of
+  // its own, which some parsers (httpx-sse) would deliver as an event with empty data.
+  opening: (_beat, retryMs) => `retry: ${retryMs}\n`,
+  reconnect: (r) => `${sseComment(`reconnect after ${r.lastSeq} (${r.reason})`)}retry: ${r.retryMs}\n`,
   ended: (e) => sseComment(`ended at ${e.lastSeq} (${e.terminal})`),
 };
 

@@ -75,9 +75,14 @@ export class TailHub {
 
   /**
    * The run's events after `after`, waiting up to `maxWaitMs` for some to be appended (or
-   * until `signal` aborts). Resolves with none on timeout, and with `behind: true` when the
-   * caller must read from the store (the hub has moved past events it no longer holds, or its
-   * last read failed: the caller's own read then surfaces the error).
+   * until `signal` aborts). Resolves with none on timeout, with `behind: true` when the caller
+   * must read from the store (the hub has moved past events it no longer holds, or its last
+   * read failed: the caller's own read then surfaces the error), and with `ended` when the run's
+   * terminal event is at or below `after` (nothing will ever follow: end the stream).
+   * @param after the caller's cursor (a seq; it may be ahead of the log).
+   * @param maxWaitMs longest wait for new events (ms).
+   * @param logEnd a seq the log is known to hold (the run's last seq when the stream opened);
+   *   a new poller starts at the lower of it and `after`, never past the log. Default `after`.
    */
   next(
     runId: string,

@@ -14,6 +14,12 @@ import type { StreamFormat } from "./stream-format.ts";
 import type { TailHub } from "./tail-hub.ts";
 import type { TypeFilter } from "./type-filter.ts";
 
+/**
+ * How much before `heartbeatMs` a heartbeat is sent (ms): timers fire late, and the interval
+ * is a promise of at most `heartbeatMs` of silence (clients' read timeouts are set from it).
+ */
+const HEARTBEAT_EARLY_MS = 50;
+
 /** Events read per store query while tailing (the page also stops at DynamoDB's 1 MB cap). */
 const TAIL_PAGE = 100;
 
@@ -62,11 +68,10 @@ export interface Tail {
  * Tail a run's log onto `stream` until its terminal event, the deadline, the size cap
  * (Lambda caps a streamed response) or the client leaving. Framing (docs/api.md):
  * - opens with a comment line and the format's opening frame, which carries `retry:` (so even
- *   an abrupt drop reconnects after `retryMs`; without one, the first frame carries it), then
- *   the `from=latest` snapshot if any;
+ *   an abrupt drop reconnects after `retryMs`), then the `from=latest` snapshot if any;
  * - events after the cursor, from the store first, then from the shared {@link TailHub}
  *   (`pollMinMs` during activity and `pollHoldMs` after it, doubling to `pollMaxMs`);
- * - a heartbeat after `heartbeatMs` of silence;
+ * - a heartbeat after at most `heartbeatMs` of silence;
  * - ends after the terminal event; a stream whose cursor is already past it (ahead of the
  *   log) gets one `ended` frame instead; one that must close before the run's end (deadline,
  *   size cap, store error: the status line is already sent) gets a `reconnect` frame that
@@ -77,19 +82,13 @@ export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void
   let cursor = tail.after;
   let newest = tail.newest;
   const opened = Date.now();
+  const heartbeatDue = Math.max(1, settings.heartbeatMs - HEARTBEAT_EARLY_MS);
   let lastWrite = opened;
   let batchBytes = 0;
   let sent = 0;
-  // A format without an opening frame (seed) gets its `retry:` on the first frame instead.
-  let retryPending = false;
-  const send = async (input: SseMessage | string) => {
-    let message = input;
+  const send = async (message: SseMessage | string) => {
     if (typeof message === "string") await stream.write(message);
-    else {
-      if (retryPending) message = { ...message, retry: settings.retryMs };
-      retryPending = false;
-      await stream.writeSSE(message);
-    }
+    else await stream.writeSSE(message);
     const bytes = typeof message === "string" ? Buffer.byteLength(message) : sseBytes(message);
     batchBytes += bytes;
     sent += bytes;
@@ -111,9 +110,7 @@ export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void
   });
   // Write at once: the Lambda runtime sends status and headers only with the first byte.
   await send(sseComment(`stream ${runId} after ${cursor}`));
-  const opening = format.opening(beat(opened), settings.retryMs);
-  if (opening) await send(opening);
-  else retryPending = true;
+  await send(format.opening(beat(opened), settings.retryMs));
   for (const frame of tail.opening ?? []) await send(frame);
   await endBatch();
   let reason: Reconnect["reason"] = "deadline";
@@ -132,7 +129,7 @@ export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void
         more = page.hasMore;
       } else {
         const now = Date.now();
-        const wait = Math.max(1, Math.min(lastWrite + settings.heartbeatMs, tail.deadline) - now);
+        const wait = Math.max(1, Math.min(lastWrite + heartbeatDue, tail.deadline) - now);
         const next = await tail.hub.next(runId, cursor, wait, aborted.signal, tail.logEnd);
         if (next.ended) {
           await send(format.ended({ runId, lastSeq: next.ended.seq, terminal: next.ended.type }));
@@ -162,7 +159,7 @@ export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void
         lastWrite = now;
       }
       if (ended) return;
-      if (now - lastWrite >= settings.heartbeatMs) {
+      if (now - lastWrite >= heartbeatDue) {
         await send(format.heartbeat(beat(now)));
         await endBatch();
         lastWrite = now;

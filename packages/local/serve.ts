@@ -2,7 +2,8 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import type { Hono } from "hono";
-import { onClientError, onRequestError } from "./transport-errors.ts";
+import type { LogFn } from "../runtime/logger.ts";
+import { onClientError, onUnmetExpectation, requestErrorHandler } from "./transport-errors.ts";
 
 /** A running HTTP server: its base URL (no trailing slash) and how to stop it. */
 export interface Served {
@@ -17,13 +18,20 @@ export interface Served {
  * Requests Node or the adapter refuse before the app sees them (parse errors, no Host) get
  * the one JSON error shape too (see transport-errors.ts): Node's own `requireHostHeader`
  * check is off because it answers with an empty body; the adapter's refusal is answered instead.
+ * @param log where errors that are not the client's go (never to the client).
  */
-export async function serveApp(app: Hono, port: number, host: string): Promise<Served> {
+export async function serveApp(
+  app: Hono,
+  port: number,
+  host: string,
+  log: LogFn = () => {},
+): Promise<Served> {
   const server = createServer(
     { requireHostHeader: false },
-    getRequestListener(app.fetch, { errorHandler: onRequestError }),
+    getRequestListener(app.fetch, { errorHandler: requestErrorHandler(log) }),
   );
   server.on("clientError", onClientError);
+  server.on("checkExpectation", onUnmetExpectation);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => resolve());

@@ -114,7 +114,7 @@ export async function startLocalStack(config: Config, options: LocalStackOptions
       });
       // It listens on loopback: like the API, it refuses a foreign Host (DNS rebinding), so a
       // web page cannot reach it through a name of its own.
-      offline = await serveApp(new Hono().use(loopbackHostOnly()).route("/", model), 0, "127.0.0.1");
+      offline = await serveApp(new Hono().use(loopbackHostOnly()).route("/", model), 0, "127.0.0.1", log);
     }
     const model = createModelClient(config, offline ? `${offline.url}/v1` : undefined);
     const agent = createAgentDeps(config, store, model, log);
@@ -162,7 +162,7 @@ export async function startLocalStack(config: Config, options: LocalStackOptions
       }),
     );
     app.notFound((c) => errorResponse(c, new HttpError(404, "not_found", "No such route.")));
-    const http = await serveApp(app, config.PORT, config.HOST);
+    const http = await serveApp(app, config.PORT, config.HOST, log);
     closers.push(http.close);
 
     // Runs whose stage died while this process lives end as timed out after a silence.

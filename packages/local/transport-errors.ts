@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { ErrorBody } from "../http/errors.ts";
+import type { LogFn } from "../runtime/logger.ts";
 
 /**
  * Errors that happen before a request reaches a Hono app, in the one JSON error shape
@@ -58,8 +60,11 @@ export function rawErrorResponse(status: number, code: string, message: string):
  * shape when the socket can still take it, then closes it. Never throws.
  */
 export function onClientError(err: Error & { code?: string }, socket: Duplex): void {
-  // A peer that reset the connection cannot read an answer.
-  if (err.code === "ECONNRESET" || !socket.writable) {
+  // A peer that reset the connection cannot read an answer; and on a keep-alive connection
+  // whose previous response has started (an SSE stream), bytes written now would land inside
+  // that response's body: close it instead, as Node's own handler does.
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (err.code === "ECONNRESET" || !socket.writable || inFlight?.headersSent) {
     socket.destroy();
     return;
   }
@@ -69,27 +74,50 @@ export function onClientError(err: Error & { code?: string }, socket: Duplex): v
 
 /**
  * @hono/node-server's `errorHandler`: a Request that could not be built (no Host header, an
- * invalid one, a malformed target) is the client's mistake, 400; anything else is ours, 500
- * with no detail.
+ * invalid one, a malformed target) is the client's mistake, 400 with a fixed message; anything
+ * else is ours, 500 with no detail, logged through `log`.
  */
-export function onRequestError(err: unknown): Response {
-  const requestError = err instanceof Error && err.name === "RequestError";
-  const status = requestError ? 400 : 500;
-  const code = requestError
-    ? /host/i.test(err.message)
-      ? "invalid_host"
-      : "malformed_request"
-    : "internal_error";
-  const message = requestError ? `${err.message}.` : "Something went wrong on our side.";
+export function requestErrorHandler(log: LogFn): (err: unknown) => Response {
+  return (err) => {
+    const message = err instanceof Error ? err.message : String(err);
+    const client = err instanceof Error && err.name === "RequestError";
+    if (!client) log({ level: "error", msg: "request could not be handled", error: message });
+    const answer = !client
+      ? { status: 500, code: "internal_error", message: "Something went wrong on our side." }
+      : /host/i.test(message)
+        ? { status: 400, code: "invalid_host", message: "The request needs a valid Host header." }
+        : { status: 400, code: "malformed_request", message: "The request target is not a valid URL path." };
+    const requestId = randomUUID();
+    const body: ErrorBody = { error: { code: answer.code, message: answer.message, requestId } };
+    return new Response(JSON.stringify(body), {
+      status: answer.status,
+      headers: {
+        "content-type": "application/json",
+        "x-request-id": requestId,
+        "x-content-type-options": "nosniff",
+      },
+    });
+  };
+}
+
+/**
+ * Handler for a Node HTTP server's `checkExpectation` event (a request with an `Expect`
+ * header other than `100-continue`): 417 in the JSON shape; Node's own answer has no body.
+ */
+export function onUnmetExpectation(_req: IncomingMessage, res: ServerResponse): void {
   const requestId = randomUUID();
-  return new Response(JSON.stringify({ error: { code, message, requestId } } satisfies ErrorBody), {
-    status,
-    headers: {
-      "content-type": "application/json",
-      "x-request-id": requestId,
-      "x-content-type-options": "nosniff",
-    },
+  const body: ErrorBody = {
+    error: { code: "expectation_failed", message: "Only `Expect: 100-continue` is supported.", requestId },
+  };
+  const text = JSON.stringify(body);
+  res.writeHead(417, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    "x-request-id": requestId,
+    "x-content-type-options": "nosniff",
+    connection: "close",
   });
+  res.end(text);
 }
 
 function statusText(status: number): string {

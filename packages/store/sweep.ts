@@ -42,7 +42,8 @@ export async function sweepSilentRuns(store: ProgressStore, silenceMs: number): 
  * @throws StoreError subclasses when the store fails.
  */
 export async function endOrphanedRuns(store: ProgressStore): Promise<SweepResult> {
-  return endActiveRuns(store, { type: "run.failed", error: ORPHANED, olderThanMs: -1 });
+  // Whatever the clocks say (one stepped back must not spare a run): every active run ends.
+  return endActiveRuns(store, { type: "run.failed", error: ORPHANED, olderThanMs: Number.NEGATIVE_INFINITY });
 }
 
 async function endActiveRuns(
