@@ -45,6 +45,8 @@ stamp=.venv/.requirements.sha256
 .venv/bin/python -m pip --version >/dev/null 2>&1 || python3 -m venv --clear .venv
 want="$(sha256sum "$requirements" | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements"
+  # One retry per index: on a machine without internet (only a local package index) pip would
+  # otherwise back off five times per package against pypi.org before using the local index.
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --retries 1 -r "$requirements"
   echo "$want" >"$stamp"
 fi
