@@ -112,11 +112,9 @@ async function main(): Promise<void> {
   });
   console.log("strategy  frames   bytes   delay p50/p95/max ms   extra p50/p95/max ms");
   for (const r of rows) {
-    console.log(
-      `${r.strategy.padEnd(8)} ${String(r.frames).padStart(7)} ${String(r.bytes).padStart(7)}   ${r.delay.p50}/${r.delay.p95}/${r.delay.max}`.padEnd(
-        48,
-      ) + `${r.extra.p50}/${r.extra.p95}/${r.extra.max}`,
-    );
+    const counts = `${r.strategy.padEnd(8)} ${String(r.frames).padStart(7)} ${String(r.bytes).padStart(7)}`;
+    const delay = `${r.delay.p50}/${r.delay.p95}/${r.delay.max}`;
+    console.log(`${`${counts}   ${delay}`.padEnd(48)}${r.extra.p50}/${r.extra.p95}/${r.extra.max}`);
   }
 }
 
