@@ -13,12 +13,17 @@ import { EventEmitter } from "node:events";
 import { fileURLToPath } from "node:url";
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
+import { streamSettings } from "../packages/compose/index.ts";
 import { isTerminalType, type RunEvent, toSseMessage } from "../packages/events/index.ts";
-import { createStreamApp } from "../packages/http/stream-app.ts";
-import { type Served, serveApp } from "../packages/local/serve.ts";
-import { LOCAL_ARNS, type LocalStack, startLocalStack } from "../packages/local/stack.ts";
-import { streamSettings } from "../packages/runtime/compose.ts";
-import { loadConfig } from "../packages/runtime/config.ts";
+import { createStreamApp } from "../packages/http/index.ts";
+import {
+  LOCAL_ARNS,
+  type LocalStack,
+  type Served,
+  serveApp,
+  startLocalStack,
+} from "../packages/local/index.ts";
+import { loadConfig } from "../packages/runtime/index.ts";
 import { buildDefinition } from "../packages/workflow/index.ts";
 import { countStoreRequests, type StoreCounter } from "./instrument.ts";
 import type { WatchAnswer, WatchPlan } from "./watchers.ts";

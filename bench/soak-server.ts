@@ -12,8 +12,8 @@
  */
 import { createRequire } from "node:module";
 import { getHeapSpaceStatistics } from "node:v8";
-import { startLocalStack } from "../packages/local/stack.ts";
-import { loadConfig } from "../packages/runtime/config.ts";
+import { startLocalStack } from "../packages/local/index.ts";
+import { loadConfig } from "../packages/runtime/index.ts";
 
 /** What the soak sends to this process. */
 export type SoakRequest = { type: "memory"; id: number } | { type: "stop" };

@@ -1,13 +1,17 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
 import { Resource } from "sst/resource";
 import { type AgentDeps, finalizeRun, runStage } from "../packages/agent/index.ts";
-import type { AuthSettings } from "../packages/http/auth.ts";
-import { authSettings } from "../packages/runtime/auth.ts";
-import { createAgentDeps, createModelClient, createStore } from "../packages/runtime/compose.ts";
-import { type Config, ConfigError, loadConfig } from "../packages/runtime/config.ts";
-import { logFn } from "../packages/runtime/logger.ts";
-import { meterEvents, powertoolsMeter } from "../packages/runtime/metrics.ts";
-import { linkedSecrets } from "../packages/runtime/secret-links.ts";
+import { authSettings, createAgentDeps, createModelClient, createStore } from "../packages/compose/index.ts";
+import type { AuthSettings } from "../packages/http/index.ts";
+import {
+  type Config,
+  ConfigError,
+  linkedSecrets,
+  loadConfig,
+  logFn,
+  meterEvents,
+  powertoolsMeter,
+} from "../packages/runtime/index.ts";
 import type { ProgressStore } from "../packages/store/index.ts";
 import { SfnWorkflow } from "../packages/workflow/index.ts";
 

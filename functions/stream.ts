@@ -2,14 +2,14 @@ import type { Context as LambdaContext } from "aws-lambda";
 import { Hono } from "hono";
 import { streamHandle } from "hono/aws-lambda";
 import { cors } from "hono/cors";
-import { createStreamApp } from "../packages/http/stream-app.ts";
-import { corsOrigins, streamSettings } from "../packages/runtime/compose.ts";
+import { corsOrigins, streamSettings } from "../packages/compose/index.ts";
+import { createStreamApp } from "../packages/http/index.ts";
 import { awsAuth, awsStore, awsWorkflow, config, log, meter } from "./aws.ts";
 
 const app = new Hono();
 app.use(cors(corsOrigins(config)));
 // Transfer-Encoding and Connection belong to the transport, not to the Function URL's
-// response prelude (../shared/notes/local-stack.md): the front end frames the stream itself.
+// response prelude (docs/platform-notes.md, "Hono on Lambda and on Node"): the front end frames the stream itself.
 app.use(async (c, next) => {
   await next();
   c.res = new Response(c.res.body, c.res);

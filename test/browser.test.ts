@@ -8,7 +8,7 @@ import { startTestStack } from "./support/stack.ts";
 
 /** Debian's chromium (apt-get install chromium); .ci/run installs it. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-/** Flags a root, offline, headless Chromium needs here (../shared/notes/toolchain.md). */
+/** Flags a root, offline, headless Chromium needs here (docs/platform-notes.md, "The toolchain"). */
 const FLAGS = [
   "--no-sandbox",
   "--disable-gpu",

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { streamSettings } from "../packages/compose/index.ts";
 import {
   EVENT_TYPES,
   type RunEvent,
@@ -12,7 +13,6 @@ import {
   toSeedEvent,
 } from "../packages/events/index.ts";
 import { createStreamApp } from "../packages/http/stream-app.ts";
-import { streamSettings } from "../packages/runtime/compose.ts";
 import { ProgressStore, recordStageDuration, stageEstimates } from "../packages/store/index.ts";
 import { answer, countItems, expectCleanError } from "./support/hostile.ts";
 import { readSse } from "./support/sse.ts";

@@ -33,3 +33,14 @@ describe("the test run's own hygiene", () => {
     }
   });
 });
+
+describe("the repository stands on its own", () => {
+  it("no tracked file points outside the repository (a clone has nothing beside it)", () => {
+    // Built from parts so this file does not match itself.
+    const outside = ["\\.\\./", "shared/"].join("");
+    const result = spawnSync("git", ["grep", "-n", "-E", outside, "--", ".", ":!package-lock.json"], {
+      encoding: "utf8",
+    });
+    expect(result.stdout).toBe("");
+  });
+});

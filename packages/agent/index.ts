@@ -1,11 +1,22 @@
-export * from "./delta-coalescer.ts";
-export * from "./errors.ts";
-export * from "./finalize.ts";
-export * from "./model-client.ts";
-export * from "./progress.ts";
-export * from "./run-state.ts";
-export * from "./stage-context.ts";
-export * from "./stage-runner.ts";
-export * from "./stages/index.ts";
-export * from "./structured.ts";
-export * from "./tools/index.ts";
+/**
+ * packages/agent: the stage runner, the stages, the model client and the tools. Other packages
+ * import from here only; this list is what they use.
+ */
+export { StageFailedError, TransientStageError } from "./errors.ts";
+export { finalizeRun } from "./finalize.ts";
+export { chat, ModelClient, ModelOutputError } from "./model-client.ts";
+export type { StageImpl } from "./stage-context.ts";
+export { type AgentDeps, runStage } from "./stage-runner.ts";
+export { STAGE_IMPLS } from "./stages/index.ts";
+export {
+  ANALYSIS_FORMAT_NAME,
+  type Analysis,
+  AnalysisSchema,
+  AVAILABLE_TOOLS_PREFIX,
+  PLAN_FORMAT_NAME,
+  type Plan,
+  PlanSchema,
+  type PlanStep,
+  STEP_RESULTS_HEADER,
+} from "./structured.ts";
+export { createDefaultTools } from "./tools/index.ts";

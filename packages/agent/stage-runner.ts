@@ -8,7 +8,7 @@ import {
   type Stage,
   StageSchema,
 } from "../events/index.ts";
-import type { LogFn } from "../runtime/logger.ts";
+import type { LogFn } from "../runtime/index.ts";
 import {
   endRun,
   type ProgressStore,

@@ -1,4 +1,4 @@
-import type { RunEvent } from "../events/schema.ts";
+import type { RunEvent } from "../events/index.ts";
 import { requestJson, type TokenSource } from "./http.ts";
 import { type StreamToken, subscription } from "./subscribe.ts";
 import type { RunDetails, RunSummary, StagecastClient, StartedRun, SubscribeOptions } from "./types.ts";

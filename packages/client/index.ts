@@ -2,11 +2,29 @@
  * @stagecast/client: the typed client for Node and browsers (docs/client.md). Event types come
  * from the shared zod schema, so `event.data` is typed by `event.type`.
  */
-export type { EventOf, RunEvent, RunEventType, Stage, TerminalType } from "../events/schema.ts";
-export { isTerminalType, RunEventSchema, STAGES, TERMINAL_TYPES } from "../events/schema.ts";
+export type { EventOf, RunEvent, RunEventType, Stage, TerminalType } from "../events/index.ts";
+export { isTerminalType, RunEventSchema, STAGES, TERMINAL_TYPES } from "../events/index.ts";
 export { type ClientOptions, createClient } from "./client.ts";
-export * from "./errors.ts";
+export { StagecastApiError, StagecastConnectionError, StagecastProtocolError } from "./errors.ts";
 export { elapsedMs, formatDuration, remainingMs } from "./eta.ts";
 export type { TokenSource } from "./http.ts";
-export * from "./run-view.ts";
-export * from "./types.ts";
+export {
+  applyEvent,
+  initialRunProgress,
+  type RunProgress,
+  type StageState,
+  type StageView,
+  type ToolView,
+} from "./run-view.ts";
+export type {
+  RunDetails,
+  RunLinks,
+  RunStatus,
+  RunSummary,
+  StagecastClient,
+  StageEstimates,
+  StartedRun,
+  StartRunInput,
+  StreamState,
+  SubscribeOptions,
+} from "./types.ts";

@@ -6,7 +6,7 @@ import {
   type Stage,
   type TerminalType,
   type Usage,
-} from "../events/schema.ts";
+} from "../events/index.ts";
 import type { RunStatus } from "./types.ts";
 
 /** Where a stage is in a run, as a timeline shows it. */

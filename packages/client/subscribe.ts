@@ -1,5 +1,5 @@
 import { type EventSourceMessage, EventSourceParserStream } from "eventsource-parser/stream";
-import { HeartbeatSchema, isTerminalType, type RunEvent, RunEventSchema } from "../events/schema.ts";
+import { HeartbeatSchema, isTerminalType, type RunEvent, RunEventSchema } from "../events/index.ts";
 import { StagecastApiError, StagecastConnectionError, StagecastProtocolError } from "./errors.ts";
 import { apiError } from "./http.ts";
 import type { SubscribeOptions } from "./types.ts";

@@ -1,4 +1,4 @@
-import type { RunEvent, SafeError, Stage } from "../events/schema.ts";
+import type { RunEvent, SafeError, Stage } from "../events/index.ts";
 
 /** A run's lifecycle status. */
 export type RunStatus = "queued" | "running" | "completed" | "failed" | "cancelled" | "timed_out";

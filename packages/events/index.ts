@@ -1,3 +1,43 @@
-export * from "./schema.ts";
-export * from "./seed.ts";
-export * from "./sse.ts";
+/**
+ * packages/events: the event contract (zod schema), the seed mapping and SSE framing. Other
+ * packages import from here only; this list is what they use.
+ */
+export {
+  clip,
+  type Ended,
+  EndedSchema,
+  EVENT_TYPES,
+  type EventInput,
+  type EventOf,
+  type Heartbeat,
+  HeartbeatSchema,
+  isTerminalType,
+  MAX_MESSAGE_CHARS,
+  type Reconnect,
+  ReconnectSchema,
+  type RunEvent,
+  RunEventSchema,
+  type RunEventType,
+  RunIdSchema,
+  type SafeError,
+  type Snapshot,
+  STAGES,
+  type Stage,
+  StageSchema,
+  TERMINAL_TYPES,
+  type TerminalType,
+  type Usage,
+  UsageSchema,
+} from "./schema.ts";
+export { SEED_EVENT_TYPES, type SeedEvent, SeedEventSchema, toSeedEvent } from "./seed.ts";
+export {
+  endedMessage,
+  heartbeatMessage,
+  openingMessage,
+  reconnectMessage,
+  type SseMessage,
+  snapshotMessage,
+  sseBytes,
+  sseComment,
+  toSseMessage,
+} from "./sse.ts";

@@ -2,7 +2,7 @@ import * as z from "zod";
 
 /**
  * The six agent stages, in workflow order. The order is the contract clients render a
- * timeline from, and the order the state machine visits them (DESIGN.md, "The picture on AWS").
+ * timeline from, and the order the state machine visits them (docs/design.md, "The picture on AWS").
  */
 export const STAGES = ["context", "analyzing", "planning", "validation", "execution", "memory"] as const;
 
@@ -41,7 +41,7 @@ export type Usage = z.infer<typeof UsageSchema>;
 const DetailSchema = z.record(z.string(), z.json());
 
 /**
- * Fields every stored event has (DESIGN.md, "Event model").
+ * Fields every stored event has (docs/design.md, "The event model").
  * - `seq`: 1, 2, 3 … per run, dense and strictly increasing; it is the SSE `id:`.
  * - `ts`: ISO-8601 UTC time of the write.
  * - `progress`: overall run progress in percent (0–100), never decreasing within a run.

@@ -1,7 +1,7 @@
 import type { Context, Hono } from "hono";
 import { NONCE, secureHeaders } from "hono/secure-headers";
 import { isTerminalType, RunIdSchema } from "../events/index.ts";
-import type { LogFn } from "../runtime/logger.ts";
+import type { LogFn } from "../runtime/index.ts";
 import { ENDED_STATUSES, endRun, type ProgressStore, type RunView, stageEstimates } from "../store/index.ts";
 import type { Workflow } from "../workflow/index.ts";
 import { type AuthSettings, authenticate, principalOf } from "./auth.ts";

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import type { LogFn } from "../runtime/logger.ts";
+import type { LogFn } from "../runtime/index.ts";
 import { onAppError } from "./errors.ts";
 
 /**

@@ -4,7 +4,7 @@ import { sseComment } from "../events/index.ts";
  * How the stream pushes small writes through front ends that hold them back. On AWS, writes to
  * a Function URL response stream are reported to be held after they leave the function until
  * about 16 KB (or 100 KB) have gathered, or until the next chunk arrives; the runtime client
- * itself sends every write at once (../shared/notes/lambda-runtime.md), so this cannot be
+ * itself sends every write at once (docs/platform-notes.md, "The Lambda runtime and response streaming"), so this cannot be
  * measured here — scripts/measure-flush.ts measures it against a deployed stream.
  * - `off`: write frames only (fewest bytes; frames may wait in such a buffer).
  * - `pad`: after each batch of frames, an SSE comment that brings the batch just past `padBytes`

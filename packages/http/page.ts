@@ -1,4 +1,4 @@
-import { WEB_APP_JS } from "../web/bundle.gen.ts";
+import { WEB_APP_JS } from "../web/index.ts";
 
 /** What the page needs besides its nonce. */
 export interface PageOptions {

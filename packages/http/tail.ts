@@ -7,7 +7,7 @@ import {
   sseBytes,
   sseComment,
 } from "../events/index.ts";
-import type { LogFn } from "../runtime/logger.ts";
+import type { LogFn } from "../runtime/index.ts";
 import type { ProgressStore } from "../store/index.ts";
 import { type FlushStrategy, flushWrite } from "./flush.ts";
 import type { StreamFormat } from "./stream-format.ts";

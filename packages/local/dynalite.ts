@@ -9,7 +9,7 @@ export interface DynaliteHandle {
 
 /**
  * Start dynalite (the DynamoDB API over HTTP) on loopback. In memory unless `path` is given;
- * two processes must not share one on-disk path (LevelDB lock, ../shared/notes/local-stack.md).
+ * two processes must not share one on-disk path (LevelDB lock, docs/platform-notes.md).
  * @param port 0 picks a free port.
  */
 export async function startDynalite(options: { path?: string; port?: number } = {}): Promise<DynaliteHandle> {

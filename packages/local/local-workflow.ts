@@ -1,5 +1,5 @@
 import { type RunOptions, StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
-import type { LogFn } from "../runtime/logger.ts";
+import type { LogFn } from "../runtime/index.ts";
 import {
   executionInput,
   type StartedExecution,
@@ -45,7 +45,7 @@ export class LocalWorkflow implements Workflow {
   constructor(options: LocalWorkflowOptions) {
     this.#options = options;
     const definition = options.definition as StateMachineDefinition;
-    // Validation takes 60-160 ms (../shared/notes/local-stack.md): build the machine once.
+    // Validation takes 60-160 ms (docs/platform-notes.md, "aws-local-stepfunctions"): build the machine once.
     this.#machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
     this.#handlers = {};
     for (const [name, state] of Object.entries(definition.States)) {

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
-import { errorResponse, HttpError } from "../http/errors.ts";
-import { isLoopback } from "../runtime/auth.ts";
+import { isLoopback } from "../compose/index.ts";
+import { errorResponse, HttpError } from "../http/index.ts";
 
 /**
  * Middleware for a server bound to loopback: refuse (421 `misdirected_request`) any request

@@ -1,5 +1,4 @@
-import { ConfigError, loadConfig, usesOfflineModel } from "../runtime/config.ts";
-import { logger } from "../runtime/logger.ts";
+import { ConfigError, loadConfig, logger, usesOfflineModel } from "../runtime/index.ts";
 import { startLocalStack } from "./stack.ts";
 
 /**

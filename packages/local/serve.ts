@@ -2,7 +2,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import type { Hono } from "hono";
-import type { LogFn } from "../runtime/logger.ts";
+import type { LogFn } from "../runtime/index.ts";
 import { onClientError, onUnmetExpectation, requestErrorHandler } from "./transport-errors.ts";
 
 /** A running HTTP server: its base URL (no trailing slash) and how to stop it. */

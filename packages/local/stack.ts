@@ -2,21 +2,21 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { finalizeRun, type ModelClient, runStage, STAGE_IMPLS, type StageImpl } from "../agent/index.ts";
-import type { RunEvent, Stage } from "../events/index.ts";
-import { createApiApp } from "../http/api-app.ts";
-import { errorResponse, HttpError } from "../http/errors.ts";
-import { createStreamApp } from "../http/stream-app.ts";
-import { createOfflineModelApp } from "../offline-model/index.ts";
-import { authSettings, devToken, generateSecret, isLoopback } from "../runtime/auth.ts";
 import {
+  authSettings,
   corsOrigins,
   createAgentDeps,
   createModelClient,
   createStore,
+  devToken,
+  generateSecret,
+  isLoopback,
   streamSettings,
-} from "../runtime/compose.ts";
-import { type Config, ConfigError, usesOfflineModel } from "../runtime/config.ts";
-import { type LogFn, logFn } from "../runtime/logger.ts";
+} from "../compose/index.ts";
+import type { RunEvent, Stage } from "../events/index.ts";
+import { createApiApp, createStreamApp, errorResponse, HttpError } from "../http/index.ts";
+import { createOfflineModelApp } from "../offline-model/index.ts";
+import { type Config, ConfigError, type LogFn, logFn, usesOfflineModel } from "../runtime/index.ts";
 import { endOrphanedRuns, ensureTable, type ProgressStore, sweepSilentRuns } from "../store/index.ts";
 import { buildDefinition, type WorkflowArns } from "../workflow/index.ts";
 import { startDynalite } from "./dynalite.ts";
@@ -62,7 +62,7 @@ export interface LocalStackOptions {
 }
 
 /**
- * Start the embedded default (DESIGN.md, "The picture on one machine"): dynalite for DynamoDB,
+ * Start the embedded default (docs/design.md, "The picture on one machine"): dynalite for DynamoDB,
  * aws-local-stepfunctions running the same ASL, the offline model on loopback when no
  * OPENAI_BASE_URL / OPENAI_API_KEY is set, and the same Hono apps served by @hono/node-server.
  * This is the local composition root: the only place that knows it is not on AWS.

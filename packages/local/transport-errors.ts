@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import type { ErrorBody } from "../http/errors.ts";
-import type { LogFn } from "../runtime/logger.ts";
+import type { ErrorBody } from "../http/index.ts";
+import type { LogFn } from "../runtime/index.ts";
 
 /**
  * Errors that happen before a request reaches a Hono app, in the one JSON error shape

@@ -1,4 +1,4 @@
-import { STEP_RESULTS_HEADER } from "../agent/structured.ts";
+import { STEP_RESULTS_HEADER } from "../agent/index.ts";
 import type { ChatMessage } from "./protocol.ts";
 
 /** One tool result found in the conversation. */

@@ -1,11 +1,10 @@
-export * from "./app.ts";
-export * from "./conversation.ts";
-export * from "./json-schema-instance.ts";
-export * from "./knobs.ts";
-export * from "./needs.ts";
-export * from "./protocol.ts";
-export * from "./reply.ts";
-export * from "./responder.ts";
-export * from "./structured-output.ts";
-export * from "./tool-calls.ts";
-export * from "./wire.ts";
+/**
+ * packages/offline-model: a deterministic OpenAI-compatible server for local runs, tests and
+ * benchmarks. Only packages/local (and test/, bench/) import it; this list is what they use.
+ */
+export { createOfflineModelApp, type OfflineModelOptions } from "./app.ts";
+export { schemaInstance } from "./json-schema-instance.ts";
+export { type OfflineKnobs, type OfflineKnobsPatch, OfflineKnobsPatchSchema } from "./knobs.ts";
+export { detectNeeds, findArithmetic, normaliseExpression } from "./needs.ts";
+export { tokenize } from "./responder.ts";
+export { OFFLINE_MODEL_ID } from "./wire.ts";

@@ -5,7 +5,7 @@ import {
   PLAN_FORMAT_NAME,
   type Plan,
   type PlanStep,
-} from "../agent/structured.ts";
+} from "../agent/index.ts";
 import { requestMessage, requestOf, systemText } from "./conversation.ts";
 import { conformTo, type JsonSchema, schemaInstance } from "./json-schema-instance.ts";
 import { detectNeeds, keywords, type Needs, numbersIn, recallQuery } from "./needs.ts";

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { ulid } from "ulid";
-import type { LogFn } from "../runtime/logger.ts";
+import type { LogFn } from "../runtime/index.ts";
 import { endRun, type ProgressStore, RunExistsError, RunSlots } from "../store/index.ts";
 import { type Workflow, WorkflowUnavailableError } from "../workflow/index.ts";
 import { type CreateRunRequest, IDEMPOTENCY_TTL_SECONDS } from "./schema.ts";

@@ -25,7 +25,7 @@ export class RunExistsError extends StoreError {
 
 /**
  * The run's log already ends with a terminal event: nothing may be appended after it
- * (DESIGN.md, "exactly one terminal event per run").
+ * (docs/design.md, "exactly one terminal event per run").
  */
 export class RunFinishedError extends StoreError {
   override name = "RunFinishedError";

@@ -1,10 +1,21 @@
-export * from "./end-run.ts";
-export * from "./errors.ts";
-export * from "./keys.ts";
-export * from "./progress-store.ts";
-export * from "./run-log.ts";
-export * from "./run-record.ts";
-export * from "./slots.ts";
-export * from "./stage-stats.ts";
-export * from "./sweep.ts";
-export * from "./table.ts";
+/**
+ * packages/store: the DynamoDB single table (run log, run records, slots, statistics, sweep).
+ * Other packages import from here only; this list is what they use.
+ */
+export { endRun } from "./end-run.ts";
+export {
+  InvalidEventError,
+  ItemTooLargeError,
+  RunExistsError,
+  RunFinishedError,
+  RunNotFoundError,
+  StoreError,
+  StoreUnavailableError,
+} from "./errors.ts";
+export { MAX_SEQ, projectPk, runPk } from "./keys.ts";
+export { ProgressStore } from "./progress-store.ts";
+export { ENDED_STATUSES, type RunView } from "./run-record.ts";
+export { RunSlots } from "./slots.ts";
+export { recordStageDuration, stageEstimates } from "./stage-stats.ts";
+export { endOrphanedRuns, sweepSilentRuns } from "./sweep.ts";
+export { ensureTable } from "./table.ts";

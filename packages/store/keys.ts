@@ -1,5 +1,5 @@
 /**
- * Single-table key layout (DESIGN.md, "Table design"). The seq in an event's sort key is
+ * Single-table key layout (docs/design.md, "The table"). The seq in an event's sort key is
  * zero-padded to 10 digits so lexicographic order equals numeric order (up to 9,999,999,999
  * events per run).
  */

@@ -100,7 +100,7 @@ export interface TurnItem {
 }
 
 /**
- * The durable progress log over DynamoDB (single table, DESIGN.md "Table design"). Every item
+ * The durable progress log over DynamoDB (single table, docs/design.md "The table"). Every item
  * carries `expiresAt` (epoch seconds) for TTL. Throws only {@link StoreError} subclasses.
  */
 export class ProgressStore {

@@ -1,6 +1,15 @@
 import { type EventInput, isTerminalType, type RunEvent } from "../events/index.ts";
 import { AppendContentionError, RunFinishedError } from "./errors.ts";
-import type { ProgressStore } from "./progress-store.ts";
+
+/**
+ * What a RunLog uses of the store: ProgressStore has all of it. Declared here rather than
+ * imported, because progress-store.ts imports this module (no import cycle).
+ */
+export interface RunLogStore {
+  now(): number;
+  lastEvent(runId: string): Promise<RunEvent | undefined>;
+  putEventIfAbsent(event: RunEvent): Promise<boolean>;
+}
 
 /** How many times an append re-reads and retries after losing the race for a seq. */
 const MAX_APPEND_ATTEMPTS = 50;
@@ -20,13 +29,13 @@ const MAX_APPEND_ATTEMPTS = 50;
  * and the store's other errors.
  */
 export class RunLog {
-  readonly store: ProgressStore;
+  readonly store: RunLogStore;
   readonly runId: string;
   #lastSeq: number | undefined;
   #last: RunEvent | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(store: ProgressStore, runId: string) {
+  constructor(store: RunLogStore, runId: string) {
     this.store = store;
     this.runId = runId;
   }

@@ -1,13 +1,27 @@
 import {
   type AttributeValue,
   DeleteItemCommand,
+  type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import { isTerminalType } from "../events/index.ts";
+import { isTerminalType, type RunEvent } from "../events/index.ts";
 import { ownerSegment } from "./keys.ts";
-import type { ProgressStore } from "./progress-store.ts";
+import type { RunRecord } from "./run-record.ts";
 import { isConditionFailed, toStoreError } from "./sdk-errors.ts";
+
+/**
+ * What RunSlots uses of the store: ProgressStore has all of it. Declared here rather than
+ * imported, because progress-store.ts imports this module (no import cycle).
+ */
+export interface SlotStore {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  now(): number;
+  expiresAt(): number;
+  getRun(runId: string): Promise<RunRecord | undefined>;
+  lastEvent(runId: string): Promise<RunEvent | undefined>;
+}
 
 /** Partition of an owner's run slots: `SLOTS#<owner>`, one item per slot number. */
 const slotsPk = (owner: string) => `SLOTS#${ownerSegment(owner)}`;
@@ -23,9 +37,9 @@ const CREATING_GRACE_MS = 60_000;
  * so a crash cannot hold a slot forever.
  */
 export class RunSlots {
-  readonly store: ProgressStore;
+  readonly store: SlotStore;
 
-  constructor(store: ProgressStore) {
+  constructor(store: SlotStore) {
     this.store = store;
   }
 

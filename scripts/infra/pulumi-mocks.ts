@@ -98,7 +98,7 @@ function policyJson(statements: Record<string, unknown>[]): string {
 /**
  * Pulumi mocks (pulumi.runtime.setMocks) that record every resource and answer the data
  * sources SST's components call. getPolicyDocument must echo its `statements`: SST reads them
- * back to build each role's inline policy (../shared/notes/sst-offline.md).
+ * back to build each role's inline policy (docs/platform-notes.md, "SST offline checks").
  * @throws Error for a data source it does not know, so an unexpected call fails the synth.
  */
 export function createMocks(records: SynthResource[]) {

@@ -3,7 +3,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build, type Plugin } from "esbuild";
-import { SECRET_LINKS } from "../../packages/runtime/secret-links.ts";
+import { SECRET_LINKS } from "../../packages/runtime/index.ts";
 import type { BuildResult } from "./build-handler.ts";
 import { createMocks, type SynthResource } from "./pulumi-mocks.ts";
 import { startSstRpc } from "./sst-rpc.ts";
@@ -40,7 +40,7 @@ const PROGRAM_EXTERNALS = ["@pulumi/*", "@aws-sdk/*", "esbuild", "archiver", "gl
 
 /**
  * Evaluate sst.config.ts as `sst deploy --stage <stage>` would, under Pulumi mocks, and return
- * every resource it registers. Follows the CLI (../shared/notes/sst-offline.md): `app()` first,
+ * every resource it registers. Follows the CLI (docs/platform-notes.md, "SST offline checks"): `app()` first,
  * then one esbuild bundle of the platform's run() and the config with `$app`, `$cli`, `$dev`
  * defined, the platform shim injected and `aws`/`sst` imported into each infra source; every
  * `sst.aws.Function` is built through the fake RPC server, which really bundles the handler.

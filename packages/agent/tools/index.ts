@@ -4,9 +4,18 @@ import { type HttpGetOptions, httpGetTool } from "./http-get.ts";
 import { memorySearchTool } from "./memory-search.ts";
 import { ToolRegistry } from "./registry.ts";
 
-export * from "./define-tool.ts";
-export * from "./registry.ts";
-export * from "./run-tool.ts";
+export {
+  DEFAULT_TOOL_TIMEOUT_MS,
+  defineTool,
+  type InProcessToolSpec,
+  type Tool,
+  type ToolContext,
+  ToolError,
+  type ToolIsolation,
+  type WorkerToolSpec,
+} from "./define-tool.ts";
+export { inputJsonSchema, type OpenAiFunctionTool, ToolRegistry } from "./registry.ts";
+export { runTool, TOOL_RESULT_MAX_CHARS, type ToolOutcome, truncateResult } from "./run-tool.ts";
 export { isToolError, type ResourceLimit, ToolResourceLimitError, ToolWorkerError } from "./tool-error.ts";
 export {
   DEFAULT_POOL_SIZE,

@@ -2,12 +2,9 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import OpenAI from "openai";
 import { type AgentDeps, createDefaultTools, ModelClient } from "../agent/index.ts";
 import type { RunEvent, Stage } from "../events/index.ts";
-import type { FlushStrategy } from "../http/flush.ts";
-import type { StreamSettings } from "../http/stream-app.ts";
+import type { FlushStrategy, StreamSettings } from "../http/index.ts";
+import { CORS_POLICY, type Config, type LogFn, parseOrigins } from "../runtime/index.ts";
 import { ProgressStore } from "../store/index.ts";
-import type { Config } from "./config.ts";
-import { CORS_POLICY, parseOrigins } from "./cors.ts";
-import type { LogFn } from "./logger.ts";
 
 /** Seconds in a day, for RETENTION_DAYS → TTL seconds. */
 const DAY_SECONDS = 86_400;
