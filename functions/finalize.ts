@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { RunIdSchema } from "../packages/events/index.ts";
+import { outcomeOfStatus } from "../packages/workflow/index.ts";
 import { awsFinalize, log, withMetrics } from "./aws.ts";
 
 /**
@@ -43,7 +44,7 @@ export const handler = withMetrics(async (event: unknown): Promise<FinalizeResul
     return awsFinalize({
       runId: name,
       error: { Error: STATUS_ERRORS[status] ?? error ?? "States.Failed", Cause: cause },
-      outcome: status === "TIMED_OUT" ? "timed_out" : status === "ABORTED" ? "cancelled" : "failed",
+      outcome: outcomeOfStatus(status),
     });
   }
   return awsFinalize(event);

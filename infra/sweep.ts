@@ -7,7 +7,7 @@ import { functionDefaults, tableAccess } from "./settings.ts";
  */
 export function createSweep({ table }: { table: sst.aws.Dynamo }) {
   const defaults = functionDefaults("sweep");
-  return new sst.aws.Cron("Sweep", {
+  return new sst.aws.CronV2("Sweep", {
     schedule: "rate(5 minutes)",
     function: {
       ...defaults,

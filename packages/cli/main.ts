@@ -9,10 +9,12 @@ import {
   initialRunProgress,
   type RunProgress,
   type RunStatus,
+  STATUS_OF_TERMINAL,
   StagecastApiError,
   type StagecastClient,
   StagecastConnectionError,
   type StageEstimates,
+  TERMINAL_TYPES,
   type TerminalType,
 } from "../client/index.ts";
 import { EXIT, exitCodeOf } from "./exit-codes.ts";
@@ -112,13 +114,10 @@ async function follow(
   return exitCodeOf(view.status);
 }
 
-/** The terminal event each ended status stands for. */
-const TERMINAL_OF: Partial<Record<RunStatus, TerminalType>> = {
-  completed: "run.completed",
-  failed: "run.failed",
-  cancelled: "run.cancelled",
-  timed_out: "run.timed_out",
-};
+/** The terminal event each ended status stands for (the inverse of STATUS_OF_TERMINAL). */
+const TERMINAL_OF: Partial<Record<RunStatus, TerminalType>> = Object.fromEntries(
+  TERMINAL_TYPES.map((type) => [STATUS_OF_TERMINAL[type], type]),
+);
 
 function clientFor(options: CommonOptions): StagecastClient {
   return createClient({

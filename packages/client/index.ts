@@ -2,8 +2,14 @@
  * @stagecast/client: the typed client for Node and browsers (docs/client.md). Event types come
  * from the shared zod schema, so `event.data` is typed by `event.type`.
  */
-export type { EventOf, RunEvent, RunEventType, Stage, TerminalType } from "../events/index.ts";
-export { isTerminalType, RunEventSchema, STAGES, TERMINAL_TYPES } from "../events/index.ts";
+export type { EventOf, RunEvent, RunEventType, RunStatus, Stage, TerminalType } from "../events/index.ts";
+export {
+  isTerminalType,
+  RunEventSchema,
+  STAGES,
+  STATUS_OF_TERMINAL,
+  TERMINAL_TYPES,
+} from "../events/index.ts";
 export { type ClientOptions, createClient } from "./client.ts";
 export { StagecastApiError, StagecastConnectionError, StagecastProtocolError } from "./errors.ts";
 export { elapsedMs, formatDuration, remainingMs } from "./eta.ts";
@@ -19,7 +25,6 @@ export {
 export type {
   RunDetails,
   RunLinks,
-  RunStatus,
   RunSummary,
   StagecastClient,
   StageEstimates,

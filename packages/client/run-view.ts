@@ -1,13 +1,14 @@
 import {
   isTerminalType,
   type RunEvent,
+  type RunStatus,
   type SafeError,
   STAGES,
+  STATUS_OF_TERMINAL,
   type Stage,
   type TerminalType,
   type Usage,
 } from "../events/index.ts";
-import type { RunStatus } from "./types.ts";
 
 /** Where a stage is in a run, as a timeline shows it. */
 export type StageState = "pending" | "running" | "retrying" | "done" | "failed" | "cancelled";
@@ -169,16 +170,9 @@ export function applyEvent(view: RunProgress, event: RunEvent): RunProgress {
   return view;
 }
 
-const STATUS: Record<TerminalType, RunStatus> = {
-  "run.completed": "completed",
-  "run.failed": "failed",
-  "run.cancelled": "cancelled",
-  "run.timed_out": "timed_out",
-};
-
 function end(view: RunProgress, type: TerminalType, at: number) {
   view.terminal = type;
-  view.status = STATUS[type];
+  view.status = STATUS_OF_TERMINAL[type];
   view.endedAt = at;
   if (type === "run.completed") view.progress = 100;
   for (const stage of view.stages) {

@@ -1,7 +1,4 @@
-import type { RunEvent, SafeError, Stage } from "../events/index.ts";
-
-/** A run's lifecycle status. */
-export type RunStatus = "queued" | "running" | "completed" | "failed" | "cancelled" | "timed_out";
+import type { RunEvent, RunStatus, SafeError, Stage } from "../events/index.ts";
 
 /** Absolute URLs of a run's resources; `stream` carries the stream token when auth is on. */
 export interface RunLinks {

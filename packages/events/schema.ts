@@ -132,6 +132,26 @@ export const TERMINAL_TYPES = ["run.completed", "run.failed", "run.cancelled", "
 /** One of {@link TERMINAL_TYPES}. */
 export type TerminalType = (typeof TERMINAL_TYPES)[number];
 
+/**
+ * Every status a run can have, as the run item keeps it and GET /runs/{runId} and the
+ * `snapshot` frame show it: `queued` (created, no stage yet), `running` (its first stage
+ * began), then one of the four ended statuses, one per terminal event
+ * ({@link STATUS_OF_TERMINAL}).
+ */
+export const RUN_STATUSES = ["queued", "running", "completed", "failed", "cancelled", "timed_out"] as const;
+/** One of {@link RUN_STATUSES}: a run's lifecycle status. */
+export type RunStatus = (typeof RUN_STATUSES)[number];
+/** A {@link RunStatus}, validated. */
+export const RunStatusSchema = z.enum(RUN_STATUSES);
+
+/** The status a run has once its log holds the given terminal event (`run.timed_out` → `timed_out`). */
+export const STATUS_OF_TERMINAL: Readonly<Record<TerminalType, RunStatus>> = {
+  "run.completed": "completed",
+  "run.failed": "failed",
+  "run.cancelled": "cancelled",
+  "run.timed_out": "timed_out",
+};
+
 /** Longest event `message` (characters), as the schema allows. */
 export const MAX_MESSAGE_CHARS = 1000;
 
@@ -177,7 +197,7 @@ export type Heartbeat = z.infer<typeof HeartbeatSchema>;
  */
 export const SnapshotSchema = z.object({
   runId: RunIdSchema,
-  status: z.enum(["queued", "running", "completed", "failed", "cancelled", "timed_out"]),
+  status: RunStatusSchema,
   stage: StageSchema.optional(),
   progress: z.number().min(0).max(100),
   lastSeq: z.number().int().nonnegative(),

@@ -4,7 +4,8 @@ import { isTerminalType, RunIdSchema } from "../events/index.ts";
 import type { LogFn } from "../runtime/index.ts";
 import { ENDED_STATUSES, endRun, type ProgressStore, type RunView, stageEstimates } from "../store/index.ts";
 import type { Workflow } from "../workflow/index.ts";
-import { type AuthSettings, authenticate, principalOf } from "./auth.ts";
+import type { AppEnv } from "./app-env.ts";
+import { type AuthSettings, authenticate, ownedBy, principalOf } from "./auth.ts";
 import { baseApp } from "./base-app.ts";
 import { limitBody, startRunFromRequest } from "./create-run.ts";
 import { parseCursor } from "./cursor.ts";
@@ -68,7 +69,7 @@ export function runIdParam(value: string): string {
  * Errors: `{ error: { code, message, requestId } }` with 400/401/404/409/413/415/422/429/503
  * (500 only for our own faults); never a stack trace (docs/api.md, "Errors").
  */
-export function createApiApp(deps: ApiDeps): Hono {
+export function createApiApp(deps: ApiDeps): Hono<AppEnv> {
   const { store, workflow } = deps;
   const log = deps.log ?? (() => {});
   const app = baseApp(log);
@@ -86,9 +87,9 @@ export function createApiApp(deps: ApiDeps): Hono {
     },
     referrerPolicy: "no-referrer",
   });
-  const servePage = (c: Context) =>
+  const servePage = (c: Context<AppEnv>) =>
     c.html(
-      pageHtml((c.get("secureHeadersNonce" as never) as string | undefined) ?? "", {
+      pageHtml(c.get("secureHeadersNonce") ?? "", {
         ...(deps.devToken ? { token: deps.devToken } : {}),
         ...(deps.streamBaseUrl ? { streamBaseUrl: deps.streamBaseUrl } : {}),
       }),
@@ -99,14 +100,9 @@ export function createApiApp(deps: ApiDeps): Hono {
   app.use("/runs/*", authenticate(deps.auth));
 
   /** The run if the caller owns it; someone else's run is as unknown as a missing one (404). */
-  const ownedRun = async (c: Context, runId: string) => {
-    const run = await store.getRun(runId);
-    if (!run || (run.owner ?? "anonymous") !== principalOf(c)) {
-      throw new HttpError(404, "run_not_found", "No run with that id.");
-    }
-    return run;
-  };
-  const streamToken = async (c: Context, runId: string) =>
+  const ownedRun = async (c: Context<AppEnv>, runId: string) =>
+    ownedBy(await store.getRun(runId), principalOf(c));
+  const streamToken = async (c: Context<AppEnv>, runId: string) =>
     deps.auth.streamTokens ? deps.auth.streamTokens.mint(runId, principalOf(c)) : undefined;
 
   app.post("/runs", limitBody(), async (c) => {
@@ -189,13 +185,11 @@ export function createApiApp(deps: ApiDeps): Hono {
   app.get("/runs/:runId", async (c) => {
     const runId = runIdParam(c.req.param("runId"));
     // The estimates are a hint: without them the client shows no time remaining, nothing worse.
-    const [view, estimates] = await Promise.all([
+    const [found, estimates] = await Promise.all([
       store.viewRun(runId),
       stageEstimates(store).catch(() => ({})),
     ]);
-    if (!view || (view.owner ?? "anonymous") !== principalOf(c)) {
-      throw new HttpError(404, "run_not_found", "No run with that id.");
-    }
+    const view = ownedBy(found, principalOf(c));
     const origin = new URL(c.req.url).origin;
     return c.json({
       ...publicView(view, links(origin, deps.streamBaseUrl ?? origin, runId)),

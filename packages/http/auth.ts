@@ -1,5 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { AuthError, type CallerAuth, type StreamTokens } from "../auth/index.ts";
+import { ANONYMOUS, isOwnedBy } from "../store/index.ts";
+import type { AppEnv } from "./app-env.ts";
 import { HttpError } from "./errors.ts";
 
 /**
@@ -20,9 +22,20 @@ export type AuthSettings =
     }
   | { mode: "off"; streamTokens?: StreamTokens };
 
-/** The principal set by {@link authenticate}. */
-export function principalOf(c: Context): string {
-  return (c.get("principal" as never) as string | undefined) ?? "anonymous";
+/** The principal set by {@link authenticate}; {@link ANONYMOUS} where it did not run. */
+export function principalOf(c: Context<AppEnv>): string {
+  return c.get("principal") ?? ANONYMOUS;
+}
+
+/**
+ * `run` itself when `principal` owns it (see `isOwnedBy`: a run item without an owner is
+ * {@link ANONYMOUS}'s). The one owner check of every route that reads, streams or cancels a run.
+ * @throws HttpError 404 `run_not_found` when `run` is undefined or someone else's: another
+ *   principal's run is as unknown as a missing one.
+ */
+export function ownedBy<R extends { owner?: string | undefined }>(run: R | undefined, principal: string): R {
+  if (!run || !isOwnedBy(run, principal)) throw new HttpError(404, "run_not_found", "No run with that id.");
+  return run;
 }
 
 /** An AuthError as the 401 every client sees: JSON error with its code, and a WWW-Authenticate challenge. */
@@ -34,9 +47,9 @@ export function unauthorized(err: AuthError): HttpError {
  * Middleware: establish the caller's principal (`c.get("principal")`) or answer 401.
  * Upstream claims win (API Gateway verified them); otherwise the bearer token is verified.
  */
-export function authenticate(auth: AuthSettings): MiddlewareHandler {
+export function authenticate(auth: AuthSettings): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    let principal = "anonymous";
+    let principal = ANONYMOUS;
     if (auth.mode === "jwt") {
       const upstream = auth.upstream?.(c);
       if (upstream) principal = upstream;
@@ -49,7 +62,7 @@ export function authenticate(auth: AuthSettings): MiddlewareHandler {
         }
       } else throw unauthorized(new AuthError("missing_token", "No authorizer is configured."));
     }
-    c.set("principal" as never, principal as never);
+    c.set("principal", principal);
     await next();
   };
 }

@@ -11,6 +11,7 @@ import {
   TooManyActiveRunsError,
 } from "../runs/index.ts";
 import { WorkflowUnavailableError } from "../workflow/index.ts";
+import type { AppEnv } from "./app-env.ts";
 import { principalOf } from "./auth.ts";
 import { HttpError } from "./errors.ts";
 
@@ -34,7 +35,7 @@ export function limitBody(): MiddlewareHandler {
  *   `invalid_idempotency_key`, 429 `too_many_active_runs` (Retry-After 10), 422
  *   `idempotency_key_reused`, 503 `workflow_unavailable` (Retry-After 5); StoreError otherwise.
  */
-export async function startRunFromRequest(c: Context, deps: StartRunDeps): Promise<StartedRun> {
+export async function startRunFromRequest(c: Context<AppEnv>, deps: StartRunDeps): Promise<StartedRun> {
   if (!/^application\/json\b/i.test(c.req.header("content-type") ?? "")) {
     throw new HttpError(415, "unsupported_media_type", "Send the body as application/json.");
   }

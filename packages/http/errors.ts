@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { LogFn } from "../runtime/index.ts";
 import { StoreUnavailableError } from "../store/index.ts";
+import type { AppEnv } from "./app-env.ts";
 
 /**
  * An error a handler throws to answer a client with a given status and safe code/message.
@@ -36,8 +37,8 @@ export interface ErrorBody {
  * ran, a new one otherwise (a refusal in a middleware before it, such as the loopback Host
  * check), and `X-Request-Id` always equals it.
  */
-export function errorResponse(c: Context, err: HttpError): Response {
-  const requestId = (c.get("requestId" as never) as string | undefined) ?? crypto.randomUUID();
+export function errorResponse(c: Context<AppEnv>, err: HttpError): Response {
+  const requestId = c.get("requestId") ?? crypto.randomUUID();
   const body: ErrorBody = { error: { code: err.code, message: err.message, requestId } };
   return c.json(body, err.status, { ...err.headers, "X-Request-Id": requestId });
 }
@@ -49,7 +50,7 @@ export function errorResponse(c: Context, err: HttpError): Response {
  * `internal_error` with no detail. Details go to `log` only.
  */
 export function onAppError(log: LogFn) {
-  return (err: Error, c: Context): Response => {
+  return (err: Error, c: Context<AppEnv>): Response => {
     if (err instanceof HttpError) return errorResponse(c, err);
     if (err instanceof StoreUnavailableError) {
       log({ level: "warn", msg: "store unavailable", error: err.message });

@@ -5,10 +5,11 @@ import { AuthError, bearer } from "../auth/index.ts";
 import { isTerminalType, type SseMessage, sseBytes, sseComment } from "../events/index.ts";
 import type { LogFn } from "../runtime/index.ts";
 import { METRIC, type Meter } from "../runtime/index.ts";
-import { ENDED_STATUSES, type ProgressStore } from "../store/index.ts";
+import { ANONYMOUS, ENDED_STATUSES, type ProgressStore } from "../store/index.ts";
 import type { Workflow } from "../workflow/index.ts";
 import { runIdParam } from "./api-app.ts";
-import { type AuthSettings, authenticate, unauthorized } from "./auth.ts";
+import type { AppEnv } from "./app-env.ts";
+import { type AuthSettings, authenticate, ownedBy, unauthorized } from "./auth.ts";
 import { baseApp } from "./base-app.ts";
 import { limitBody, startRunFromRequest } from "./create-run.ts";
 import { streamCursor } from "./cursor.ts";
@@ -79,7 +80,7 @@ const STREAM_HEADERS = [
  * (a Function URL invocation ends at the function timeout, at most 15 minutes), headers
  * text/event-stream, `Cache-Control: no-cache, no-transform`, `X-Accel-Buffering: no`.
  */
-export function createStreamApp(deps: StreamDeps): Hono {
+export function createStreamApp(deps: StreamDeps): Hono<AppEnv> {
   const { store, settings } = deps;
   const log = deps.log ?? (() => {});
   const app = baseApp(log);
@@ -87,14 +88,14 @@ export function createStreamApp(deps: StreamDeps): Hono {
   // the store what one does).
   const hub = new TailHub(store, settings);
 
-  const flushOf = (c: Context): FlushStrategy => {
+  const flushOf = (c: Context<AppEnv>): FlushStrategy => {
     const flush = c.req.query("flush") ?? settings.flush;
     if (!(FLUSH_STRATEGIES as readonly string[]).includes(flush)) {
       throw new HttpError(400, "invalid_flush", `flush must be one of ${FLUSH_STRATEGIES.join(", ")}.`);
     }
     return flush as FlushStrategy;
   };
-  const deadlineOf = (c: Context, opened: number) => {
+  const deadlineOf = (c: Context<AppEnv>, opened: number) => {
     const remaining = deps.remainingMs?.(c);
     const budget = Math.min(
       settings.maxDurationMs,
@@ -103,7 +104,7 @@ export function createStreamApp(deps: StreamDeps): Hono {
     return opened + Math.max(0, budget);
   };
   /** Open the SSE response, count it, and publish the stream metrics when it ends. */
-  const respond = (c: Context, body: (stream: SSEStreamingApi, opened: number) => Promise<void>) => {
+  const respond = (c: Context<AppEnv>, body: (stream: SSEStreamingApi, opened: number) => Promise<void>) => {
     const res = streamSSE(c, async (stream) => {
       const opened = Date.now();
       deps.meter?.count(METRIC.StreamConnections);
@@ -120,7 +121,7 @@ export function createStreamApp(deps: StreamDeps): Hono {
     return res;
   };
   const tail = (
-    c: Context,
+    c: Context<AppEnv>,
     opened: number,
     rest: Omit<Tail, "store" | "settings" | "deadline" | "log" | "hub">,
   ) => ({
@@ -144,7 +145,7 @@ export function createStreamApp(deps: StreamDeps): Hono {
     const lastEventId = c.req.header("last-event-id");
     // Validated even when from=latest ignores it: a malformed cursor is always a 400.
     const cursor = streamCursor(lastEventId, c.req.query("after"));
-    let reader = "anonymous";
+    let reader = ANONYMOUS;
     if (deps.auth.mode === "jwt") {
       try {
         reader = await deps.auth.streamTokens.verify(
@@ -157,9 +158,7 @@ export function createStreamApp(deps: StreamDeps): Hono {
       }
     }
     // One read gives both the snapshot and its seq, so the tail after it misses and repeats nothing.
-    const run = await store.viewRun(runId);
-    if (!run || (run.owner ?? "anonymous") !== reader)
-      throw new HttpError(404, "run_not_found", "No run with that id.");
+    const run = ownedBy(await store.viewRun(runId), reader);
     const ended = ENDED_STATUSES.has(run.status) && run.lastSeq > 0;
     // from=latest (and no Last-Event-ID to resume from): a snapshot of the run, then the live
     // tail after it; an ended run still gets its terminal event, so the client sees the end.

@@ -2,6 +2,7 @@ import { type RunOptions, StateMachine, type StateMachineDefinition } from "aws-
 import type { LogFn } from "../runtime/index.ts";
 import {
   executionInput,
+  outcomeOfStatus,
   type StartedExecution,
   type Workflow,
   type WorkflowArns,
@@ -127,13 +128,15 @@ export class LocalWorkflow implements Workflow {
   async #onFailed(runId: string, err: unknown): Promise<void> {
     if (this.#stopping) return;
     const name: string = err instanceof Error ? err.name : "UnknownError";
-    // Like the EventBridge rule on AWS: TIMED_OUT → run.timed_out, ABORTED → run.cancelled.
-    const outcome =
+    // Like the EventBridge rule on AWS: this runner's execution errors stand for the Step
+    // Functions execution statuses, which end the run the same way on both roots.
+    const outcome = outcomeOfStatus(
       name === "ExecutionTimeoutError"
-        ? "timed_out"
+        ? "TIMED_OUT"
         : name === "ExecutionAbortedError"
-          ? "cancelled"
-          : "failed";
+          ? "ABORTED"
+          : "FAILED",
+    );
     const error = { Error: outcome === "timed_out" ? "States.Timeout" : name, Cause: String(err) };
     try {
       await this.#options.finalize({ runId, error, outcome });

@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
-import type { Hono } from "hono";
+import type { Env, Hono } from "hono";
 import type { LogFn } from "../runtime/index.ts";
 import { onClientError, onUnmetExpectation, requestErrorHandler } from "./transport-errors.ts";
 
@@ -20,8 +20,8 @@ export interface Served {
  * check is off because it answers with an empty body; the adapter's refusal is answered instead.
  * @param log where errors that are not the client's go (never to the client).
  */
-export async function serveApp(
-  app: Hono,
+export async function serveApp<E extends Env>(
+  app: Hono<E>,
   port: number,
   host: string,
   log: LogFn = () => {},

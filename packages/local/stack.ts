@@ -14,7 +14,7 @@ import {
   streamSettings,
 } from "../compose/index.ts";
 import type { RunEvent, Stage } from "../events/index.ts";
-import { createApiApp, createStreamApp, errorResponse, HttpError } from "../http/index.ts";
+import { type AppEnv, createApiApp, createStreamApp, errorResponse, HttpError } from "../http/index.ts";
 import { createOfflineModelApp } from "../offline-model/index.ts";
 import { type Config, ConfigError, type LogFn, logFn, usesOfflineModel } from "../runtime/index.ts";
 import { endOrphanedRuns, ensureTable, type ProgressStore, sweepSilentRuns } from "../store/index.ts";
@@ -134,7 +134,7 @@ export async function startLocalStack(config: Config, options: LocalStackOptions
     if (offline) closers.push(offline.close);
     closers.push(async () => workflow.abortAll());
 
-    const app = new Hono();
+    const app = new Hono<AppEnv>();
     // On loopback, answer only requests addressed to a loopback name: a web page cannot reach
     // this server through DNS rebinding (its Host header would be the attacker's name).
     if (loopback) app.use(loopbackHostOnly());

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { ulid } from "ulid";
 import type { LogFn } from "../runtime/index.ts";
-import { endRun, type ProgressStore, RunExistsError, RunSlots } from "../store/index.ts";
+import { endRun, isOwnedBy, type ProgressStore, RunExistsError, RunSlots } from "../store/index.ts";
 import { type Workflow, WorkflowUnavailableError } from "../workflow/index.ts";
 import { type CreateRunRequest, IDEMPOTENCY_TTL_SECONDS } from "./schema.ts";
 
@@ -74,7 +74,7 @@ export async function startRun(deps: StartRunDeps, request: StartRunRequest): Pr
       runId = claim.runId;
       replayed = true;
       const existing = await store.getRun(runId);
-      if (existing && (existing.owner ?? "anonymous") !== owner) {
+      if (existing && !isOwnedBy(existing, owner)) {
         throw new IdempotencyConflictError("This idempotency key was used with a different request.");
       }
     }

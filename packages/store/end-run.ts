@@ -1,7 +1,12 @@
-import { isTerminalType, type RunEvent, type SafeError, type Stage } from "../events/index.ts";
+import {
+  isTerminalType,
+  type RunEvent,
+  type SafeError,
+  STATUS_OF_TERMINAL,
+  type Stage,
+} from "../events/index.ts";
 import { RunFinishedError, RunNotFoundError } from "./errors.ts";
 import type { ProgressStore } from "./progress-store.ts";
-import { STATUS_OF_TERMINAL } from "./run-record.ts";
 
 /**
  * How a run is ended by something other than its last stage: failed or timed out with a safe

@@ -14,7 +14,7 @@ export {
 } from "./errors.ts";
 export { MAX_SEQ, projectPk, runPk } from "./keys.ts";
 export { ProgressStore } from "./progress-store.ts";
-export { ENDED_STATUSES, type RunView } from "./run-record.ts";
+export { ANONYMOUS, ENDED_STATUSES, isOwnedBy, type RunView } from "./run-record.ts";
 export { RunSlots } from "./slots.ts";
 export { recordStageDuration, stageEstimates } from "./stage-stats.ts";
 export { endOrphanedRuns, sweepSilentRuns } from "./sweep.ts";

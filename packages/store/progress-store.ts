@@ -8,7 +8,7 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
-import { isTerminalType, type RunEvent, RunEventSchema } from "../events/index.ts";
+import { isTerminalType, type RunEvent, RunEventSchema, STATUS_OF_TERMINAL } from "../events/index.ts";
 import {
   InvalidEventError,
   ItemTooLargeError,
@@ -28,13 +28,7 @@ import {
   turnSk,
 } from "./keys.ts";
 import { RunLog } from "./run-log.ts";
-import {
-  type RunInput,
-  type RunPatch,
-  type RunRecord,
-  type RunView,
-  STATUS_OF_TERMINAL,
-} from "./run-record.ts";
+import { ANONYMOUS, type RunInput, type RunPatch, type RunRecord, type RunView } from "./run-record.ts";
 import { isConditionFailed, toStoreError } from "./sdk-errors.ts";
 import { RunSlots } from "./slots.ts";
 
@@ -73,9 +67,6 @@ export interface EventPage {
   events: RunEvent[];
   hasMore: boolean;
 }
-
-/** The owner of runs made without authentication. */
-const ANONYMOUS = "anonymous";
 
 /** A memory item written by a run's memory stage (`pk = PROJECT#<owner>#<projectId>`). */
 export interface MemoryItem {
@@ -132,7 +123,7 @@ export class ProgressStore {
    * Create the run item with status `queued`.
    * @throws RunExistsError when the id is taken (the write is conditional, so nothing is overwritten).
    */
-  async createRun(runId: string, input: RunInput, owner = "anonymous", slot?: number): Promise<RunRecord> {
+  async createRun(runId: string, input: RunInput, owner = ANONYMOUS, slot?: number): Promise<RunRecord> {
     const ts = new Date(this.now()).toISOString();
     const record: RunRecord = {
       runId,
@@ -216,7 +207,7 @@ export class ProgressStore {
       // The run's slot (active-run limit) goes with its marker.
       const slot = marker?.slot?.N;
       if (slot !== undefined)
-        await new RunSlots(this).release(marker?.owner?.S ?? "anonymous", Number(slot), runId);
+        await new RunSlots(this).release(marker?.owner?.S ?? ANONYMOUS, Number(slot), runId);
     } catch (err) {
       if (err instanceof StoreError) throw err;
       throw toStoreError("DeleteItem(active)", err);

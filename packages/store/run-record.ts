@@ -1,18 +1,21 @@
-import type { RunEvent, SafeError, TerminalType } from "../events/index.ts";
+import { type RunEvent, type RunStatus, type SafeError, STATUS_OF_TERMINAL } from "../events/index.ts";
 
-/** Lifecycle of a run as kept on the run item and shown by GET /runs/{runId}. */
-export type RunStatus = "queued" | "running" | "completed" | "failed" | "cancelled" | "timed_out";
-
-/** What a run ended with, keyed by terminal event type. */
-export const STATUS_OF_TERMINAL: Record<TerminalType, RunStatus> = {
-  "run.completed": "completed",
-  "run.failed": "failed",
-  "run.cancelled": "cancelled",
-  "run.timed_out": "timed_out",
-};
+/**
+ * The owner of runs started while authentication is off (every caller is this principal), and
+ * of run items written before runs had an owner.
+ */
+export const ANONYMOUS = "anonymous";
 
 /** Statuses of a run whose log has its terminal event. */
 export const ENDED_STATUSES: ReadonlySet<RunStatus> = new Set(Object.values(STATUS_OF_TERMINAL));
+
+/**
+ * True when `principal` owns `run`: only the owner may read, stream or cancel a run. A run item
+ * without an owner belongs to {@link ANONYMOUS}.
+ */
+export function isOwnedBy(run: { owner?: string | undefined }, principal: string): boolean {
+  return (run.owner ?? ANONYMOUS) === principal;
+}
 
 /**
  * The request a run was created for. `question` is the user's text; `projectId` scopes memory;

@@ -138,6 +138,34 @@ export function buildDefinition(arns: WorkflowArns, options: DefinitionOptions =
  * "Step Functions Execution Status Change" events).
  */
 export const FINALIZED_STATUSES = ["FAILED", "TIMED_OUT", "ABORTED"] as const;
+/** One of {@link FINALIZED_STATUSES}. */
+export type FinalizedStatus = (typeof FINALIZED_STATUSES)[number];
+
+/**
+ * How Finalize ends a run whose execution ended with one of {@link FINALIZED_STATUSES} (the
+ * `outcome` of Finalize's input): FAILED → `failed` (run.failed), TIMED_OUT → `timed_out`
+ * (run.timed_out), ABORTED → `cancelled` (run.cancelled).
+ */
+const OUTCOME_OF_STATUS = {
+  FAILED: "failed",
+  TIMED_OUT: "timed_out",
+  ABORTED: "cancelled",
+} as const satisfies Record<FinalizedStatus, string>;
+
+/** What Finalize writes for an execution that ended without the run's own end: see {@link outcomeOfStatus}. */
+export type ExecutionOutcome = (typeof OUTCOME_OF_STATUS)[FinalizedStatus];
+
+/**
+ * The Finalize `outcome` for a Step Functions execution status: the `status` of
+ * DescribeExecution and of the "Step Functions Execution Status Change" EventBridge event
+ * (`RUNNING` | `SUCCEEDED` | `FAILED` | `TIMED_OUT` | `ABORTED` | `PENDING_REDRIVE`, Step
+ * Functions API reference, DescribeExecution). `TIMED_OUT` → `timed_out`, `ABORTED` →
+ * `cancelled`, any other status → `failed`. The local runner maps its execution errors to these
+ * statuses first, so both roots end a run the same way. Never throws.
+ */
+export function outcomeOfStatus(status: string): ExecutionOutcome {
+  return Object.hasOwn(OUTCOME_OF_STATUS, status) ? OUTCOME_OF_STATUS[status as FinalizedStatus] : "failed";
+}
 
 /** The ASL JSON string Step Functions takes as `definition`. */
 export function definitionJson(arns: WorkflowArns, options?: DefinitionOptions): string {

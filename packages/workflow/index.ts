@@ -9,6 +9,7 @@ export {
   executionInput,
   FINALIZED_STATUSES,
   MAX_PLAN_REPAIRS,
+  outcomeOfStatus,
   stateName,
   TRANSIENT_ERRORS,
   type WorkflowArns,

@@ -34,6 +34,21 @@ describe("synthesized stack (sst.config.ts under Pulumi mocks)", () => {
     expect(ci.all("aws:lambda/function:Function")).toHaveLength(Object.keys(HANDLERS).length);
   });
 
+  it("schedules the sweep every 5 minutes with EventBridge Scheduler (sst.aws.CronV2), targeting the sweep function", () => {
+    const schedule = production.one("aws:scheduler/schedule:Schedule", "SweepSchedule").inputs as {
+      scheduleExpression: string;
+      state: string;
+      target: { arn: string };
+    };
+    expect(schedule.scheduleExpression).toBe("rate(5 minutes)");
+    expect(schedule.state).toBe("ENABLED");
+    expect(schedule.target.arn).toMatch(/:function:stagecast-production-SweepHandlerFunction-/);
+    // The deprecated Cron's EventBridge rule is gone.
+    expect(production.all("aws:cloudwatch/eventRule:EventRule").map((r) => r.name)).not.toContain(
+      "SweepRule",
+    );
+  });
+
   it("streams from a Function URL in RESPONSE_STREAM mode, with CORS at the URL and a timeout above the stream deadline", () => {
     const url = ci.one("aws:lambda/functionUrl:FunctionUrl", "StreamUrl").inputs;
     expect(url.invokeMode).toBe("RESPONSE_STREAM");

@@ -1,5 +1,5 @@
 import { isTerminalType } from "../../events/index.ts";
-import { RunFinishedError } from "../../store/index.ts";
+import { ANONYMOUS, RunFinishedError } from "../../store/index.ts";
 import { chat } from "../model-client.ts";
 import type { StageImpl } from "../stage-context.ts";
 import { requireQuestion } from "./prompt.ts";
@@ -34,7 +34,7 @@ export const memoryStage: StageImpl = async (ctx) => {
   ctx.signal.throwIfAborted();
   const last = await ctx.store.lastEvent(ctx.runId);
   if (last && isTerminalType(last.type)) throw new RunFinishedError(ctx.runId, last.type);
-  const owner = ctx.state.owner ?? "anonymous";
+  const owner = ctx.state.owner ?? ANONYMOUS;
   if (projectId) await ctx.store.putMemory({ projectId, owner, runId: ctx.runId, ts, summary });
   if (conversationId) {
     await ctx.store.putTurn({
