@@ -62,6 +62,16 @@ describe("SQS batches", () => {
     expect((await stack.store.getRun(runs[1] ?? ""))?.owner).toBe("trigger");
   });
 
+  it("reports a batch whose every record fails as batch item failures, without throwing (each record keeps its own receive count)", async () => {
+    const before = (await triggerRuns()).length;
+    const event: SQSEvent = { Records: [record("{not json"), record(JSON.stringify({ question: "" }))] };
+    const result = await handleSqsBatch(deps, event);
+    expect(result.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(
+      event.Records.map((r) => r.messageId),
+    );
+    expect((await triggerRuns()).length).toBe(before);
+  });
+
   it("never starts a second run for a redelivered message (same message id) or a repeated idempotency key", async () => {
     const message = record(JSON.stringify({ question: "Deliver me twice" }));
     await handleSqsBatch(deps, { Records: [message] });

@@ -1,4 +1,5 @@
-import type { EventBridgeEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import type { EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { z } from "zod";
 import { CreateRunSchema, describeIssues, IdempotencyKeySchema } from "./schema.ts";
 import { type StartedRun, type StartRunDeps, startRun } from "./start-run.ts";
@@ -45,18 +46,20 @@ async function start(deps: TriggerDeps, message: TriggerMessage, fallbackKey: st
  * others (ReportBatchItemFailures, AWS Lambda developer guide, "Using Lambda with Amazon SQS").
  */
 export async function handleSqsBatch(deps: TriggerDeps, event: SQSEvent): Promise<SQSBatchResponse> {
-  const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
-  for (const record of event.Records) {
+  const startRecord = async (record: SQSRecord) => {
+    let body: unknown;
     try {
-      let body: unknown;
-      try {
-        body = JSON.parse(record.body);
-      } catch {
-        throw new InvalidTriggerMessageError("the body is not JSON");
-      }
-      // SQS message ids are UUIDs (36 characters): "sqs:" plus one is a valid key.
-      const { runId, replayed } = await start(deps, parseMessage(body), `sqs:${record.messageId}`);
-      deps.log?.({ msg: "trigger started run", source: "sqs", messageId: record.messageId, runId, replayed });
+      body = JSON.parse(record.body);
+    } catch {
+      throw new InvalidTriggerMessageError("the body is not JSON");
+    }
+    // SQS message ids are UUIDs (36 characters): "sqs:" plus one is a valid key.
+    const { runId, replayed } = await start(deps, parseMessage(body), `sqs:${record.messageId}`);
+    deps.log?.({ msg: "trigger started run", source: "sqs", messageId: record.messageId, runId, replayed });
+  };
+  const logged = async (record: SQSRecord) => {
+    try {
+      await startRecord(record);
     } catch (err) {
       deps.log?.({
         level: err instanceof InvalidTriggerMessageError ? "warn" : "error",
@@ -64,10 +67,16 @@ export async function handleSqsBatch(deps: TriggerDeps, event: SQSEvent): Promis
         messageId: record.messageId,
         error: `${(err as Error).name}: ${(err as Error).message}`,
       });
-      batchItemFailures.push({ itemIdentifier: record.messageId });
+      throw err;
     }
-  }
-  return { batchItemFailures };
+  };
+  // Powertools' partial-batch processor builds `batchItemFailures`. One record at a time (each
+  // start claims an active-run slot), and a batch whose every record failed is reported like
+  // any other rather than thrown, so SQS redelivers each record on its own count.
+  return processPartialResponse(event, logged, new BatchProcessor(EventType.SQS), {
+    processInParallel: false,
+    throwOnFullBatchFailure: false,
+  });
 }
 
 /**
