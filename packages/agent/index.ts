@@ -2,11 +2,13 @@
  * packages/agent: the stage runner, the stages, the model client and the tools. Other packages
  * import from here only; this list is what they use.
  */
+
+export type { AgentDeps } from "./agent-deps.ts";
 export { StageFailedError, TransientStageError } from "./errors.ts";
 export { finalizeRun } from "./finalize.ts";
 export { chat, ModelClient, ModelOutputError } from "./model-client.ts";
 export type { StageImpl } from "./stage-context.ts";
-export { type AgentDeps, runStage } from "./stage-runner.ts";
+export { runStage } from "./stage-runner.ts";
 export { STAGE_IMPLS } from "./stages/index.ts";
 export {
   ANALYSIS_FORMAT_NAME,

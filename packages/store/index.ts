@@ -14,6 +14,7 @@ export {
 } from "./errors.ts";
 export { MAX_SEQ, projectPk, runPk } from "./keys.ts";
 export { ProgressStore } from "./progress-store.ts";
+export type { RunLog } from "./run-log.ts";
 export { ANONYMOUS, ENDED_STATUSES, isOwnedBy, type RunView } from "./run-record.ts";
 export { RunSlots } from "./slots.ts";
 export { recordStageDuration, stageEstimates } from "./stage-stats.ts";

@@ -1,0 +1,27 @@
+import type { Stage } from "../events/index.ts";
+import type { LogFn } from "../runtime/index.ts";
+import type { ProgressStore } from "../store/index.ts";
+import type { ModelClient } from "./model-client.ts";
+import type { StageImpl } from "./stage-context.ts";
+import type { ToolRegistry } from "./tools/index.ts";
+
+/** What the stage runner needs. */
+export interface AgentDeps {
+  store: ProgressStore;
+  /** The default model; `models` may name another model per stage on the same endpoint. */
+  model: ModelClient;
+  models?: Partial<Record<Stage, string>>;
+  tools: ToolRegistry;
+  /** llm.delta coalescing bounds (ms, characters); see DeltaCoalescer. */
+  delta: { intervalMs: number; maxChars: number };
+  /**
+   * How often a running stage checks its run's log for a terminal event written by someone
+   * else (a cancel, a timeout sweep), in ms (default 500): StopExecution does not interrupt a
+   * running Lambda, so a stage must notice by itself and abort its model call.
+   */
+  cancelCheckMs?: number;
+  /** Stage implementations; defaults to the six built-in stages. */
+  stages?: Record<Stage, StageImpl>;
+  /** Where best-effort failures (stage statistics) are reported. */
+  log?: LogFn;
+}
