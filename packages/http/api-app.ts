@@ -70,11 +70,19 @@ export function runIdParam(value: string): string {
  * (500 only for our own faults); never a stack trace (docs/api.md, "Errors").
  */
 export function createApiApp(deps: ApiDeps): Hono<AppEnv> {
-  const { store, workflow } = deps;
   const log = deps.log ?? (() => {});
   const app = baseApp(log);
   app.notFound((c) => errorResponse(c, new HttpError(404, "not_found", "No such route.")));
+  registerPage(app, deps);
+  app.use("/runs", authenticate(deps.auth));
+  app.use("/runs/*", authenticate(deps.auth));
 
+  registerRunRoutes(app, deps, log);
+  return app;
+}
+
+/** GET / and GET /client: the web client, under a nonce Content-Security-Policy. */
+function registerPage(app: Hono<AppEnv>, deps: ApiDeps): void {
   const page = secureHeaders({
     contentSecurityPolicy: {
       defaultSrc: ["'none'"],
@@ -96,15 +104,24 @@ export function createApiApp(deps: ApiDeps): Hono<AppEnv> {
     );
   app.get("/", page, servePage);
   app.get("/client", page, servePage);
-  app.use("/runs", authenticate(deps.auth));
-  app.use("/runs/*", authenticate(deps.auth));
+}
 
+/** Helpers of the /runs routes: the caller's own run (or 404) and a stream token for it. */
+function runAccess(deps: ApiDeps) {
+  const { store } = deps;
   /** The run if the caller owns it; someone else's run is as unknown as a missing one (404). */
   const ownedRun = async (c: Context<AppEnv>, runId: string) =>
     ownedBy(await store.getRun(runId), principalOf(c));
   const streamToken = async (c: Context<AppEnv>, runId: string) =>
     deps.auth.streamTokens ? deps.auth.streamTokens.mint(runId, principalOf(c)) : undefined;
 
+  return { ownedRun, streamToken };
+}
+
+/** POST /runs, then the routes of one run (cancel, list, stream token, view, events). */
+function registerRunRoutes(app: Hono<AppEnv>, deps: ApiDeps, log: LogFn): void {
+  const { store, workflow } = deps;
+  const { streamToken } = runAccess(deps);
   app.post("/runs", limitBody(), async (c) => {
     const started = await startRunFromRequest(c, {
       store,
@@ -128,6 +145,13 @@ export function createApiApp(deps: ApiDeps): Hono<AppEnv> {
     );
   });
 
+  registerRunReads(app, deps, log);
+}
+
+/** The routes that act on or read one run, or list the caller's runs. */
+function registerRunReads(app: Hono<AppEnv>, deps: ApiDeps, log: LogFn): void {
+  const { store, workflow } = deps;
+  const { ownedRun, streamToken } = runAccess(deps);
   app.post("/runs/:runId/cancel", async (c) => {
     const runId = runIdParam(c.req.param("runId"));
     await ownedRun(c, runId);
@@ -182,6 +206,13 @@ export function createApiApp(deps: ApiDeps): Hono<AppEnv> {
     });
   });
 
+  registerRunViews(app, deps);
+}
+
+/** GET /runs/{runId} (status, result, stage estimates) and GET /runs/{runId}/events (a JSON page). */
+function registerRunViews(app: Hono<AppEnv>, deps: ApiDeps): void {
+  const { store } = deps;
+  const { ownedRun } = runAccess(deps);
   app.get("/runs/:runId", async (c) => {
     const runId = runIdParam(c.req.param("runId"));
     // The estimates are a hint: without them the client shows no time remaining, nothing worse.
@@ -214,6 +245,4 @@ export function createApiApp(deps: ApiDeps): Hono<AppEnv> {
       (page.events.length === 0 && ENDED_STATUSES.has(run.status));
     return c.json({ runId, events: page.events, nextAfter: lastSeq, hasMore: page.hasMore, ended });
   });
-
-  return app;
 }
