@@ -1,7 +1,14 @@
 import { createHash } from "node:crypto";
 import { ulid } from "ulid";
 import type { LogFn } from "../runtime/index.ts";
-import { endRun, isOwnedBy, type ProgressStore, RunExistsError, RunSlots } from "../store/index.ts";
+import {
+  buildEvent,
+  endRun,
+  isOwnedBy,
+  type ProgressStore,
+  RunExistsError,
+  RunSlots,
+} from "../store/index.ts";
 import { type Workflow, WorkflowUnavailableError } from "../workflow/index.ts";
 import { type CreateRunRequest, IDEMPOTENCY_TTL_SECONDS } from "./schema.ts";
 
@@ -97,19 +104,23 @@ export async function startRun(deps: StartRunDeps, request: StartRunRequest): Pr
   if (last && last.type !== "run.queued") return { runId, replayed }; // already started or ended
   if (!last) {
     // Exactly seq 1: two racing replays cannot both queue it.
-    await store.putEventIfAbsent({
-      runId,
-      seq: 1,
-      ts: new Date(store.now()).toISOString(),
-      type: "run.queued",
-      progress: 0,
-      message: "Run queued.",
-      data: {
-        question: input.question,
-        ...(input.projectId ? { projectId: input.projectId } : {}),
-        ...(input.conversationId ? { conversationId: input.conversationId } : {}),
-      },
-    });
+    await store.putEventIfAbsent(
+      buildEvent(
+        {
+          type: "run.queued",
+          progress: 0,
+          message: "Run queued.",
+          data: {
+            question: input.question,
+            ...(input.projectId ? { projectId: input.projectId } : {}),
+            ...(input.conversationId ? { conversationId: input.conversationId } : {}),
+          },
+        },
+        runId,
+        1,
+        store.now(),
+      ),
+    );
   }
   let executionArn: string;
   try {

@@ -1,10 +1,5 @@
-import {
-  isTerminalType,
-  type RunEvent,
-  type SafeError,
-  STATUS_OF_TERMINAL,
-  type Stage,
-} from "../events/index.ts";
+import { isTerminalType, type SafeError, STATUS_OF_TERMINAL, type Stage } from "../events/index.ts";
+import { buildEvent } from "./build-event.ts";
 import { RunFinishedError, RunNotFoundError } from "./errors.ts";
 import type { ProgressStore } from "./progress-store.ts";
 
@@ -42,8 +37,8 @@ export async function endRun(store: ProgressStore, runId: string, ending: Ending
       : { ...common, type: ending.type, message: ending.error.message, data: { error: ending.error } };
   if (ending.ifLastSeq !== undefined) {
     if ((last?.seq ?? 0) !== ending.ifLastSeq || (last && isTerminalType(last.type))) return false;
-    const event = { ...input, runId, seq: ending.ifLastSeq + 1, ts: new Date(store.now()).toISOString() };
-    if (!(await store.putEventIfAbsent(event as RunEvent))) return false;
+    const event = buildEvent(input, runId, ending.ifLastSeq + 1, store.now());
+    if (!(await store.putEventIfAbsent(event))) return false;
     await finish(store, runId, ending);
     return true;
   }

@@ -2,6 +2,8 @@
  * packages/store: the DynamoDB single table (run log, run records, slots, statistics, sweep).
  * Other packages import from here only; this list is what they use.
  */
+
+export { buildEvent } from "./build-event.ts";
 export { endRun } from "./end-run.ts";
 export {
   InvalidEventError,

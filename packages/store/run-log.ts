@@ -1,4 +1,5 @@
 import { type EventInput, isTerminalType, type RunEvent } from "../events/index.ts";
+import { buildEvent } from "./build-event.ts";
 import { AppendContentionError, RunFinishedError } from "./errors.ts";
 
 /**
@@ -67,12 +68,7 @@ export class RunLog {
     for (let attempt = 1; attempt <= MAX_APPEND_ATTEMPTS; attempt++) {
       if (this.#last && isTerminalType(this.#last.type))
         throw new RunFinishedError(this.runId, this.#last.type);
-      const event = {
-        ...input,
-        runId: this.runId,
-        seq: (this.#lastSeq ?? 0) + 1,
-        ts: new Date(this.store.now()).toISOString(),
-      } as RunEvent;
+      const event = buildEvent(input, this.runId, (this.#lastSeq ?? 0) + 1, this.store.now());
       if (await this.store.putEventIfAbsent(event)) {
         this.#lastSeq = event.seq;
         this.#last = event;
