@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-# Where the browser tests look for it (test/browser.test.ts): CHROMIUM_PATH, else Debian's.
+# Where the browser tests look for it (test/support/chromium.ts): CHROMIUM_PATH, else Debian's.
 [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
 for tool in cmake make g++ unzip python3; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")

@@ -1,23 +1,12 @@
-import { existsSync, mkdirSync } from "node:fs";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STAGES } from "../packages/events/index.ts";
 import { recordStageDuration } from "../packages/store/index.ts";
 import { renderMarkdown } from "../packages/web/markdown.ts";
+import { launchChromium } from "./support/chromium.ts";
 import { startTestStack } from "./support/stack.ts";
 
-/** Debian's chromium (apt-get install chromium); .ci/run installs it. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-/** Flags a root, offline, headless Chromium needs here (docs/platform-notes.md, "The toolchain"). */
-const FLAGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 /** A question the offline model answers with tool calls (calculator) and a multi-sentence answer. */
 const QUESTION = "What is 1234 * 5678, and how does a browser see the progress of a long run?";
 
@@ -25,8 +14,6 @@ let stack: Awaited<ReturnType<typeof startTestStack>>;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
   // Slow enough that a run takes several seconds (room to reload and cancel mid-run); streams
   // end every 3 s, so the page reconnects and resumes several times per run.
   stack = await startTestStack({
@@ -34,7 +21,7 @@ beforeAll(async () => {
     STREAM_MAX_DURATION_MS: "3000",
     STREAM_RETRY_MS: "200",
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

@@ -1,10 +1,10 @@
-import { existsSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { type Browser, chromium, type Page, type Request } from "playwright-core";
+import type { Browser, Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, type ExpectStatic, it } from "vitest";
 import type { RunEvent } from "../packages/events/index.ts";
+import { launchChromium } from "./support/chromium.ts";
 import {
   type Control,
   expectWholeRun,
@@ -27,16 +27,6 @@ import { startRun, startTestStack } from "./support/stack.ts";
  * the browser's default 3 s.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const FLAGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const RETRY_MS = Number(RECONNECTING_STACK.STREAM_RETRY_MS);
 /** The page every test loads; Playwright answers it, so it has the stack's (or the proxy's) origin. */
 const PAGE_PATH = "/__sse-clients__";
@@ -48,11 +38,9 @@ let browser: Browser;
 let fetchEventSourceBundle: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
   stack = await startTestStack(RECONNECTING_STACK);
   proxy = await startTcpProxy(stack.url);
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+  browser = await launchChromium();
   const bundled = await build({
     stdin: {
       contents: `import { followRun } from "./fetch-event-source.js";
