@@ -1,44 +1,56 @@
-// Package boundaries for packages/ and functions/, checked by `npm run check:deps` (part of
-// `npm test`). Three kinds of rule:
+// Dependency rules, checked by `npm run check:deps` (part of `npm test`; a violation fails CI).
+// The tree has four parts:
 //
+//   packages/   what deploys: libraries the Lambda functions are built from
+//   functions/  the AWS composition root: one thin module per Lambda entry point
+//   local/      the embedded default (`npm start`): the local stack and the offline model; never deployed
+//   bench/      the benchmark (`npm run bench`); never deployed
+//   infra/      the SST resources (read by sst.config.ts); imports only data modules of packages
+//
+// Rules:
 // 1. No circular dependency between modules (type-only imports count too).
-// 2. A package is entered through its index.ts only: an import from another package (or from
-//    functions/) into any other file of a package fails. Within a package, siblings import each
-//    other freely. (test/ and bench/ are not checked: they may import what they test.)
+// 2. A package is entered through its index.ts only: an import from anywhere else into any
+//    other file of a package fails. Within a package, siblings import each other freely.
+//    (test/ is not checked: a test may import the module it tests.)
 // 3. Layers. A package may import only packages in lower ranks, never a higher one and never
 //    a sibling in its own rank:
 //
-//      0 events                      the event contract
-//      1 runtime                     leaf services: config, logger, metrics, CORS, secret links
-//      2 store                       DynamoDB table
-//      3 auth                        jose verifiers
-//      4 workflow                    ASL + Workflow port
-//      5 agent                       stage runner, stages, model client, tools
-//      6 runs | offline-model        the start path | the offline model server
-//      7 http                        the Hono apps
-//      8 compose                     builds the parts from a configuration
-//      9 local | functions           the two composition roots
+//       0 events                        the event contract
+//       1 config | observability        settings | logs and metrics
+//       2 store                         the DynamoDB table, by item family
+//       3 auth                          jose verifiers, stream tokens
+//       4 workflow                      ASL + the Workflow port and its Step Functions adapter
+//       5 agent                         stage runner, stages, model client, tools
+//       6 run-start                     starting a run (HTTP, SQS, EventBridge all call it)
+//       7 http                          what both HTTP apps share
+//       8 api | stream                  the API app | the stream app and its tail engine
+//       9 compose                       the one composition function both roots call
+//      10 functions | local/stack       the AWS root | the local root
 //
-//    Clients (client, web, cli) import only events and each other; of the server side only
-//    http imports a client package (web, for the page's bundle). offline-model is imported
-//    only by local (and test/, bench/).
+//    local/offline-model sits beside the agent (it answers the agent's prompts) and imports
+//    only agent (and events). Clients (client, web, cli) import only events and each other;
+//    of the server side only api imports a client package (web, for the page's bundle).
+// 4. Set apart: nothing in packages/ or functions/ imports local/ or bench/; nothing in local/
+//    imports bench/.
 
-/** Server layers, lowest first; packages in one inner list are siblings. */
+/** Server layers, lowest first; entries in one inner list are siblings. */
 const LAYERS = [
   ["events"],
-  ["runtime"],
+  ["config", "observability"],
   ["store"],
   ["auth"],
   ["workflow"],
   ["agent"],
-  ["runs", "offline-model"],
+  ["run-start"],
   ["http"],
+  ["api", "stream"],
   ["compose"],
-  ["local", "functions"],
+  ["functions", "local/stack"],
 ];
 
-/** A path regex for a package (or functions/). */
-const at = (name) => (name === "functions" ? "^functions/" : `^packages/${name}/`);
+/** A path regex for a layer entry. */
+const at = (name) =>
+  name === "functions" ? "^functions/" : name.startsWith("local/") ? `^${name}/` : `^packages/${name}/`;
 
 const layerRules = LAYERS.flatMap((rank, index) =>
   rank.map((name) => {
@@ -46,7 +58,7 @@ const layerRules = LAYERS.flatMap((rank, index) =>
     const siblings = rank.filter((other) => other !== name);
     const forbidden = [...above, ...siblings];
     return {
-      name: `layer-${name}`,
+      name: `layer-${name.replace("/", "-")}`,
       comment: `${name} (rank ${index}) must not import ${forbidden.join(", ")}: see the layer list in .dependency-cruiser.cjs`,
       severity: "error",
       from: { path: at(name) },
@@ -59,57 +71,94 @@ module.exports = {
   forbidden: [
     {
       name: "no-circular",
-      comment: "Modules in packages/ and functions/ must not import each other in a cycle.",
+      comment: "Modules must not import each other in a cycle.",
       severity: "error",
-      from: { path: "^(packages|functions)/" },
+      from: {},
       to: { circular: true },
     },
     {
       name: "no-deep-import",
       comment: "Import another package through its index.ts only.",
       severity: "error",
-      from: { path: "^packages/([^/]+)/" },
-      to: { path: "^packages/[^/]+/", pathNot: ["^packages/$1/", "^packages/[^/]+/index\\.ts$"] },
+      from: { path: "^(packages|local)/([^/]+)/" },
+      to: {
+        path: "^(packages|local)/[^/]+/",
+        pathNot: ["^$1/$2/", "^(packages|local)/[^/]+/index\\.ts$"],
+      },
     },
     {
-      name: "no-deep-import-from-functions",
-      comment: "functions/ imports packages through their index.ts only.",
+      name: "no-deep-import-from-roots",
+      comment: "functions/ and bench/ import packages and local/ through their index.ts only.",
       severity: "error",
-      from: { path: "^functions/" },
-      to: { path: "^packages/", pathNot: "^packages/[^/]+/index\\.ts$" },
+      from: { path: "^(functions|bench)/" },
+      to: { path: "^(packages|local)/", pathNot: "^(packages|local)/[^/]+/index\\.ts$" },
+    },
+    {
+      name: "infra-imports-data-modules-only",
+      comment:
+        "infra/ runs inside SST's deploy program: it may read the settings schema, the ASL builder and the tool-worker list, and nothing that opens clients at import.",
+      severity: "error",
+      from: { path: "^infra/" },
+      to: {
+        path: "^(packages|local|functions|bench)/",
+        pathNot: [
+          "^packages/config/",
+          "^packages/events/",
+          "^packages/workflow/definition\\.ts$",
+          "^packages/agent/tools/worker-sources\\.ts$",
+        ],
+      },
     },
     ...layerRules,
+    {
+      name: "offline-model-on-agent-only",
+      comment: "The offline model answers the agent's prompts: it imports agent and events, nothing else.",
+      severity: "error",
+      from: { path: "^local/offline-model/" },
+      to: {
+        path: "^(packages|functions|local)/",
+        pathNot: "^(packages/(agent|events)|local/offline-model)/",
+      },
+    },
+    {
+      name: "deployed-code-not-on-local-or-bench",
+      comment:
+        "What deploys (packages/, functions/) never imports the local stack, the offline model or the benchmark.",
+      severity: "error",
+      from: { path: "^(packages|functions)/" },
+      to: { path: "^(local|bench)/" },
+    },
+    {
+      name: "local-not-on-bench",
+      comment: "The local stack does not import the benchmark (the benchmark drives it).",
+      severity: "error",
+      from: { path: "^local/" },
+      to: { path: "^bench/" },
+    },
     {
       name: "clients-only-on-events",
       comment: "client, web and cli import only events and each other.",
       severity: "error",
       from: { path: "^packages/(client|web|cli)/" },
-      to: { path: ["^functions/", "^packages/"], pathNot: "^packages/(events|client|web|cli)/" },
+      to: { path: ["^functions/", "^packages/", "^local/"], pathNot: "^packages/(events|client|web|cli)/" },
     },
     {
       name: "server-not-on-clients",
-      comment: "The server side does not import client packages (only http imports web's bundle).",
+      comment: "The server side does not import client packages (only api imports web's bundle).",
       severity: "error",
-      from: { path: ["^functions/", "^packages/"], pathNot: "^packages/(client|web|cli|http)/" },
+      from: { path: ["^functions/", "^packages/", "^local/"], pathNot: "^packages/(client|web|cli|api)/" },
       to: { path: "^packages/(client|web|cli)/" },
     },
     {
-      name: "http-not-on-client-or-cli",
-      comment: "http imports web (the page's bundle) and no other client package.",
+      name: "api-not-on-client-or-cli",
+      comment: "api imports web (the page's bundle) and no other client package.",
       severity: "error",
-      from: { path: "^packages/http/" },
+      from: { path: "^packages/api/" },
       to: { path: "^packages/(client|cli)/" },
-    },
-    {
-      name: "offline-model-only-from-local",
-      comment: "The offline model is for local runs (and test/, bench/), never deployed code.",
-      severity: "error",
-      from: { path: ["^functions/", "^packages/"], pathNot: "^packages/(local|offline-model)/" },
-      to: { path: "^packages/offline-model/" },
     },
   ],
   options: {
-    includeOnly: "^(packages|functions)/",
+    includeOnly: "^(packages|functions|local|bench|infra)/",
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
     enhancedResolveOptions: { extensions: [".ts", ".mts", ".js", ".mjs"] },

@@ -13,17 +13,11 @@ import { EventEmitter } from "node:events";
 import { fileURLToPath } from "node:url";
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
+import { LOCAL_ARNS, type LocalStack, type Served, serveApp, startLocalStack } from "../local/stack/index.ts";
 import { streamSettings } from "../packages/compose/index.ts";
+import { loadConfig } from "../packages/config/index.ts";
 import { isTerminalType, type RunEvent, toSseMessage } from "../packages/events/index.ts";
-import { createStreamApp } from "../packages/http/index.ts";
-import {
-  LOCAL_ARNS,
-  type LocalStack,
-  type Served,
-  serveApp,
-  startLocalStack,
-} from "../packages/local/index.ts";
-import { loadConfig } from "../packages/runtime/index.ts";
+import { createStreamApp } from "../packages/stream/index.ts";
 import { buildDefinition } from "../packages/workflow/index.ts";
 import { countStoreRequests, type StoreCounter } from "./instrument.ts";
 import type { WatchAnswer, WatchPlan } from "./watchers.ts";

@@ -1,5 +1,5 @@
 import { PRICES } from "./cost.ts";
-import type { BenchResults } from "./main.ts";
+import type { BenchResults } from "./run-bench.ts";
 import type { Spread } from "./stats.ts";
 
 const r1 = (n: number) => (Number.isFinite(n) ? String(Math.round(n * 10) / 10) : "–");

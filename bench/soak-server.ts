@@ -1,7 +1,7 @@
 /**
  * The soak's server process (bench/soak.ts starts it; not part of the app): the real local
  * stack, started with `--expose-gc` and an IPC channel so the soak can read *this* process's
- * memory after a forced collection. The hook lives here, not in packages/local, so production
+ * memory after a forced collection. The hook lives here, not in local/stack, so production
  * code never exposes gc() or memory figures.
  *
  * Protocol (IPC messages, see {@link SoakRequest} / {@link SoakReply}):
@@ -12,8 +12,8 @@
  */
 import { createRequire } from "node:module";
 import { getHeapSpaceStatistics } from "node:v8";
-import { startLocalStack } from "../packages/local/index.ts";
-import { loadConfig } from "../packages/runtime/index.ts";
+import { startLocalStack } from "../local/stack/index.ts";
+import { loadConfig } from "../packages/config/index.ts";
 
 /** What the soak sends to this process. */
 export type SoakRequest = { type: "memory"; id: number } | { type: "stop" };

@@ -1,8 +1,8 @@
 import { Hono } from "hono";
 import { handle } from "hono/aws-lambda";
 import { cors } from "hono/cors";
+import { createApiApp } from "../packages/api/index.ts";
 import { corsOrigins } from "../packages/compose/index.ts";
-import { createApiApp } from "../packages/http/index.ts";
 import { awsAuth, awsStore, awsWorkflow, config, log, withMetrics } from "./aws.ts";
 
 const app = new Hono();

@@ -2,16 +2,9 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
 import { Resource } from "sst/resource";
 import { type AgentDeps, finalizeRun, runStage } from "../packages/agent/index.ts";
 import { authSettings, createAgentDeps, createModelClient, createStore } from "../packages/compose/index.ts";
+import { type Config, ConfigError, linkedSecrets, loadConfig } from "../packages/config/index.ts";
 import type { AuthSettings } from "../packages/http/index.ts";
-import {
-  type Config,
-  ConfigError,
-  linkedSecrets,
-  loadConfig,
-  logFn,
-  meterEvents,
-  powertoolsMeter,
-} from "../packages/runtime/index.ts";
+import { logFn, meterEvents, powertoolsMeter } from "../packages/observability/index.ts";
 import type { ProgressStore } from "../packages/store/index.ts";
 import { SfnWorkflow } from "../packages/workflow/index.ts";
 

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { streamHandle } from "hono/aws-lambda";
 import { cors } from "hono/cors";
 import { corsOrigins, streamSettings } from "../packages/compose/index.ts";
-import { createStreamApp } from "../packages/http/index.ts";
+import { createStreamApp } from "../packages/stream/index.ts";
 import { awsAuth, awsStore, awsWorkflow, config, log, meter } from "./aws.ts";
 
 const app = new Hono();

@@ -2,9 +2,9 @@ import type { EventBridgeEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import {
   handleEventBridge,
   handleSqsBatch,
-  type StartedRun,
+  type StartOutcome,
   type TriggerDeps,
-} from "../packages/runs/index.ts";
+} from "../packages/run-start/index.ts";
 import { awsStore, awsWorkflow, config, log, withMetrics } from "./aws.ts";
 
 const deps = (): TriggerDeps => ({
@@ -21,6 +21,6 @@ const deps = (): TriggerDeps => ({
  * rule target gets the started run, or an error so EventBridge retries.
  */
 export const handler = withMetrics(
-  (event: SQSEvent | EventBridgeEvent<string, unknown>): Promise<SQSBatchResponse | StartedRun> =>
+  (event: SQSEvent | EventBridgeEvent<string, unknown>): Promise<SQSBatchResponse | StartOutcome> =>
     "Records" in event ? handleSqsBatch(deps(), event) : handleEventBridge(deps(), event),
 );

@@ -1,4 +1,4 @@
-import { CORS_POLICY } from "../packages/runtime/cors.ts";
+import { CORS_POLICY } from "../packages/config/cors.ts";
 import type { Secrets } from "./secrets.ts";
 import { apiThrottle, corsOrigins, deployed, functionDefaults, tableAccess } from "./settings.ts";
 

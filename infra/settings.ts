@@ -1,6 +1,6 @@
-import { type Config, ConfigSchema, loadConfig } from "../packages/runtime/config.ts";
-import { parseOrigins } from "../packages/runtime/cors.ts";
-import { SECRET_LINKS } from "../packages/runtime/secret-links.ts";
+import { type Config, ConfigSchema, loadConfig } from "../packages/config/config.ts";
+import { parseOrigins } from "../packages/config/cors.ts";
+import { SECRET_LINKS } from "../packages/config/secret-links.ts";
 
 /** The production stage: point-in-time recovery, deletion protection, resources retained. */
 export const isProduction = $app.stage === "production";

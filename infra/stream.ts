@@ -1,4 +1,4 @@
-import { CORS_POLICY } from "../packages/runtime/cors.ts";
+import { CORS_POLICY } from "../packages/config/cors.ts";
 import type { Secrets } from "./secrets.ts";
 import {
   corsOrigins,
@@ -19,7 +19,7 @@ export const STREAM_TIMEOUT_MARGIN_SECONDS = 30;
  * handler's deadline (STREAM_MAX_DURATION_MS, default 840 s) plus a margin, below Lambda's
  * 900 s maximum, so a stream always ends itself with a `retry:` hint rather than being cut.
  * The URL is public (authorization NONE): callers present the run's stream token.
- * STREAM_FLUSH defaults to `pad` on Lambda (see packages/http/flush.ts).
+ * STREAM_FLUSH defaults to `pad` on Lambda (see packages/stream/flush.ts).
  * @throws Error at deploy time when STREAM_MAX_DURATION_MS leaves no room under 900 s.
  */
 export function createStream({

@@ -1,7 +1,7 @@
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { createParser } from "eventsource-parser";
-import { FLUSH_STRATEGIES, type FlushStrategy } from "../packages/http/index.ts";
+import { FLUSH_STRATEGIES, type FlushStrategy } from "../packages/stream/index.ts";
 
 /** Per-strategy result: frames received, bytes on the wire and per-frame delay statistics (ms). */
 export interface FlushMeasurement {

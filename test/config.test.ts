@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ConfigError, ConfigSchema, loadConfig, usesOfflineModel } from "../packages/runtime/config.ts";
+import { ConfigError, ConfigSchema, loadConfig, usesOfflineModel } from "../packages/config/config.ts";
 
 describe("configuration", () => {
   it("documents every variable in the README's configuration table", () => {

@@ -8,7 +8,7 @@ import { readSse } from "./support/sse.ts";
 import { startRun } from "./support/stack.ts";
 
 /**
- * The whole local stack as a real process (`node --import tsx packages/local/main.ts`, on this
+ * The whole local stack as a real process (`node --import tsx local/stack/main.ts`, on this
  * test's Node), on an on-disk store, killed with SIGKILL mid-run and started again.
  */
 const children: ChildProcess[] = [];
@@ -17,7 +17,7 @@ afterEach(() => {
 });
 
 function startProcess(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "packages/local/main.ts"], {
+  const child = spawn(process.execPath, ["--import", "tsx", "local/stack/main.ts"], {
     env: {
       PATH: process.env.PATH ?? "",
       HOME: process.env.HOME ?? "",

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Served, serveApp } from "../packages/local/serve.ts";
-import { createOfflineModelApp } from "../packages/offline-model/index.ts";
+import { createOfflineModelApp } from "../local/offline-model/index.ts";
+import { type Served, serveApp } from "../local/stack/serve.ts";
 import { readSse } from "./support/sse.ts";
 import { startRun, startTestStack } from "./support/stack.ts";
 

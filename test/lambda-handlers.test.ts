@@ -6,11 +6,11 @@ import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { SignJWT } from "jose";
 import { ulid } from "ulid";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import type { DynaliteHandle } from "../local/stack/dynalite.ts";
 import { StreamTokens } from "../packages/auth/index.ts";
 import type { EventInput, RunEvent } from "../packages/events/index.ts";
-import { PAD_OVER } from "../packages/http/flush.ts";
-import type { DynaliteHandle } from "../packages/local/dynalite.ts";
 import type { ProgressStore } from "../packages/store/index.ts";
+import { PAD_OVER } from "../packages/stream/flush.ts";
 import {
   DEFAULT_STREAM_CONTENT_TYPE,
   HANDLER_STREAMING,

@@ -1,6 +1,6 @@
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { METRIC, type Meter, meterEvents } from "../packages/runtime/metrics.ts";
+import { METRIC, type Meter, meterEvents } from "../packages/observability/metrics.ts";
 import { endRun, ProgressStore } from "../packages/store/index.ts";
 import { startTestDynamo, type TestDynamo } from "./support/dynamo.ts";
 

@@ -1,5 +1,7 @@
 import OpenAI, { APIUserAbortError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createOfflineModelApp } from "../local/offline-model/index.ts";
+import { type Served, serveApp } from "../local/stack/serve.ts";
 import {
   AnalysisSchema,
   chat,
@@ -8,8 +10,6 @@ import {
   StageFailedError,
   TransientStageError,
 } from "../packages/agent/index.ts";
-import { type Served, serveApp } from "../packages/local/serve.ts";
-import { createOfflineModelApp } from "../packages/offline-model/index.ts";
 
 /** The agent's ModelClient against the offline model over HTTP, failures switched on with its knobs. */
 let server: Served;

@@ -1,14 +1,14 @@
 import { request } from "node:http";
 import OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type Served, serveApp } from "../packages/local/serve.ts";
 import {
   createOfflineModelApp,
   type OfflineKnobs,
   type OfflineKnobsPatch,
   OfflineKnobsPatchSchema,
-} from "../packages/offline-model/index.ts";
-import { loadConfig } from "../packages/runtime/config.ts";
+} from "../local/offline-model/index.ts";
+import { type Served, serveApp } from "../local/stack/serve.ts";
+import { loadConfig } from "../packages/config/config.ts";
 import { startRun, startTestStack } from "./support/stack.ts";
 
 let server: Served;

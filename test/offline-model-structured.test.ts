@@ -3,6 +3,8 @@ import OpenAI from "openai";
 import { zodResponseFormat } from "openai/helpers/zod";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { createOfflineModelApp, schemaInstance } from "../local/offline-model/index.ts";
+import { type Served, serveApp } from "../local/stack/serve.ts";
 import {
   ANALYSIS_FORMAT_NAME,
   AnalysisSchema,
@@ -10,8 +12,6 @@ import {
   PLAN_FORMAT_NAME,
   PlanSchema,
 } from "../packages/agent/structured.ts";
-import { type Served, serveApp } from "../packages/local/serve.ts";
-import { createOfflineModelApp, schemaInstance } from "../packages/offline-model/index.ts";
 
 let server: Served;
 let openai: OpenAI;

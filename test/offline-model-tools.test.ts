@@ -4,9 +4,9 @@ import { zodFunction } from "openai/helpers/zod";
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { createOfflineModelApp } from "../local/offline-model/index.ts";
+import { type Served, serveApp } from "../local/stack/serve.ts";
 import { STEP_RESULTS_HEADER } from "../packages/agent/structured.ts";
-import { type Served, serveApp } from "../packages/local/serve.ts";
-import { createOfflineModelApp } from "../packages/offline-model/index.ts";
 
 let server: Served;
 let openai: OpenAI;

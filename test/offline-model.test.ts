@@ -1,6 +1,5 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Served, serveApp } from "../packages/local/serve.ts";
 import {
   createOfflineModelApp,
   detectNeeds,
@@ -8,7 +7,8 @@ import {
   normaliseExpression,
   OFFLINE_MODEL_ID,
   tokenize,
-} from "../packages/offline-model/index.ts";
+} from "../local/offline-model/index.ts";
+import { type Served, serveApp } from "../local/stack/serve.ts";
 
 let server: Served;
 let openai: OpenAI;

@@ -5,7 +5,7 @@ import {
   MAX_PLAN_STEPS,
   MAX_TOOL_STEPS,
   PLAN_BUDGET_MS,
-} from "../packages/agent/stages/validation.ts";
+} from "../packages/agent/stages/validation-stage.ts";
 import type { PlanStep } from "../packages/agent/structured.ts";
 import { createDefaultTools, defineTool, ToolRegistry } from "../packages/agent/tools/index.ts";
 

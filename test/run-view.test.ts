@@ -9,7 +9,7 @@ import {
   STAGES,
 } from "../packages/client/index.ts";
 import type { EventInput } from "../packages/events/index.ts";
-import { syntheticRun } from "../packages/http/synthetic-run.ts";
+import { syntheticRun } from "../packages/stream/synthetic-run.ts";
 
 const RUN = "01JZ0000000000000000000000";
 const T0 = Date.parse("2026-11-21T10:00:00.000Z");

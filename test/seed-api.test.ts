@@ -12,8 +12,8 @@ import {
   STAGES,
   toSeedEvent,
 } from "../packages/events/index.ts";
-import { createStreamApp } from "../packages/http/stream-app.ts";
 import { ProgressStore, recordStageDuration, stageEstimates } from "../packages/store/index.ts";
+import { createStreamApp } from "../packages/stream/stream-app.ts";
 import { answer, countItems, expectCleanError } from "./support/hostile.ts";
 import { readSse } from "./support/sse.ts";
 import { startRun, startTestStack } from "./support/stack.ts";

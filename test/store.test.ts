@@ -1,8 +1,8 @@
 import { type AttributeValue, DynamoDBClient, QueryCommand } from "@aws-sdk/client-dynamodb";
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DynaliteHandle } from "../local/stack/dynalite.ts";
 import type { EventInput, RunEvent } from "../packages/events/index.ts";
-import type { DynaliteHandle } from "../packages/local/dynalite.ts";
 import {
   ensureTable,
   InvalidEventError,

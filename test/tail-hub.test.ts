@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countStoreRequests, type StoreCounter } from "../bench/instrument.ts";
-import { TailHub } from "../packages/http/tail-hub.ts";
+import { TailHub } from "../packages/stream/tail-hub.ts";
 import { startTestDynamo, type TestDynamo } from "./support/dynamo.ts";
 
 const RUN = "01JZ1111111111111111111111";

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { describe, expect, it, vi } from "vitest";
-import { METRIC, powertoolsMeter } from "../packages/runtime/metrics.ts";
+import { METRIC, powertoolsMeter } from "../packages/observability/metrics.ts";
 
 describe("the test run's own hygiene", () => {
   it("prints no raw EMF metric lines: publishing a metric under the tests writes nothing to stdout", () => {

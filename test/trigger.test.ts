@@ -6,7 +6,7 @@ import {
   handleSqsBatch,
   InvalidTriggerMessageError,
   type TriggerDeps,
-} from "../packages/runs/index.ts";
+} from "../packages/run-start/index.ts";
 import { sqsRecord as record } from "./support/lambda-events.ts";
 import { startTestStack } from "./support/stack.ts";
 

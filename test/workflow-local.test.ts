@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
+import type { LocalStackOptions } from "../local/stack/stack.ts";
 import { STAGE_IMPLS, type StageImpl, TransientStageError } from "../packages/agent/index.ts";
 import { isTerminalType, type RunEvent } from "../packages/events/index.ts";
-import type { LocalStackOptions } from "../packages/local/stack.ts";
 import { readSse } from "./support/sse.ts";
 import { startRun, startTestStack } from "./support/stack.ts";
 

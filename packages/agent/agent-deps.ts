@@ -1,5 +1,5 @@
 import type { Stage } from "../events/index.ts";
-import type { LogFn } from "../runtime/index.ts";
+import type { LogFn } from "../observability/index.ts";
 import type { ProgressStore } from "../store/index.ts";
 import type { ModelClient } from "./model-client.ts";
 import type { StageImpl } from "./stage-context.ts";

@@ -2,8 +2,8 @@ import { hkdfSync, randomBytes } from "node:crypto";
 import type { Context } from "hono";
 import { SignJWT } from "jose";
 import { CallerAuth, StreamTokens } from "../auth/index.ts";
+import { type Config, ConfigError } from "../config/index.ts";
 import type { AuthSettings } from "../http/index.ts";
-import { type Config, ConfigError } from "../runtime/index.ts";
 
 /**
  * The apps' auth settings from a configuration.

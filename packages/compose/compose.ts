@@ -1,10 +1,11 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import OpenAI from "openai";
 import { type AgentDeps, createDefaultTools, ModelClient } from "../agent/index.ts";
+import { CORS_POLICY, type Config, parseOrigins } from "../config/index.ts";
 import type { RunEvent, Stage } from "../events/index.ts";
-import type { FlushStrategy, StreamSettings } from "../http/index.ts";
-import { CORS_POLICY, type Config, type LogFn, parseOrigins } from "../runtime/index.ts";
+import type { LogFn } from "../observability/index.ts";
 import { ProgressStore } from "../store/index.ts";
+import type { FlushStrategy, StreamSettings } from "../stream/index.ts";
 
 /** Seconds in a day, for RETENTION_DAYS → TTL seconds. */
 const DAY_SECONDS = 86_400;

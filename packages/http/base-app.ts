@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import type { LogFn } from "../runtime/index.ts";
+import type { LogFn } from "../observability/index.ts";
 import type { AppEnv } from "./app-env.ts";
 import { onAppError } from "./errors.ts";
 

@@ -5,11 +5,11 @@ import {
   describeIssues,
   IdempotencyConflictError,
   IdempotencyKeySchema,
-  type StartedRun,
+  type StartOutcome,
   type StartRunDeps,
   startRun,
   TooManyActiveRunsError,
-} from "../runs/index.ts";
+} from "../run-start/index.ts";
 import { WorkflowUnavailableError } from "../workflow/index.ts";
 import type { AppEnv } from "./app-env.ts";
 import { principalOf } from "./auth.ts";
@@ -35,7 +35,7 @@ export function limitBody(): MiddlewareHandler {
  *   `invalid_idempotency_key`, 429 `too_many_active_runs` (Retry-After 10), 422
  *   `idempotency_key_reused`, 503 `workflow_unavailable` (Retry-After 5); StoreError otherwise.
  */
-export async function startRunFromRequest(c: Context<AppEnv>, deps: StartRunDeps): Promise<StartedRun> {
+export async function startRunFromRequest(c: Context<AppEnv>, deps: StartRunDeps): Promise<StartOutcome> {
   if (!/^application\/json\b/i.test(c.req.header("content-type") ?? "")) {
     throw new HttpError(415, "unsupported_media_type", "Send the body as application/json.");
   }

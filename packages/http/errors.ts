@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { LogFn } from "../runtime/index.ts";
+import type { LogFn } from "../observability/index.ts";
 import { StoreUnavailableError } from "../store/index.ts";
 import type { AppEnv } from "./app-env.ts";
 

@@ -1,10 +1,13 @@
 /**
- * packages/http: the Hono apps (API and stream) and what a composition root needs to build and
- * serve them. Other packages import from here only; this list is what they use.
+ * packages/http: what the API app and the stream app share at the HTTP edge — the Hono
+ * environment type, JSON errors, caller auth middleware, the base app, run-id and cursor
+ * parameters, and starting a run from a request. Other packages import from here only; this
+ * list is what they use.
  */
-export { createApiApp } from "./api-app.ts";
 export type { AppEnv } from "./app-env.ts";
-export type { AuthSettings } from "./auth.ts";
+export { type AuthSettings, authenticate, ownedBy, principalOf, unauthorized } from "./auth.ts";
+export { baseApp } from "./base-app.ts";
+export { limitBody, startRunFromRequest } from "./create-run.ts";
+export { parseCursor, streamCursor } from "./cursor.ts";
 export { type ErrorBody, errorResponse, HttpError } from "./errors.ts";
-export { FLUSH_STRATEGIES, type FlushStrategy } from "./flush.ts";
-export { createStreamApp, type StreamSettings } from "./stream-app.ts";
+export { runIdParam } from "./run-id-param.ts";

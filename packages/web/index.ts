@@ -1,5 +1,5 @@
 /**
- * packages/web: the browser page's script. The server (packages/http/page.ts) inlines the
+ * packages/web: the browser page's script. The server (packages/api/page.ts) inlines the
  * esbuild bundle built from main.ts by scripts/build-web.ts; that is all other packages use.
  */
 export { WEB_APP_JS } from "./bundle.gen.ts";

@@ -1,5 +1,5 @@
 /**
- * The web client served at `/` and `/client` (packages/http/page.ts inlines this bundle).
+ * The web client served at `/` and `/client` (packages/api/page.ts inlines this bundle).
  * Everything it knows of a run comes through the typed client (packages/client): events
  * folded by applyEvent, so a reload replays the log from seq 0 into an empty view and no
  * text is ever shown twice.

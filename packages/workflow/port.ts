@@ -12,7 +12,7 @@ export interface StartedExecution {
 
 /**
  * The Workflow port: how the API starts a run's state machine, whatever runs it. Adapters:
- * {@link SfnWorkflow} (AWS Step Functions) and the local runner in packages/local.
+ * {@link SfnWorkflow} (AWS Step Functions) and the local runner in local/stack.
  */
 export interface Workflow {
   /**

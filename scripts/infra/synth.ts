@@ -3,7 +3,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build, type Plugin } from "esbuild";
-import { SECRET_LINKS } from "../../packages/runtime/index.ts";
+import { SECRET_LINKS } from "../../packages/config/index.ts";
 import type { BuildResult } from "./build-handler.ts";
 import { createMocks, type SynthResource } from "./pulumi-mocks.ts";
 import { startSstRpc } from "./sst-rpc.ts";

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { type DynaliteHandle, startDynalite } from "../../packages/local/dynalite.ts";
+import { type DynaliteHandle, startDynalite } from "../../local/stack/dynalite.ts";
 import { ensureTable, ProgressStore } from "../../packages/store/index.ts";
 
 /** An in-memory dynalite with the table created, a client for it and a store over it. */

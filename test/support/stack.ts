@@ -3,8 +3,8 @@ import {
   type LocalStack,
   type LocalStackOptions,
   startLocalStack,
-} from "../../packages/local/stack.ts";
-import { type Config, loadConfig } from "../../packages/runtime/config.ts";
+} from "../../local/stack/stack.ts";
+import { type Config, loadConfig } from "../../packages/config/config.ts";
 import { buildDefinition } from "../../packages/workflow/index.ts";
 
 /**

@@ -1,11 +1,11 @@
 import type { Stage } from "../../events/index.ts";
 import type { StageImpl } from "../stage-context.ts";
-import { analyzingStage } from "./analyzing.ts";
-import { contextStage } from "./context.ts";
-import { executionStage } from "./execution.ts";
-import { memoryStage } from "./memory.ts";
-import { planningStage } from "./planning.ts";
-import { validationStage } from "./validation.ts";
+import { analyzingStage } from "./analyzing-stage.ts";
+import { contextStage } from "./context-stage.ts";
+import { executionStage } from "./execution-stage.ts";
+import { memoryStage } from "./memory-stage.ts";
+import { planningStage } from "./planning-stage.ts";
+import { validationStage } from "./validation-stage.ts";
 
 /** The six built-in stage implementations, by stage name. */
 export const STAGE_IMPLS: Record<Stage, StageImpl> = {

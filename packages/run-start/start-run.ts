@@ -1,0 +1,154 @@
+import { createHash } from "node:crypto";
+import { ulid } from "ulid";
+import type { LogFn } from "../observability/index.ts";
+import {
+  buildEvent,
+  endRun,
+  isOwnedBy,
+  type ProgressStore,
+  RunExistsError,
+  RunSlots,
+} from "../store/index.ts";
+import { type Workflow, WorkflowUnavailableError } from "../workflow/index.ts";
+import { type CreateRunRequest, IDEMPOTENCY_TTL_SECONDS } from "./schema.ts";
+
+/** The owner already has `max` runs running (the active-run limit). */
+export class TooManyActiveRunsError extends Error {
+  override name = "TooManyActiveRunsError";
+  readonly max: number;
+  constructor(max: number) {
+    super(`At most ${max} ${max === 1 ? "run" : "runs"} may be running at once; wait for one to end.`);
+    this.max = max;
+  }
+}
+
+/** The idempotency key was used with a different request (or by someone else's run). */
+export class IdempotencyConflictError extends Error {
+  override name = "IdempotencyConflictError";
+}
+
+/** What starting a run needs. */
+export interface StartRunDeps {
+  store: ProgressStore;
+  workflow: Workflow;
+  /** Most runs one owner may have running at once. */
+  maxActiveRuns: number;
+  log?: LogFn;
+}
+
+/** A start request: who, what, and optionally an idempotency key (already validated). */
+export interface StartRunRequest {
+  owner: string;
+  input: CreateRunRequest;
+  idempotencyKey?: string;
+}
+
+/**
+ * What startRun did: the run id, and whether an idempotency key replayed an earlier start
+ * (then no new run was created). Not the HTTP answer: that is the client's `StartedRun` (202).
+ */
+export interface StartOutcome {
+  runId: string;
+  replayed: boolean;
+}
+
+/**
+ * Start a run: the one path behind POST /runs and the SQS / EventBridge trigger.
+ * 1. With an idempotency key: claim it (per owner, 24 h); a repeat returns the first run.
+ * 2. A new run takes one of the owner's run slots, atomically.
+ * 3. Create the run item, queue it (run.queued at exactly seq 1), start the workflow (the
+ *    execution name is the run id). Each step is safe to repeat, so a replay finishes whatever
+ *    an earlier request with the same key left undone.
+ * @throws TooManyActiveRunsError, IdempotencyConflictError; WorkflowUnavailableError (the run
+ *   is then ended with run.failed `workflow_unavailable` and the key freed); StoreError.
+ */
+export async function startRun(deps: StartRunDeps, request: StartRunRequest): Promise<StartOutcome> {
+  const { store, workflow } = deps;
+  const { owner, input, idempotencyKey: key } = request;
+  let runId = ulid();
+  let replayed = false;
+  if (key !== undefined) {
+    const requestHash = createHash("sha256")
+      .update(JSON.stringify([input.question, input.projectId ?? null, input.conversationId ?? null]))
+      .digest("hex");
+    const claim = await store.claimIdempotencyKey(
+      owner,
+      key,
+      { runId, requestHash },
+      IDEMPOTENCY_TTL_SECONDS,
+    );
+    if (!claim.claimed) {
+      if (claim.requestHash !== requestHash) {
+        throw new IdempotencyConflictError("This idempotency key was used with a different request.");
+      }
+      runId = claim.runId;
+      replayed = true;
+      const existing = await store.getRun(runId);
+      if (existing && !isOwnedBy(existing, owner)) {
+        throw new IdempotencyConflictError("This idempotency key was used with a different request.");
+      }
+    }
+  }
+  let slot: number | undefined;
+  if (!replayed) {
+    slot = await new RunSlots(store).claim(owner, runId, deps.maxActiveRuns);
+    if (slot === undefined) {
+      if (key !== undefined) await store.releaseIdempotencyKey(owner, key);
+      throw new TooManyActiveRunsError(deps.maxActiveRuns);
+    }
+  }
+  try {
+    await store.createRun(runId, input, owner, slot);
+  } catch (err) {
+    if (slot !== undefined) await new RunSlots(store).release(owner, slot, runId);
+    if (!(err instanceof RunExistsError && key !== undefined)) throw err;
+  }
+  const last = await store.lastEvent(runId);
+  if (last && last.type !== "run.queued") return { runId, replayed }; // already started or ended
+  if (!last) {
+    // Exactly seq 1: two racing replays cannot both queue it.
+    await store.putEventIfAbsent(
+      buildEvent(
+        {
+          type: "run.queued",
+          progress: 0,
+          message: "Run queued.",
+          data: {
+            question: input.question,
+            ...(input.projectId ? { projectId: input.projectId } : {}),
+            ...(input.conversationId ? { conversationId: input.conversationId } : {}),
+          },
+        },
+        runId,
+        1,
+        store.now(),
+      ),
+    );
+  }
+  let executionArn: string;
+  try {
+    ({ executionArn } = await workflow.start(runId));
+  } catch (err) {
+    if (!(err instanceof WorkflowUnavailableError)) throw err;
+    deps.log?.({
+      level: "error",
+      msg: "workflow start failed",
+      runId,
+      error: err.message,
+      cause: String(err.cause),
+    });
+    await endRun(store, runId, {
+      type: "run.failed",
+      error: { code: "workflow_unavailable", message: "The workflow could not be started." },
+    });
+    // Free the key: a retry with it must start a run, not replay this failure.
+    if (key !== undefined) await store.releaseIdempotencyKey(owner, key);
+    throw err;
+  }
+  // The run has started: failing to note its ARN must not become an error the caller would
+  // retry (a retry would start a second run).
+  await store.updateRun(runId, { executionArn }).catch((err: unknown) => {
+    deps.log?.({ level: "warn", msg: "could not record the execution ARN", runId, error: String(err) });
+  });
+  return { runId, replayed };
+}

@@ -1,0 +1,39 @@
+import type { Hono } from "hono";
+import { type AppEnv, authenticate, HttpError, limitBody, startRunFromRequest } from "../http/index.ts";
+import { streamFormat } from "./stream-format.ts";
+import type { StreamKit } from "./stream-kit.ts";
+import { tailRun } from "./tail.ts";
+import { parseTypeFilter } from "./type-filter.ts";
+
+/**
+ * POST /ask-stream (the AutoGen streaming service's API, docs/origins.md): starts a run as
+ * the caller and streams it on the same response, in the seed format by default. 404 when
+ * this host does not start runs.
+ */
+export function registerAskStream(app: Hono<AppEnv>, kit: StreamKit): void {
+  const { deps, flushOf, respond, tail, log } = kit;
+  const { store } = deps;
+  app.post("/ask-stream", authenticate(deps.auth), limitBody(), async (c) => {
+    if (!deps.start) throw new HttpError(404, "not_found", "This stream host does not start runs.");
+    const flush = flushOf(c);
+    const format = streamFormat(c.req.query("format"), "seed");
+    const filter = parseTypeFilter(c.req.query("types"), format.types);
+    const started = await startRunFromRequest(c, { store, ...deps.start, log });
+    const run = await store.viewRun(started.runId);
+    c.header("X-Run-Id", started.runId);
+    return respond(c, (stream, opened) =>
+      tailRun(
+        stream,
+        tail(c, opened, {
+          runId: started.runId,
+          after: 0,
+          logEnd: run?.lastSeq ?? 0,
+          createdMs: run ? Date.parse(run.createdAt) : opened,
+          format,
+          ...(filter ? { filter } : {}),
+          flush,
+        }),
+      ),
+    );
+  });
+}
