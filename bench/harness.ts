@@ -34,7 +34,7 @@ export interface Bench {
   appended: Map<string, Map<number, RunEvent>>;
   /** Run a plan in the watcher process (plans may overlap). */
   watch(plan: Omit<WatchPlan, "id">): Promise<WatchAnswer>;
-  /** Set the offline model's knobs (tokensPerSecond, stallNext…). */
+  /** Set the offline model's test controls (tokensPerSecond, stallNext…; POST /_offline/knobs). */
   knobs(patch: Record<string, unknown>): Promise<void>;
   /** POST /runs; resolves with the run id. */
   startRun(question: string): Promise<string>;
@@ -58,7 +58,7 @@ export async function startBench(tokensPerSecond: number): Promise<Bench> {
     ...process.env,
     ...BENCH_ENV,
     OFFLINE_MODEL_TOKENS_PER_SECOND: String(tokensPerSecond),
-    OFFLINE_MODEL_KNOBS: "true",
+    OFFLINE_MODEL_TEST_CONTROLS: "true",
   });
   const bus = new EventEmitter().setMaxListeners(0);
   const appended = new Map<string, Map<number, RunEvent>>();

@@ -5,7 +5,7 @@ import { authSettings, createAgentDeps, createModelClient, createStore } from ".
 import { type Config, ConfigError, linkedSecrets, loadConfig } from "../packages/config/index.ts";
 import type { AuthSettings } from "../packages/http/index.ts";
 import { logFn, meterEvents, powertoolsMeter } from "../packages/observability/index.ts";
-import type { ProgressStore } from "../packages/store/index.ts";
+import type { Store } from "../packages/store/index.ts";
 import { SfnWorkflow } from "../packages/workflow/index.ts";
 
 /**
@@ -37,9 +37,9 @@ export function withMetrics<A extends unknown[], R>(handler: (...args: A) => Pro
   };
 }
 
-let store: ProgressStore | undefined;
+let store: Store | undefined;
 /** The progress store (created on first use, reused across warm invocations); every stored event is metered. */
-export function awsStore(): ProgressStore {
+export function awsStore(): Store {
   store ??= createStore(config, undefined, meterEvents(meter));
   return store;
 }

@@ -33,8 +33,9 @@ app.route(
 
 /**
  * Stream Lambda (Function URL, invoke mode RESPONSE_STREAM): GET /runs/{id}/stream as SSE, and
- * seed 004's POST /ask-stream and GET /test-stream. A Function URL has no JWT authorizer, so
- * /ask-stream verifies the caller's bearer JWT in the function (AUTH_JWKS_URL or AuthJwtSecret).
+ * the AutoGen streaming API's POST /ask-stream and GET /test-stream (docs/api.md §7). A Function
+ * URL has no JWT authorizer, so /ask-stream verifies the caller's bearer JWT in the function
+ * (AUTH_JWKS_URL or AuthJwtSecret).
  * Needs the runtime's `awslambda` global (streamifyResponse, HttpResponseStream). The stream
  * closes itself before STREAM_MAX_DURATION_MS, which must be below the function timeout.
  */

@@ -4,7 +4,7 @@ import { apiThrottle, corsOrigins, deployed, functionDefaults, tableAccess } fro
 
 /**
  * The API: an API Gateway HTTP API in front of one function (functions/api.ts, the same Hono
- * app as the local stack). The page at `/` (and `/client`, seed 004's address) is public; the /runs routes go through an API
+ * app as the local stack). The page at `/` (and `/client`, the AutoGen streaming API's address) is public; the /runs routes go through an API
  * Gateway JWT authorizer when AUTH_ISSUER and AUTH_AUDIENCE are set at deploy time (otherwise
  * the function verifies HS256 bearer tokens with AuthJwtSecret). Default route throttling caps
  * the whole API; CORS is answered by API Gateway, preflights included.

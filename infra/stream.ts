@@ -13,9 +13,9 @@ export const STREAM_TIMEOUT_MARGIN_SECONDS = 30;
 
 /**
  * The stream function: a response-streaming Function URL (invoke mode RESPONSE_STREAM) that
- * tails a run's log as SSE (functions/stream.ts). It also serves seed 004's POST /ask-stream,
- * which starts a run and streams it on one response, so it may write the table and start
- * executions of this state machine (nothing else). Its timeout is the
+ * tails a run's log as SSE (functions/stream.ts). It also serves the AutoGen streaming API's
+ * POST /ask-stream, which starts a run and streams it on one response, so it may write the
+ * table and start executions of this state machine (nothing else). Its timeout is the
  * handler's deadline (STREAM_MAX_DURATION_MS, default 840 s) plus a margin, below Lambda's
  * 900 s maximum, so a stream always ends itself with a `retry:` hint rather than being cut.
  * The URL is public (authorization NONE): callers present the run's stream token.

@@ -36,7 +36,7 @@ describe("POST /runs/{runId}/cancel", () => {
     });
     const watchers = [readSse(started.links.stream), readSse(started.links.stream)];
     await waitFor(async () => {
-      const { events } = await stack.store.readEvents(started.runId, 0, 1000);
+      const { events } = await stack.store.events.read(started.runId, 0, 1000);
       return events.some((e) => e.type === "llm.delta");
     }, "the answer to start streaming");
 
@@ -50,7 +50,7 @@ describe("POST /runs/{runId}/cancel", () => {
     expect(Date.now() - cancelledAt).toBeLessThan(1000);
 
     const streams = await Promise.all(watchers);
-    const { events: log } = await stack.store.readEvents(started.runId, 0, 1000);
+    const { events: log } = await stack.store.events.read(started.runId, 0, 1000);
     for (const s of streams) {
       expect(s.ended).toBe(true);
       expect(s.frames.filter((f) => f.event !== "heartbeat").map((f) => JSON.parse(f.data))).toEqual(log);
@@ -62,7 +62,7 @@ describe("POST /runs/{runId}/cancel", () => {
     // Nothing more is written afterwards, and the execution ends.
     await sleep(500);
     await stack.workflow.idle();
-    expect((await stack.store.readEvents(started.runId, 0, 1000)).events).toHaveLength(log.length);
+    expect((await stack.store.events.read(started.runId, 0, 1000)).events).toHaveLength(log.length);
 
     // Idempotent: cancelling again answers 202; the status says cancelled.
     expect((await cancel(started.runId)).status).toBe(202);
@@ -76,7 +76,7 @@ describe("POST /runs/{runId}/cancel", () => {
     const { frames } = await readSse(started.links.stream);
     expect(frames.at(-1)?.event).toBe("run.cancelled");
     await stack.workflow.idle();
-    const { events } = await stack.store.readEvents(started.runId, 0, 1000);
+    const { events } = await stack.store.events.read(started.runId, 0, 1000);
     expect(events.filter((e) => isTerminalType(e.type))).toHaveLength(1);
     expect(events.at(-1)?.type).toBe("run.cancelled");
   });
@@ -89,7 +89,7 @@ describe("POST /runs/{runId}/cancel", () => {
       const res = await fetch(`${fast.url}/runs/${started.runId}/cancel`, { method: "POST" });
       expect(res.status).toBe(409);
       expect((await res.json()).error.code).toBe("run_finished");
-      const { events } = await fast.store.readEvents(started.runId, 0, 1000);
+      const { events } = await fast.store.events.read(started.runId, 0, 1000);
       expect(events.at(-1)?.type).toBe("run.completed");
     } finally {
       await fast.stop();
@@ -111,13 +111,13 @@ describe("POST /runs/{runId}/cancel", () => {
         ((await (await fetch(`${quiet.offlineModelUrl}/_offline/stats`)).json()) as { active: number })
           .active;
       await waitFor(async () => (await active()) === 1, "the analyzing call to stall");
-      const before = (await quiet.store.readEvents(started.runId, 0, 1000)).events.length;
+      const before = (await quiet.store.events.read(started.runId, 0, 1000)).events.length;
       expect((await fetch(`${quiet.url}/runs/${started.runId}/cancel`, { method: "POST" })).status).toBe(202);
       const cancelledAt = Date.now();
       await waitFor(async () => (await active()) === 0, "the stalled call to be aborted", 1000);
       expect(Date.now() - cancelledAt).toBeLessThan(1000);
       await quiet.workflow.idle();
-      const { events } = await quiet.store.readEvents(started.runId, 0, 1000);
+      const { events } = await quiet.store.events.read(started.runId, 0, 1000);
       expect(events).toHaveLength(before + 1);
       expect(events.at(-1)?.type).toBe("run.cancelled");
     } finally {

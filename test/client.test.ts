@@ -75,7 +75,7 @@ describe("client against the local stack (AUTH=off, fast model)", () => {
     const last = events.at(-1);
     expect(last?.type).toBe("run.completed");
     // What the client delivered is exactly the stored log.
-    const { events: stored } = await stack.store.readEvents(started.runId, 0, 1000);
+    const { events: stored } = await stack.store.events.read(started.runId, 0, 1000);
     expect(events).toEqual(stored);
 
     const answer = finalAttemptText(events);
@@ -135,7 +135,7 @@ describe("client against the local stack (AUTH=off, fast model)", () => {
     const live = await c.startRun({ question: "resume me live" });
     const fresh = createClient({ baseUrl: stack.url, reconnect: FAST_RECONNECT });
     const tail = await collect(fresh.subscribe(live.runId, { after: 3 }));
-    const { events: stored } = await stack.store.readEvents(live.runId, 0, 1000);
+    const { events: stored } = await stack.store.events.read(live.runId, 0, 1000);
     expect(tail).toEqual(stored.slice(3));
     expect(tail[0]?.seq).toBe(4);
   });
@@ -164,7 +164,7 @@ describe("client against the local stack (AUTH=off, fast model)", () => {
     expect(cuts).toBe(1);
     expectWholeLog(events, runId);
     expect(new Set(yielded).size).toBe(yielded.length);
-    const { events: stored } = await stack.store.readEvents(runId, 0, 1000);
+    const { events: stored } = await stack.store.events.read(runId, 0, 1000);
     expect(events).toEqual(stored);
     const streams = calls.filter(isStreamCall);
     expect(streams.length).toBeGreaterThanOrEqual(2);
@@ -215,7 +215,7 @@ describe("client against the local stack (AUTH=off, fast model)", () => {
     const rest = events.slice(0, -1);
     expect(rest.length).toBeGreaterThan(0);
     expect(rest.every((e) => e.type.startsWith("stage."))).toBe(true);
-    const { events: stored } = await stack.store.readEvents(runId, 0, 1000);
+    const { events: stored } = await stack.store.events.read(runId, 0, 1000);
     expect(events).toEqual(stored.filter((e) => e.type.startsWith("stage.") || isTerminalType(e.type)));
     expect(rest.filter((e) => e.type === "stage.started").map((e) => e.stage)).toEqual([...STAGES]);
   });
@@ -276,7 +276,7 @@ describe("client on a slow run with short streams (forced reconnects, cancel, ab
     const events = await collect(c.subscribe(runId, { onState: (s) => states.push(s) }));
     expectWholeLog(events, runId);
     expect(events.at(-1)?.type).toBe("run.completed");
-    const { events: stored } = await stack.store.readEvents(runId, 0, 1000);
+    const { events: stored } = await stack.store.events.read(runId, 0, 1000);
     expect(events).toEqual(stored);
 
     const streams = calls.filter(isStreamCall);
@@ -464,7 +464,7 @@ describe("client with AUTH=jwt", () => {
     const events = await collect(c.subscribe(runId));
     expectWholeLog(events, runId);
     expect(events.at(-1)?.type).toBe("run.completed");
-    const { events: stored } = await stack.store.readEvents(runId, 0, 1000);
+    const { events: stored } = await stack.store.events.read(runId, 0, 1000);
     expect(events).toEqual(stored);
 
     const tokenCalls = calls.filter(isTokenCall);

@@ -46,8 +46,8 @@ function watchWithEventSource(
 }
 
 async function countItems(): Promise<number> {
-  const out = await stack.store.client.send(
-    new ScanCommand({ TableName: stack.store.tableName, Select: "COUNT" }),
+  const out = await stack.store.table.client.send(
+    new ScanCommand({ TableName: stack.store.table.tableName, Select: "COUNT" }),
   );
   return out.Count ?? 0;
 }
@@ -149,7 +149,7 @@ describe("one run end to end on the local stack", () => {
     const started = await startRun(stack.url, { question: "Where is the live tail?" });
     // Wait until the run is somewhere in the middle.
     for (let i = 0; i < 200; i++) {
-      const { events } = await stack.store.readEvents(started.runId, 0, 1000);
+      const { events } = await stack.store.events.read(started.runId, 0, 1000);
       if (events.length >= 8) break;
       await new Promise((r) => setTimeout(r, 10));
     }

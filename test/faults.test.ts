@@ -31,7 +31,7 @@ type Stack = Awaited<ReturnType<typeof startTestStack>>;
 
 /** The stored log of a run (the truth every client must end up with). */
 async function storedLog(stack: Stack, runId: string): Promise<RunEvent[]> {
-  const page = await stack.store.readEvents(runId, 0, 1000);
+  const page = await stack.store.events.read(runId, 0, 1000);
   expect(page.hasMore).toBe(false);
   return page.events;
 }
@@ -141,7 +141,7 @@ describe("DynamoDB throttling injected at the shared SDK client", () => {
     let puts = 0;
     const failuresByStage = new Map<Stage, number>();
     const blocked: Array<{ kind: (typeof kinds)[number]; event: RunEvent }> = [];
-    const injector = injectDynamoFaults(stack.store.client, "throttle-puts", (call): FaultPlan => {
+    const injector = injectDynamoFaults(stack.store.table.client, "throttle-puts", (call): FaultPlan => {
       if (call.command !== "PutItemCommand" || call.input.Item?.pk?.S !== pk) return undefined;
       if (!String(call.input.Item?.sk?.S).startsWith("EVT#")) return undefined;
       const i = targets.indexOf(++puts);
@@ -178,7 +178,7 @@ describe("DynamoDB throttling injected at the shared SDK client", () => {
     const reachedCode = blocked.filter((b) => b.kind !== "absorb");
     // The exhausted put went through every one of the SDK's attempts (4 for DynamoDB), each
     // throttled, before the error reached the store (the first "attempts" plan is the exhaust one).
-    const maxAttempts = await stack.store.client.config.maxAttempts();
+    const maxAttempts = await stack.store.table.client.config.maxAttempts();
     expect(maxAttempts).toBeGreaterThanOrEqual(3);
     expect(injector.log.attempts[0]).toBe(maxAttempts);
     expect(injector.log.thrown.slice(0, maxAttempts)).toEqual(
@@ -209,7 +209,7 @@ describe("DynamoDB throttling injected at the shared SDK client", () => {
     // The first llm.delta and validation's stage.started land in DynamoDB, but the client
     // sees a connection reset; the SDK retries the same conditional put, which now fails.
     const lost: RunEvent[] = [];
-    const injector = injectDynamoFaults(stack.store.client, "lost-ack", (call): FaultPlan => {
+    const injector = injectDynamoFaults(stack.store.table.client, "lost-ack", (call): FaultPlan => {
       if (call.command !== "PutItemCommand" || call.input.Item?.pk?.S !== pk) return undefined;
       const event = JSON.parse(call.input.Item?.body?.S ?? "{}") as RunEvent;
       const pick =
@@ -247,7 +247,7 @@ describe("DynamoDB throttling injected at the shared SDK client", () => {
     const rand = mulberry32(0x0de1);
     const started = await startRun(stack.url, { question: "How do retries keep a log exact?" });
     const pk = `RUN#${started.runId}`;
-    // Tail queries of this run (forward Query after a cursor; lastEvent reads backwards and
+    // Tail queries of this run (forward Query after a cursor; events.last reads backwards and
     // stages do not tail). Seeded ordinals: three fail in a row (the read fails, as after the
     // SDK gave up), then two are throttled once and absorbed by the SDK.
     const kinds = ["reach", "reach", "reach", "absorb", "absorb"] as const;
@@ -257,7 +257,7 @@ describe("DynamoDB throttling injected at the shared SDK client", () => {
     const targets = [first, first + 1, first + 2, ...seededOrdinals(rand, 2, 2, 4).map((n) => n + first + 2)];
     let tails = 0;
     const injected: string[] = [];
-    const injector = injectDynamoFaults(stack.store.client, "throttle-tail", (call): FaultPlan => {
+    const injector = injectDynamoFaults(stack.store.table.client, "throttle-tail", (call): FaultPlan => {
       const input = call.input;
       if (call.command !== "QueryCommand" || input.ExpressionAttributeValues?.[":pk"]?.S !== pk)
         return undefined;

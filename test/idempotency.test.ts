@@ -1,7 +1,7 @@
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ProgressStore, sweepSilentRuns } from "../packages/store/index.ts";
+import { openStore, type Store, sweepSilentRuns } from "../packages/store/index.ts";
 import { startTestDynamo, type TestDynamo } from "./support/dynamo.ts";
 import { readSse } from "./support/sse.ts";
 import { startTestStack } from "./support/stack.ts";
@@ -22,9 +22,9 @@ const post = (body: unknown, key?: string) =>
   });
 
 async function runItems(): Promise<number> {
-  const out = await stack.store.client.send(
+  const out = await stack.store.table.client.send(
     new ScanCommand({
-      TableName: stack.store.tableName,
+      TableName: stack.store.table.tableName,
       FilterExpression: "sk = :run",
       ExpressionAttributeValues: { ":run": { S: "RUN" } },
       Select: "COUNT",
@@ -84,10 +84,10 @@ describe("POST /runs with Idempotency-Key", () => {
 describe("retention: nothing past its TTL is read as live", () => {
   let dynamo: TestDynamo;
   let clock = Date.UTC(2026, 0, 1);
-  let store: ProgressStore;
+  let store: Store;
   beforeAll(async () => {
     dynamo = await startTestDynamo("stagecast-ttl");
-    store = new ProgressStore({
+    store = openStore({
       client: dynamo.client,
       tableName: "stagecast-ttl",
       retentionSeconds: 3600,
@@ -100,32 +100,32 @@ describe("retention: nothing past its TTL is read as live", () => {
 
   it("an expired run, memory or turn is gone before DynamoDB deletes it", async () => {
     const runId = ulid();
-    await store.createRun(runId, { question: "short-lived" });
-    await store.putMemory({ projectId: "ttl", runId, ts: new Date(clock).toISOString(), summary: "old" });
-    await store.putTurn({
+    await store.runs.create(runId, { question: "short-lived" });
+    await store.memories.put({ projectId: "ttl", runId, ts: new Date(clock).toISOString(), summary: "old" });
+    await store.conversations.put({
       conversationId: "ttl",
       runId,
       ts: new Date(clock).toISOString(),
       question: "q",
       answer: "a",
     });
-    expect(await store.getRun(runId)).toBeDefined();
+    expect(await store.runs.get(runId)).toBeDefined();
     clock += 3600 * 1000; // exactly at expiresAt
-    expect(await store.getRun(runId)).toBeUndefined();
-    expect(await store.viewRun(runId)).toBeUndefined();
-    expect(await store.listMemories("ttl", 5)).toEqual([]);
-    expect(await store.listTurns("ttl", 5)).toEqual([]);
+    expect(await store.runs.get(runId)).toBeUndefined();
+    expect(await store.runs.view(runId)).toBeUndefined();
+    expect(await store.memories.list("ttl", 5)).toEqual([]);
+    expect(await store.conversations.list("ttl", 5)).toEqual([]);
   });
 
   it("an idempotency claim is free again after 24 h", async () => {
-    const first = await store.claimIdempotencyKey("me", "k", { runId: "A", requestHash: "h" }, 86_400);
+    const first = await store.idempotency.claim("me", "k", { runId: "A", requestHash: "h" }, 86_400);
     expect(first.claimed).toBe(true);
-    const repeat = await store.claimIdempotencyKey("me", "k", { runId: "B", requestHash: "h" }, 86_400);
+    const repeat = await store.idempotency.claim("me", "k", { runId: "B", requestHash: "h" }, 86_400);
     expect(repeat).toEqual({ claimed: false, runId: "A", requestHash: "h" });
     clock += 86_400 * 1000 + 1000;
-    expect(
-      (await store.claimIdempotencyKey("me", "k", { runId: "C", requestHash: "h" }, 86_400)).claimed,
-    ).toBe(true);
+    expect((await store.idempotency.claim("me", "k", { runId: "C", requestHash: "h" }, 86_400)).claimed).toBe(
+      true,
+    );
   });
 
   it("the sweeper ends only runs silent for longer than the limit, and cleans markers of ended runs", async () => {
@@ -133,22 +133,24 @@ describe("retention: nothing past its TTL is read as live", () => {
     const busy = ulid();
     const done = ulid();
     for (const id of [silent, busy, done]) {
-      await store.createRun(id, { question: id });
-      await store
+      await store.runs.create(id, { question: id });
+      await store.events
         .log(id)
         .append({ type: "run.queued", progress: 0, message: "Run queued.", data: { question: id } });
     }
-    await store.log(done).append({ type: "run.cancelled", progress: 0, message: "x", data: {} });
+    await store.events.log(done).append({ type: "run.cancelled", progress: 0, message: "x", data: {} });
     clock += 60_000;
-    await store.log(busy).append({ type: "run.started", progress: 0, message: "Run started.", data: {} });
+    await store.events
+      .log(busy)
+      .append({ type: "run.started", progress: 0, message: "Run started.", data: {} });
     clock += 30_000;
     // silent: quiet for 90 s; busy: for 30 s; limit 60 s.
     const result = await sweepSilentRuns(store, 60_000);
     expect(result.timedOut).toEqual([silent]);
     expect(result.cleaned).toContain(done);
-    expect((await store.lastEvent(silent))?.type).toBe("run.timed_out");
-    expect((await store.lastEvent(busy))?.type).toBe("run.started");
-    const active = (await store.listActive()).map((a) => a.runId);
+    expect((await store.events.last(silent))?.type).toBe("run.timed_out");
+    expect((await store.events.last(busy))?.type).toBe("run.started");
+    const active = (await store.runs.listActive()).map((a) => a.runId);
     expect(active).toContain(busy);
     expect(active).not.toContain(silent);
     expect(active).not.toContain(done);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vites
 import type { DynaliteHandle } from "../local/stack/dynalite.ts";
 import { StreamTokens } from "../packages/auth/index.ts";
 import type { EventInput, RunEvent } from "../packages/events/index.ts";
-import type { ProgressStore } from "../packages/store/index.ts";
+import type { Store } from "../packages/store/index.ts";
 import { PAD_OVER } from "../packages/stream/flush.ts";
 import {
   DEFAULT_STREAM_CONTENT_TYPE,
@@ -74,7 +74,7 @@ const UNSET = "<unset>";
 
 let dynalite: DynaliteHandle;
 let client: DynamoDBClient;
-let store: ProgressStore;
+let store: Store;
 let uninstallAwsLambda: () => void;
 const savedEnv = new Map<string, string | undefined>();
 const sfnMock = mockClient(SFNClient);
@@ -159,7 +159,7 @@ async function countItems(): Promise<number> {
 }
 
 async function allEvents(runId: string): Promise<RunEvent[]> {
-  return (await store.readEvents(runId, 0, 1000)).events;
+  return (await store.events.read(runId, 0, 1000)).events;
 }
 
 function json<T = Record<string, unknown>>(res: APIGatewayProxyStructuredResultV2): T {
@@ -180,9 +180,9 @@ async function waitFor(condition: () => boolean | Promise<boolean>, what: string
 /** A run created the way the API creates one: the run item and run.queued at seq 1. */
 async function seedRun(question = "How do SSE streams survive proxies?"): Promise<string> {
   const runId = ulid();
-  await store.createRun(runId, { question }, OWNER);
+  await store.runs.create(runId, { question }, OWNER);
   tokens.set(runId, (await streamTokens.mint(runId, OWNER)).token);
-  await store
+  await store.events
     .log(runId)
     .append({ type: "run.queued", progress: 0, message: "Run queued.", data: { question } });
   return runId;
@@ -246,7 +246,7 @@ function completedEvent(): EventInput {
 }
 
 async function appendAll(runId: string, inputs: EventInput[]): Promise<RunEvent[]> {
-  const log = store.log(runId);
+  const log = store.events.log(runId);
   const out: RunEvent[] = [];
   for (const input of inputs) out.push(await log.append(input));
   return out;
@@ -409,7 +409,7 @@ describe("functions/api.ts (API Gateway HTTP API, payload 2.0)", () => {
     expect(body.links.self).toBe(`${apiOrigin}/runs/${body.runId}`);
     expect(res.headers?.location).toBe(body.links.self);
 
-    const run = await store.getRun(body.runId);
+    const run = await store.runs.get(body.runId);
     expect(run).toMatchObject({ runId: body.runId, status: "queued", question, projectId: "ops" });
     expect(run?.executionArn).toBe(`arn:aws:states:us-east-1:123456789012:execution:stagecast:${body.runId}`);
     const events = await allEvents(body.runId);
@@ -544,7 +544,7 @@ describe("functions/api.ts (API Gateway HTTP API, payload 2.0)", () => {
       }),
     );
     expect(ok.statusCode).toBe(202);
-    expect((await store.getRun(json<{ runId: string }>(ok).runId))?.owner).toBe("direct-caller");
+    expect((await store.runs.get(json<{ runId: string }>(ok).runId))?.owner).toBe("direct-caller");
   });
 
   it("frees an Idempotency-Key after a 503, so the client's retry with it starts a run", async () => {
@@ -603,7 +603,7 @@ describe("functions/api.ts (API Gateway HTTP API, payload 2.0)", () => {
     const failed = events.at(-1);
     expect(failed).toMatchObject({ seq: 2, data: { error: { code: "workflow_unavailable" } } });
     expect(JSON.stringify(failed)).not.toContain("secret-sdk-detail");
-    expect(await store.getRun(runId)).toMatchObject({
+    expect(await store.runs.get(runId)).toMatchObject({
       status: "failed",
       error: { code: "workflow_unavailable" },
     });
@@ -972,7 +972,7 @@ describe("functions/stage.ts (the stage Task)", () => {
     expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
     expect(events.slice(2).every((e) => e.stage === "context" && e.attempt === 0)).toBe(true);
     expect(events[2]).toMatchObject({ type: "stage.started", data: { index: 0, total: 6 } });
-    expect((await store.getRun(created.runId))?.status).toBe("running");
+    expect((await store.runs.get(created.runId))?.status).toBe("running");
   });
 
   it("rejects an invalid input with a StageFailedError (the name the state machine's Catch matches)", async () => {
@@ -1017,8 +1017,8 @@ describe("functions/finalize.ts (Catch and EventBridge)", () => {
     expect(last?.seq).toBe(events.length);
     expect(JSON.stringify(last)).not.toContain("secret");
     expect(last?.message).not.toContain("secret");
-    expect(JSON.stringify(await store.getRun(runId))).not.toContain("secret");
-    expect((await store.viewRun(runId))?.status).toBe("failed");
+    expect(JSON.stringify(await store.runs.get(runId))).not.toContain("secret");
+    expect((await store.runs.view(runId))?.status).toBe("failed");
 
     // Catch, the EventBridge rule and retries may all call Finalize: the second call is a no-op.
     await expect(fns.finalize(event)).resolves.toBe("already_ended");
@@ -1038,12 +1038,12 @@ describe("functions/finalize.ts (Catch and EventBridge)", () => {
     const last = (await allEvents(runId)).at(-1);
     expect(last).toMatchObject({ type: "run.failed", data: { error: { code: "plan_invalid" } } });
     expect(JSON.stringify(last)).not.toContain("secret");
-    expect(await store.getRun(runId)).toMatchObject({ status: "failed", error: { code: "plan_invalid" } });
+    expect(await store.runs.get(runId)).toMatchObject({ status: "failed", error: { code: "plan_invalid" } });
   });
 
   it("ends a run whose execution TIMED_OUT with run.timed_out, keeping the last stage and progress", async () => {
     const runId = await seedRun();
-    const log = store.log(runId);
+    const log = store.events.log(runId);
     await log.append({ type: "run.started", progress: 0, message: "Run started.", data: {} });
     await log.append({
       type: "stage.started",
@@ -1062,7 +1062,7 @@ describe("functions/finalize.ts (Catch and EventBridge)", () => {
     const data = (last?.data ?? {}) as { error?: { code?: string; message?: string } };
     expect(data.error?.code).toMatch(/^[a-z][a-z0-9_]*$/);
     expect(data.error?.message).toEqual(expect.any(String));
-    expect((await store.viewRun(runId))?.status).toBe("timed_out");
+    expect((await store.runs.view(runId))?.status).toBe("timed_out");
     // Exactly one terminal event: a second delivery changes nothing.
     await expect(
       fns.finalize(executionStatusChangeEvent({ name: runId, status: "TIMED_OUT" })),
@@ -1117,6 +1117,6 @@ describe("functions/trigger.ts (SQS subscriber)", () => {
     const calls = sfnMock.commandCalls(StartExecutionCommand);
     expect(calls).toHaveLength(1);
     const runId = calls[0]?.args[0].input.name ?? "";
-    expect((await store.getRun(runId))?.owner).toBe("trigger");
+    expect((await store.runs.get(runId))?.owner).toBe("trigger");
   });
 });

@@ -1,7 +1,7 @@
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { METRIC, type Meter, meterEvents } from "../packages/observability/metrics.ts";
-import { endRun, ProgressStore } from "../packages/store/index.ts";
+import { endRun, openStore } from "../packages/store/index.ts";
 import { startTestDynamo, type TestDynamo } from "./support/dynamo.ts";
 
 /** A meter that remembers what it was told. */
@@ -31,15 +31,15 @@ afterAll(async () => {
 describe("metrics derived from the stored log", () => {
   it("counts each stored event once, runs by lifecycle event, and stage durations per stage", async () => {
     const { meter, counts, durations } = recordingMeter();
-    const store = new ProgressStore({
+    const store = openStore({
       client: dynamo.client,
       tableName: "metrics",
       retentionSeconds: 3600,
       onEventStored: meterEvents(meter),
     });
     const runId = ulid();
-    await store.createRun(runId, { question: "count me" }, "owner");
-    const log = store.log(runId);
+    await store.runs.create(runId, { question: "count me" }, "owner");
+    const log = store.events.log(runId);
     await log.append({
       type: "run.queued",
       progress: 0,
@@ -69,7 +69,7 @@ describe("metrics derived from the stored log", () => {
       endRun(store, runId, { type: "run.failed", error: { code: "x", message: "x" } }),
     ).resolves.toBe(false);
 
-    const { events } = await store.readEvents(runId, 0, 100);
+    const { events } = await store.events.read(runId, 0, 100);
     expect(counts[METRIC.EventsAppended]).toBe(events.length);
     expect(counts[METRIC.RunsStarted]).toBe(1);
     expect(counts[METRIC.RunsCancelled]).toBe(1);

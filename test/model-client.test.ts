@@ -11,7 +11,7 @@ import {
   TransientStageError,
 } from "../packages/agent/index.ts";
 
-/** The agent's ModelClient against the offline model over HTTP, failures switched on with its knobs. */
+/** The agent's ModelClient against the offline model over HTTP, failures switched on with its test controls. */
 let server: Served;
 let client: ModelClient;
 const signal = new AbortController().signal;
@@ -25,7 +25,7 @@ const knobs = (body: unknown) =>
   });
 
 beforeAll(async () => {
-  server = await serveApp(createOfflineModelApp({ tokensPerSecond: 0, knobs: true }), 0, "127.0.0.1");
+  server = await serveApp(createOfflineModelApp({ tokensPerSecond: 0, testControls: true }), 0, "127.0.0.1");
   client = new ModelClient({
     openai: new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "x", maxRetries: 0, timeout: 2000 }),
     model: "offline",
@@ -60,7 +60,7 @@ describe("ModelClient error translation (what the workflow's Retry and Catch see
   });
 
   it("turns a refused connection into TransientStageError", async () => {
-    const gone = await serveApp(createOfflineModelApp({ knobs: true }), 0, "127.0.0.1");
+    const gone = await serveApp(createOfflineModelApp({ testControls: true }), 0, "127.0.0.1");
     await gone.close();
     const dead = new ModelClient({
       openai: new OpenAI({ baseURL: `${gone.url}/v1`, apiKey: "x", maxRetries: 0 }),

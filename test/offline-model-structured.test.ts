@@ -17,7 +17,7 @@ let server: Served;
 let openai: OpenAI;
 
 beforeAll(async () => {
-  server = await serveApp(createOfflineModelApp({ tokensPerSecond: 0, knobs: true }), 0, "127.0.0.1");
+  server = await serveApp(createOfflineModelApp({ tokensPerSecond: 0, testControls: true }), 0, "127.0.0.1");
   openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "offline", maxRetries: 0 });
 });
 afterEach(async () => {

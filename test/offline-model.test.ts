@@ -2,7 +2,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createOfflineModelApp,
-  detectNeeds,
+  detectToolNeeds,
   findArithmetic,
   normaliseExpression,
   OFFLINE_MODEL_ID,
@@ -179,10 +179,10 @@ describe("needs and expressions (pure functions)", () => {
   });
 
   it("detects recall and time needs", () => {
-    expect(detectNeeds("What did we discuss last time?")).toEqual({ recall: true, time: false });
-    expect(detectNeeds("Remember the deploy?").recall).toBe(true);
-    expect(detectNeeds("What time is it in Paris?")).toEqual({ recall: false, time: true });
-    expect(detectNeeds("What's today's date?").time).toBe(true);
-    expect(detectNeeds("Tell me a joke")).toEqual({ recall: false, time: false });
+    expect(detectToolNeeds("What did we discuss last time?")).toEqual({ recall: true, time: false });
+    expect(detectToolNeeds("Remember the deploy?").recall).toBe(true);
+    expect(detectToolNeeds("What time is it in Paris?")).toEqual({ recall: false, time: true });
+    expect(detectToolNeeds("What's today's date?").time).toBe(true);
+    expect(detectToolNeeds("Tell me a joke")).toEqual({ recall: false, time: false });
   });
 });

@@ -219,7 +219,7 @@ describe("what httpx-sse yields", () => {
   });
 
   it.each(["off", "pad"])(
-    "the seed format (GET /test-stream, flush=%s): only events with JSON data, the first carrying retry:",
+    "the AutoGen format (GET /test-stream, flush=%s): only events with JSON data, the first carrying retry:",
     async (flush) => {
       const got = await rawEvents(`${quiet.url}/test-stream?flush=${flush}`);
       expect(got.length).toBeGreaterThan(3);

@@ -4,18 +4,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DynaliteHandle } from "../local/stack/dynalite.ts";
 import type { EventInput, RunEvent } from "../packages/events/index.ts";
 import {
-  ensureTable,
   InvalidEventError,
   ItemTooLargeError,
-  ProgressStore,
-  projectPk,
   RunExistsError,
   RunFinishedError,
   RunNotFoundError,
-  runPk,
   StoreError,
   StoreUnavailableError,
-} from "../packages/store/index.ts";
+} from "../packages/store/errors.ts";
+import { ensureTable, openStore, type Store } from "../packages/store/index.ts";
+import { projectPk, runPk } from "../packages/store/keys.ts";
 import { startTestDynamo } from "./support/dynamo.ts";
 
 const TABLE = "stagecast-test";
@@ -23,7 +21,7 @@ const RETENTION = 7 * 24 * 3600;
 
 let dynalite: DynaliteHandle;
 let client: DynamoDBClient;
-let store: ProgressStore;
+let store: Store;
 
 beforeAll(async () => {
   ({ dynalite, client, store } = await startTestDynamo(TABLE, RETENTION));
@@ -65,11 +63,11 @@ const failed: EventInput = {
   data: { error: { code: "boom", message: "It broke." } },
 };
 
-/** Every event of a run, paging through readEvents. */
+/** Every event of a run, paging through events.read. */
 async function readAll(runId: string, pageSize = 1000): Promise<RunEvent[]> {
   const all: RunEvent[] = [];
   for (;;) {
-    const page = await store.readEvents(runId, all.at(-1)?.seq ?? 0, pageSize);
+    const page = await store.events.read(runId, all.at(-1)?.seq ?? 0, pageSize);
     all.push(...page.events);
     if (!page.hasMore) return all;
   }
@@ -93,9 +91,9 @@ function expectDense(events: RunEvent[], n: number): void {
 }
 
 describe("run items", () => {
-  it("createRun then getRun returns the record", async () => {
+  it("runs.create then runs.get returns the record", async () => {
     const runId = ulid();
-    const created = await store.createRun(runId, { question: "Why is the sky blue?", projectId: "p1" });
+    const created = await store.runs.create(runId, { question: "Why is the sky blue?", projectId: "p1" });
     expect(created).toMatchObject({
       runId,
       status: "queued",
@@ -104,48 +102,48 @@ describe("run items", () => {
     });
     expect(created.createdAt).toBe(created.updatedAt);
     expect(new Date(created.createdAt).toISOString()).toBe(created.createdAt);
-    expect(await store.getRun(runId)).toEqual(created);
+    expect(await store.runs.get(runId)).toEqual(created);
   });
 
-  it("createRun without projectId stores no projectId", async () => {
+  it("runs.create without projectId stores no projectId", async () => {
     const runId = ulid();
-    await store.createRun(runId, { question: "q" });
-    const got = await store.getRun(runId);
+    await store.runs.create(runId, { question: "q" });
+    const got = await store.runs.get(runId);
     expect(got).toBeDefined();
     expect(got && "projectId" in got).toBe(false);
   });
 
-  it("getRun of an unknown run is undefined", async () => {
-    expect(await store.getRun(ulid())).toBeUndefined();
+  it("runs.get of an unknown run is undefined", async () => {
+    expect(await store.runs.get(ulid())).toBeUndefined();
   });
 
-  it("createRun twice → RunExistsError and the first record is kept", async () => {
+  it("runs.create twice → RunExistsError and the first record is kept", async () => {
     const runId = ulid();
-    const first = await store.createRun(runId, { question: "first" });
-    await expect(store.createRun(runId, { question: "second" })).rejects.toBeInstanceOf(RunExistsError);
-    const err = await store.createRun(runId, { question: "third" }).catch((e: unknown) => e);
+    const first = await store.runs.create(runId, { question: "first" });
+    await expect(store.runs.create(runId, { question: "second" })).rejects.toBeInstanceOf(RunExistsError);
+    const err = await store.runs.create(runId, { question: "third" }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreError);
     expect((err as RunExistsError).runId).toBe(runId);
-    expect(await store.getRun(runId)).toEqual(first);
+    expect(await store.runs.get(runId)).toEqual(first);
   });
 
-  it("updateRun changes fields and bumps updatedAt", async () => {
+  it("runs.update changes fields and bumps updatedAt", async () => {
     let now = Date.UTC(2025, 5, 1, 12, 0, 0);
-    const clocked = new ProgressStore({
+    const clocked = openStore({
       client,
       tableName: TABLE,
       retentionSeconds: RETENTION,
       now: () => now,
     });
     const runId = ulid();
-    const created = await clocked.createRun(runId, { question: "q" });
+    const created = await clocked.runs.create(runId, { question: "q" });
     now += 5000;
-    await clocked.updateRun(runId, {
+    await clocked.runs.update(runId, {
       status: "failed",
       executionArn: "arn:aws:states:us-east-1:123456789012:execution:sm:x",
       error: { code: "boom", message: "It broke." },
     });
-    const got = await clocked.getRun(runId);
+    const got = await clocked.runs.get(runId);
     expect(got).toEqual({
       ...created,
       status: "failed",
@@ -155,24 +153,24 @@ describe("run items", () => {
     });
   });
 
-  it("updateRun on a missing run → RunNotFoundError and creates nothing", async () => {
+  it("runs.update on a missing run → RunNotFoundError and creates nothing", async () => {
     const runId = ulid();
-    const err = await store.updateRun(runId, { status: "running" }).catch((e: unknown) => e);
+    const err = await store.runs.update(runId, { status: "running" }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RunNotFoundError);
     expect((err as RunNotFoundError).runId).toBe(runId);
-    expect(await store.getRun(runId)).toBeUndefined();
+    expect(await store.runs.get(runId)).toBeUndefined();
     expect(await rawItems(runPk(runId))).toHaveLength(0);
   });
 
-  it("viewRun merges the run item with the last event", async () => {
+  it("runs.view merges the run item with the last event", async () => {
     const runId = ulid();
-    expect(await store.viewRun(runId)).toBeUndefined();
-    await store.createRun(runId, { question: "q" });
-    expect(await store.viewRun(runId)).toMatchObject({ runId, progress: 0, lastSeq: 0 });
-    const log = store.log(runId);
+    expect(await store.runs.view(runId)).toBeUndefined();
+    await store.runs.create(runId, { question: "q" });
+    expect(await store.runs.view(runId)).toMatchObject({ runId, progress: 0, lastSeq: 0 });
+    const log = store.events.log(runId);
     await log.append(progress("one", 5));
     await log.append(progress("two", 20));
-    expect(await store.viewRun(runId)).toMatchObject({
+    expect(await store.runs.view(runId)).toMatchObject({
       runId,
       status: "queued",
       stage: "analyzing",
@@ -182,15 +180,15 @@ describe("run items", () => {
     });
     // The log is the truth: a terminal event decides the status even while the item still says queued.
     await log.append(completed);
-    expect((await store.getRun(runId))?.status).toBe("queued");
-    expect(await store.viewRun(runId)).toMatchObject({ status: "completed", progress: 100, lastSeq: 3 });
+    expect((await store.runs.get(runId))?.status).toBe("queued");
+    expect(await store.runs.view(runId)).toMatchObject({ status: "completed", progress: 100, lastSeq: 3 });
   });
 });
 
 describe("run log", () => {
   it("appends get seq 1..N with runId and ts, and read back equal", async () => {
     const runId = ulid();
-    const log = store.log(runId);
+    const log = store.events.log(runId);
     const appended: RunEvent[] = [];
     for (let i = 0; i < 12; i++) appended.push(await log.append(progress(`step ${i}`, i)));
     expectDense(appended, 12);
@@ -204,7 +202,7 @@ describe("run log", () => {
 
   it("appends from one log are serialized in call order even when not awaited one by one", async () => {
     const runId = ulid();
-    const log = store.log(runId);
+    const log = store.events.log(runId);
     const results = await Promise.all(Array.from({ length: 15 }, (_, i) => log.append(progress(`m${i}`))));
     expect(results.map((e) => e.message)).toEqual(Array.from({ length: 15 }, (_, i) => `m${i}`));
     expectDense(results, 15);
@@ -212,42 +210,42 @@ describe("run log", () => {
 
   it("a fresh log continues after the existing tail", async () => {
     const runId = ulid();
-    await store.log(runId).append(progress("a"));
-    await store.log(runId).append(progress("b"));
-    const third = await store.log(runId).append(progress("c"));
+    await store.events.log(runId).append(progress("a"));
+    await store.events.log(runId).append(progress("b"));
+    const third = await store.events.log(runId).append(progress("c"));
     expect(third.seq).toBe(3);
     expect((await readAll(runId)).map((e) => e.message)).toEqual(["a", "b", "c"]);
   });
 
-  it("readEvents(after, limit) pages correctly and hasMore behaves", async () => {
+  it("events.read(after, limit) pages correctly and hasMore behaves", async () => {
     const runId = ulid();
-    const log = store.log(runId);
+    const log = store.events.log(runId);
     for (let i = 1; i <= 25; i++) await log.append(progress(`e${i}`));
 
-    const p1 = await store.readEvents(runId, 0, 10);
+    const p1 = await store.events.read(runId, 0, 10);
     expect(p1.events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(p1.hasMore).toBe(true);
 
-    const p2 = await store.readEvents(runId, 10, 10);
+    const p2 = await store.events.read(runId, 10, 10);
     expect(p2.events.map((e) => e.seq)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
     expect(p2.hasMore).toBe(true);
 
-    const p3 = await store.readEvents(runId, 20, 10);
+    const p3 = await store.events.read(runId, 20, 10);
     expect(p3.events.map((e) => e.seq)).toEqual([21, 22, 23, 24, 25]);
     expect(p3.hasMore).toBe(false);
 
     // Default limit, arbitrary cursor.
-    const rest = await store.readEvents(runId, 7);
+    const rest = await store.events.read(runId, 7);
     expect(rest.events.map((e) => e.seq)).toEqual(Array.from({ length: 18 }, (_, i) => i + 8));
     expect(rest.hasMore).toBe(false);
 
     // At or past the tail: empty, no more.
-    expect(await store.readEvents(runId, 25)).toEqual({ events: [], hasMore: false });
-    expect(await store.readEvents(runId, 1000)).toEqual({ events: [], hasMore: false });
-    expect(await store.readEvents(runId, 9_999_999_999)).toEqual({ events: [], hasMore: false });
+    expect(await store.events.read(runId, 25)).toEqual({ events: [], hasMore: false });
+    expect(await store.events.read(runId, 1000)).toEqual({ events: [], hasMore: false });
+    expect(await store.events.read(runId, 9_999_999_999)).toEqual({ events: [], hasMore: false });
 
     // A limit below 1 is clamped to 1.
-    const one = await store.readEvents(runId, 3, 0);
+    const one = await store.events.read(runId, 3, 0);
     expect(one.events.map((e) => e.seq)).toEqual([4]);
     expect(one.hasMore).toBe(true);
 
@@ -256,33 +254,33 @@ describe("run log", () => {
     expectDense(await readAll(runId, 1), 25);
   });
 
-  it("readEvents of an unknown run is empty and does not see the run item", async () => {
+  it("events.read of an unknown run is empty and does not see the run item", async () => {
     const runId = ulid();
-    expect(await store.readEvents(runId, 0)).toEqual({ events: [], hasMore: false });
-    await store.createRun(runId, { question: "q" });
-    expect(await store.readEvents(runId, 0)).toEqual({ events: [], hasMore: false });
-    expect(await store.lastEvent(runId)).toBeUndefined();
+    expect(await store.events.read(runId, 0)).toEqual({ events: [], hasMore: false });
+    await store.runs.create(runId, { question: "q" });
+    expect(await store.events.read(runId, 0)).toEqual({ events: [], hasMore: false });
+    expect(await store.events.last(runId)).toBeUndefined();
   });
 
-  it("lastEvent is the newest event", async () => {
+  it("events.last is the newest event", async () => {
     const runId = ulid();
-    await store.createRun(runId, { question: "q" });
-    const log = store.log(runId);
+    await store.runs.create(runId, { question: "q" });
+    const log = store.events.log(runId);
     let last: RunEvent | undefined;
     for (let i = 0; i < 11; i++) last = await log.append(progress(`e${i}`, i * 5));
     expect(last?.seq).toBe(11);
-    expect(await store.lastEvent(runId)).toEqual(last);
+    expect(await store.events.last(runId)).toEqual(last);
   });
 
   it("every run and event item has a numeric expiresAt = now + retention", async () => {
     const now = Date.UTC(2025, 6, 1, 0, 0, 0, 999);
-    const clocked = new ProgressStore({ client, tableName: TABLE, retentionSeconds: 3600, now: () => now });
+    const clocked = openStore({ client, tableName: TABLE, retentionSeconds: 3600, now: () => now });
     const runId = ulid();
-    await clocked.createRun(runId, { question: "q", projectId: "ttl-project" });
-    const log = clocked.log(runId);
+    await clocked.runs.create(runId, { question: "q", projectId: "ttl-project" });
+    const log = clocked.events.log(runId);
     for (let i = 0; i < 4; i++) await log.append(progress(`e${i}`));
     await log.append(completed);
-    await clocked.putMemory({
+    await clocked.memories.put({
       projectId: "ttl-project",
       runId,
       ts: new Date(now).toISOString(),
@@ -299,17 +297,17 @@ describe("run log", () => {
       expect(item.expiresAt?.N, JSON.stringify(item.sk)).toBeDefined();
       expect(Number(item.expiresAt?.N)).toBe(expected);
     }
-    const getRun = await clocked.getRun(runId);
-    expect(getRun?.expiresAt).toBe(expected);
-    expect(typeof getRun?.expiresAt).toBe("number");
+    const record = await clocked.runs.get(runId);
+    expect(record?.expiresAt).toBe(expected);
+    expect(typeof record?.expiresAt).toBe("number");
   });
 
   it("CONCURRENT appenders: 5 logs × 20 events → exactly 100 dense, unique events, none lost", async () => {
     const runId = ulid();
-    await store.createRun(runId, { question: "q" });
+    await store.runs.create(runId, { question: "q" });
     const writers = 5;
     const perWriter = 20;
-    const logs = Array.from({ length: writers }, () => store.log(runId));
+    const logs = Array.from({ length: writers }, () => store.events.log(runId));
     const results = await Promise.all(
       logs.flatMap((log, w) =>
         Array.from({ length: perWriter }, (_, i) => log.append(progress(`w${w}-${i}`))),
@@ -331,12 +329,12 @@ describe("run log", () => {
       // All of this writer's events are present, in its call order.
       expect(mine.map((e) => e.message)).toEqual(Array.from({ length: perWriter }, (_, i) => `w${w}-${i}`));
     }
-    expect((await store.lastEvent(runId))?.seq).toBe(writers * perWriter);
+    expect((await store.events.last(runId))?.seq).toBe(writers * perWriter);
   });
 
   it("after a terminal event, appends from the same log and a fresh log reject with RunFinishedError", async () => {
     const runId = ulid();
-    const log = store.log(runId);
+    const log = store.events.log(runId);
     await log.append(progress("a"));
     await log.append(progress("b"));
     const end = await log.append(completed);
@@ -348,9 +346,9 @@ describe("run log", () => {
     expect((e1 as RunFinishedError).runId).toBe(runId);
     await expect(log.append(failed)).rejects.toBeInstanceOf(RunFinishedError);
 
-    const fresh = store.log(runId);
+    const fresh = store.events.log(runId);
     await expect(fresh.append(progress("late too"))).rejects.toBeInstanceOf(RunFinishedError);
-    await expect(store.log(runId).append(failed)).rejects.toBeInstanceOf(RunFinishedError);
+    await expect(store.events.log(runId).append(failed)).rejects.toBeInstanceOf(RunFinishedError);
 
     const events = await readAll(runId);
     expect(events).toHaveLength(3);
@@ -359,9 +357,9 @@ describe("run log", () => {
 
   it("a stale log (synced before the end) cannot append after another log's terminal event", async () => {
     const runId = ulid();
-    const stale = store.log(runId);
+    const stale = store.events.log(runId);
     await stale.append(progress("a"));
-    await store.log(runId).append(failed);
+    await store.events.log(runId).append(failed);
     await expect(stale.append(progress("after the end"))).rejects.toBeInstanceOf(RunFinishedError);
     const events = await readAll(runId);
     expect(events.map((e) => e.type)).toEqual(["stage.progress", "run.failed"]);
@@ -370,8 +368,8 @@ describe("run log", () => {
   it("two concurrent terminal appends from two logs → exactly one succeeds", async () => {
     for (let round = 0; round < 5; round++) {
       const runId = ulid();
-      const a = store.log(runId);
-      const b = store.log(runId);
+      const a = store.events.log(runId);
+      const b = store.events.log(runId);
       if (round % 2 === 1) {
         // Both logs already know the tail, so both race for the same seq.
         await a.append(progress("warm-up"));
@@ -393,13 +391,13 @@ describe("run log", () => {
 
   it("an invalid event rejects with InvalidEventError and writes nothing; the log stays usable", async () => {
     const runId = ulid();
-    const log = store.log(runId);
+    const log = store.events.log(runId);
     await expect(log.append(progress("too far", 200))).rejects.toBeInstanceOf(InvalidEventError);
     await expect(
       log.append({ type: "stage.started", progress: 1, message: "x", data: { index: 0, total: 0 } }),
     ).rejects.toBeInstanceOf(InvalidEventError);
     expect(await rawItems(runPk(runId))).toHaveLength(0);
-    expect(await store.lastEvent(runId)).toBeUndefined();
+    expect(await store.events.last(runId)).toBeUndefined();
 
     const ok = await log.append(progress("fine"));
     expect(ok.seq).toBe(1);
@@ -408,7 +406,7 @@ describe("run log", () => {
 
   it("an oversized event rejects with ItemTooLargeError and writes nothing", async () => {
     const runId = ulid();
-    const log = store.log(runId);
+    const log = store.events.log(runId);
     const big: EventInput = {
       type: "llm.delta",
       progress: 10,
@@ -421,7 +419,7 @@ describe("run log", () => {
 });
 
 describe("project memory", () => {
-  it("putMemory/listMemories: newest first and limited, per project", async () => {
+  it("memories.put/list: newest first and limited, per project", async () => {
     const projectId = `proj-${ulid()}`;
     const base = Date.UTC(2025, 0, 1);
     const items = [3, 0, 4, 1, 2].map((i) => ({
@@ -430,29 +428,29 @@ describe("project memory", () => {
       ts: new Date(base + i * 60_000).toISOString(),
       summary: `summary ${i}`,
     }));
-    for (const item of items) await store.putMemory(item);
-    await store.putMemory({
+    for (const item of items) await store.memories.put(item);
+    await store.memories.put({
       projectId: `${projectId}-other`,
       runId: ulid(),
       ts: new Date(base).toISOString(),
       summary: "x",
     });
 
-    const newest3 = await store.listMemories(projectId, 3);
+    const newest3 = await store.memories.list(projectId, 3);
     expect(newest3.map((m) => m.summary)).toEqual(["summary 4", "summary 3", "summary 2"]);
     const byTs = [...items].sort((a, b) => b.ts.localeCompare(a.ts));
     expect(newest3).toEqual(byTs.slice(0, 3));
 
-    const all = await store.listMemories(projectId, 50);
+    const all = await store.memories.list(projectId, 50);
     expect(all).toEqual(byTs);
-    expect(await store.listMemories(`proj-${ulid()}`, 5)).toEqual([]);
+    expect(await store.memories.list(`proj-${ulid()}`, 5)).toEqual([]);
   });
 
-  it("putTurn/listTurns: the newest turns of one conversation, returned oldest first", async () => {
+  it("conversations.put/list: the newest turns of one conversation, returned oldest first", async () => {
     const conversationId = `conv-${ulid()}`;
     const base = Date.UTC(2025, 0, 1);
     for (const i of [2, 0, 3, 1]) {
-      await store.putTurn({
+      await store.conversations.put({
         conversationId,
         runId: ulid(),
         ts: new Date(base + i * 1000).toISOString(),
@@ -460,21 +458,25 @@ describe("project memory", () => {
         answer: `a${i}`,
       });
     }
-    await store.putTurn({
+    await store.conversations.put({
       conversationId: `${conversationId}-x`,
       runId: ulid(),
       ts: new Date(base).toISOString(),
       question: "x",
       answer: "x",
     });
-    expect((await store.listTurns(conversationId, 3)).map((t) => t.question)).toEqual(["q1", "q2", "q3"]);
-    expect((await store.listTurns(conversationId, 10)).map((t) => t.answer)).toEqual([
+    expect((await store.conversations.list(conversationId, 3)).map((t) => t.question)).toEqual([
+      "q1",
+      "q2",
+      "q3",
+    ]);
+    expect((await store.conversations.list(conversationId, 10)).map((t) => t.answer)).toEqual([
       "a0",
       "a1",
       "a2",
       "a3",
     ]);
-    expect(await store.listTurns(`conv-${ulid()}`, 5)).toEqual([]);
+    expect(await store.conversations.list(`conv-${ulid()}`, 5)).toEqual([]);
   });
 });
 
@@ -487,10 +489,12 @@ describe("errors at the store's edge", () => {
       maxAttempts: 1,
     });
     try {
-      const broken = new ProgressStore({ client: down, tableName: TABLE, retentionSeconds: RETENTION });
-      await expect(broken.getRun(ulid())).rejects.toBeInstanceOf(StoreUnavailableError);
-      await expect(broken.readEvents(ulid(), 0)).rejects.toBeInstanceOf(StoreUnavailableError);
-      await expect(broken.log(ulid()).append(progress("x"))).rejects.toBeInstanceOf(StoreUnavailableError);
+      const broken = openStore({ client: down, tableName: TABLE, retentionSeconds: RETENTION });
+      await expect(broken.runs.get(ulid())).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(broken.events.read(ulid(), 0)).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(broken.events.log(ulid()).append(progress("x"))).rejects.toBeInstanceOf(
+        StoreUnavailableError,
+      );
     } finally {
       down.destroy();
     }

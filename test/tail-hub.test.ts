@@ -10,14 +10,16 @@ let counter: StoreCounter;
 beforeAll(async () => {
   dynamo = await startTestDynamo("tail-hub-test");
   counter = countStoreRequests(dynamo.client);
-  await dynamo.store.createRun(RUN, { question: "q" });
+  await dynamo.store.runs.create(RUN, { question: "q" });
 });
 afterAll(async () => {
   await dynamo?.close();
 });
 
 const append = async (message: string) =>
-  dynamo.store.log(RUN).append({ type: "stage.progress", stage: "context", progress: 1, message, data: {} });
+  dynamo.store.events
+    .log(RUN)
+    .append({ type: "stage.progress", stage: "context", progress: 1, message, data: {} });
 
 describe("TailHub: one store poller per run for every stream of the process", () => {
   it("wakes 50 waiting streams with the same new events from one store read per poll", async () => {
@@ -92,8 +94,8 @@ describe("TailHub with a watcher ahead of the log", () => {
   const AHEAD = "01JZ2222222222222222222222";
 
   it("starts its poller at the log's end, not at a cursor past it, so watchers behind never loop", async () => {
-    await dynamo.store.createRun(AHEAD, { question: "q" });
-    const log = dynamo.store.log(AHEAD);
+    await dynamo.store.runs.create(AHEAD, { question: "q" });
+    const log = dynamo.store.events.log(AHEAD);
     await log.append({ type: "stage.progress", stage: "context", progress: 1, message: "one", data: {} });
     const hub = new TailHub(dynamo.store, { pollMinMs: 10, pollMaxMs: 40, pollHoldMs: 200 });
     counter.reset();
@@ -111,8 +113,8 @@ describe("TailHub with a watcher ahead of the log", () => {
 
   it("answers every waiter when it reads the terminal event: events, or `ended` for a cursor past it, then stops polling", async () => {
     const RUN_END = "01JZ3333333333333333333333";
-    await dynamo.store.createRun(RUN_END, { question: "q" });
-    const log = dynamo.store.log(RUN_END);
+    await dynamo.store.runs.create(RUN_END, { question: "q" });
+    const log = dynamo.store.events.log(RUN_END);
     await log.append({ type: "stage.progress", stage: "context", progress: 1, message: "one", data: {} });
     const hub = new TailHub(dynamo.store, { pollMinMs: 10, pollMaxMs: 40, pollHoldMs: 200 });
     const ahead = hub.next(RUN_END, 12, 10_000, undefined, 1);

@@ -20,7 +20,7 @@ import {
   truncateResult,
 } from "../packages/agent/tools/index.ts";
 import { MEMORY_SEARCH_SCAN, memorySearchTool } from "../packages/agent/tools/memory-search.ts";
-import type { ProgressStore } from "../packages/store/index.ts";
+import type { Store } from "../packages/store/index.ts";
 import { startTestDynamo, type TestDynamo } from "./support/dynamo.ts";
 
 const TABLE = "stagecast-tools-test";
@@ -29,7 +29,7 @@ const OTHER_PROJECT = "proj-other";
 const NO_HTTP: HttpGetOptions = { allowlist: [], timeoutMs: 1000, maxBytes: 1000 };
 
 let dynamo: TestDynamo;
-let store: ProgressStore;
+let store: Store;
 
 beforeAll(async () => {
   dynamo = await startTestDynamo(TABLE);
@@ -286,9 +286,9 @@ describe("memory_search", () => {
   beforeAll(async () => {
     // Written out of order: the store sorts by ts.
     for (const m of [memories[2], memories[0], memories[3], memories[1]]) {
-      if (m) await store.putMemory({ projectId: PROJECT, ...m });
+      if (m) await store.memories.put({ projectId: PROJECT, ...m });
     }
-    await store.putMemory({
+    await store.memories.put({
       projectId: OTHER_PROJECT,
       runId: "x1",
       ts: "2024-05-01T10:00:09.000Z",

@@ -31,11 +31,11 @@ afterAll(async () => {
 });
 
 /** The runs owned by the trigger principal, newest first. */
-const triggerRuns = () => stack.store.listRunIds("trigger", 50);
+const triggerRuns = () => stack.store.runs.listIds("trigger", 50);
 
 async function finished(runId: string): Promise<string | undefined> {
   await stack.workflow.idle();
-  const { events } = await stack.store.readEvents(runId, 0, 1000);
+  const { events } = await stack.store.events.read(runId, 0, 1000);
   return events.filter((e) => isTerminalType(e.type)).at(-1)?.type;
 }
 
@@ -59,7 +59,7 @@ describe("SQS batches", () => {
     const runs = await triggerRuns();
     expect(runs.length).toBe(before + 2);
     for (const runId of runs.slice(0, 2)) expect(await finished(runId)).toBe("run.completed");
-    expect((await stack.store.getRun(runs[1] ?? ""))?.owner).toBe("trigger");
+    expect((await stack.store.runs.get(runs[1] ?? ""))?.owner).toBe("trigger");
   });
 
   it("reports a batch whose every record fails as batch item failures, without throwing (each record keeps its own receive count)", async () => {

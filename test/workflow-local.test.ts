@@ -21,7 +21,7 @@ async function runWith(
   const { frames } = await readSse(started.links.stream);
   await stack.workflow.idle();
   // After the execution ended the log holds exactly what the stream delivered: nothing follows the terminal event.
-  const { events } = await stack.store.readEvents(started.runId, 0, 1000);
+  const { events } = await stack.store.events.read(started.runId, 0, 1000);
   expect(events).toEqual(frames.map((f) => JSON.parse(f.data)));
   return events;
 }
@@ -101,8 +101,8 @@ describe("the stream tails a live log", () => {
   it("sends heartbeats (no id) while nothing happens and ends right after the terminal event", async () => {
     stack = await startTestStack({ STREAM_HEARTBEAT_MS: "150" });
     const runId = "01M7Z3AYGVMJPM6ANRF6QTT3AA";
-    await stack.store.createRun(runId, { question: "idle run" });
-    const log = stack.store.log(runId);
+    await stack.store.runs.create(runId, { question: "idle run" });
+    const log = stack.store.events.log(runId);
     await log.append({
       type: "run.queued",
       progress: 0,
@@ -170,8 +170,8 @@ describe("stream tailing edges", () => {
   it("a cursor beyond the newest event waits for new events, and the stream still ends at the terminal event", async () => {
     stack = await startTestStack();
     const runId = "01M7Z3AYGVMJPM6ANRF6QTT3AB";
-    await stack.store.createRun(runId, { question: "ahead of the log" });
-    const log = stack.store.log(runId);
+    await stack.store.runs.create(runId, { question: "ahead of the log" });
+    const log = stack.store.events.log(runId);
     await log.append({ type: "run.queued", progress: 0, message: "Run queued.", data: { question: "q" } });
     const reading = readSse(`${stack.url}/runs/${runId}/stream?after=3`);
     await new Promise((r) => setTimeout(r, 200));
@@ -187,12 +187,12 @@ describe("stream tailing edges", () => {
   it("stops polling the store when the client goes away", async () => {
     stack = await startTestStack({ STREAM_POLL_MIN_MS: "5", STREAM_POLL_MAX_MS: "20" });
     const runId = "01M7Z3AYGVMJPM6ANRF6QTT3AC";
-    await stack.store.createRun(runId, { question: "idle" });
-    await stack.store
+    await stack.store.runs.create(runId, { question: "idle" });
+    await stack.store.events
       .log(runId)
       .append({ type: "run.queued", progress: 0, message: "q", data: { question: "q" } });
     let queries = 0;
-    stack.store.client.middlewareStack.add(
+    stack.store.table.client.middlewareStack.add(
       (next, context) => async (args) => {
         const input = args.input as { ExpressionAttributeValues?: Record<string, { S?: string }> };
         if (
@@ -213,7 +213,7 @@ describe("stream tailing edges", () => {
       // At 20 ms a poll, a loop still running would have made ~20 more queries.
       expect(queries - afterLeaving).toBeLessThanOrEqual(1);
     } finally {
-      stack.store.client.middlewareStack.remove("countQueries");
+      stack.store.table.client.middlewareStack.remove("countQueries");
     }
   });
 });

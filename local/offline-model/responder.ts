@@ -6,9 +6,10 @@ import {
   systemText,
   type ToolResult,
 } from "./conversation.ts";
-import { detectNeeds, keywords, type Needs } from "./needs.ts";
 import type { ChatMessage } from "./protocol.ts";
+import { keywords } from "./request-words.ts";
 import { analysisFor, availableTools, planFor } from "./structured-output.ts";
+import { detectToolNeeds, type ToolNeeds } from "./tool-needs.ts";
 
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 const oneLine = (s: string) => s.replace(/\s+/g, " ").trim();
@@ -64,7 +65,7 @@ function memoryItems(output: string): string[] {
 
 /** The sentences stating each need's outcome, from the results in the conversation. */
 function resultSentences(
-  needs: Needs,
+  needs: ToolNeeds,
   results: readonly ToolResult[],
   memories: readonly string[],
 ): string[] {
@@ -117,7 +118,7 @@ function resultSentences(
 export function plainAnswer(messages: readonly ChatMessage[]): string {
   const user = requestMessage(messages);
   const request = requestOf(user);
-  const needs = detectNeeds(request);
+  const needs = detectToolNeeds(request);
   const said = resultSentences(needs, conversationResults(messages), promptMemories(user));
   if (said.length === 0) {
     const topic = keywords(request, 3);

@@ -8,10 +8,11 @@ import {
 } from "../../packages/agent/index.ts";
 import { requestMessage, requestOf, systemText } from "./conversation.ts";
 import { conformTo, type JsonSchema, schemaInstance } from "./json-schema-instance.ts";
-import { detectNeeds, keywords, type Needs, numbersIn, recallQuery } from "./needs.ts";
 import type { ChatMessage } from "./protocol.ts";
+import { keywords, numbersIn } from "./request-words.ts";
+import { detectToolNeeds, recallQuery, type ToolNeeds } from "./tool-needs.ts";
 
-/** The unknown tool a deliberately bad plan uses (see the `badPlanNext` knob). */
+/** The unknown tool a deliberately bad plan uses (see the `badPlanNext` test control). */
 export const BAD_PLAN_TOOL = "web_search";
 
 /** The description of the final model step every plan ends with. */
@@ -30,7 +31,7 @@ function andList(items: readonly string[]): string {
 }
 
 /** The intent of a request: the first of calculation, recall, lookup, question, task, chat that applies. */
-export function intentOf(request: string, needs: Needs = detectNeeds(request)): Analysis["intent"] {
+export function intentOf(request: string, needs: ToolNeeds = detectToolNeeds(request)): Analysis["intent"] {
   if (needs.arithmetic) return "calculation";
   if (needs.recall) return "recall";
   if (needs.time) return "lookup";
@@ -39,7 +40,7 @@ export function intentOf(request: string, needs: Needs = detectNeeds(request)): 
   return "chat";
 }
 
-function answerFormOf(request: string, needs: Needs): Analysis["answerForm"] {
+function answerFormOf(request: string, needs: ToolNeeds): Analysis["answerForm"] {
   if (needs.arithmetic && !needs.recall && !needs.time) return "number";
   if (/\b(list|steps|ways|examples|options|ideas|bullet)\b/i.test(request)) return "list";
   if (/^\s*(how|why)\b|\bexplain\b|\bdescribe\b/i.test(request)) return "explanation";
@@ -52,7 +53,7 @@ function answerFormOf(request: string, needs: Needs): Analysis["answerForm"] {
  * expected answer form. Deterministic.
  */
 export function analysisFor(request: string): Analysis {
-  const needs = detectNeeds(request);
+  const needs = detectToolNeeds(request);
   const intent = intentOf(request, needs);
   const words = keywords(request, 5);
   const wants = [
@@ -100,7 +101,7 @@ export function availableTools(system: string): string[] {
  * for testing the validation→planning repair loop.
  */
 export function planFor(request: string, tools: readonly string[], options: { bad?: boolean } = {}): Plan {
-  const needs = detectNeeds(request);
+  const needs = detectToolNeeds(request);
   const offered = new Set(tools);
   const steps: PlanStep[] = [];
   if (options.bad) {
@@ -135,11 +136,11 @@ export function planFor(request: string, tools: readonly string[], options: { ba
   return { steps };
 }
 
-/** What a structured reply needs from the server: whether the next plan or reply must be a bad one. */
+/** What a structured reply needs from the server's test controls: whether the next plan or reply must be a bad one. */
 export interface StructuredHooks {
-  /** Consumes one unit of the `badPlanNext` knob; true when this plan must be bad. */
+  /** Consumes one unit of the `badPlanNext` test control; true when this plan must be bad. */
   takeBadPlan(): boolean;
-  /** Consumes one unit of the `invalidJsonNext` knob; true when this reply must break its schema. */
+  /** Consumes one unit of the `invalidJsonNext` test control; true when this reply must break its schema. */
   takeInvalidJson(): boolean;
 }
 

@@ -1,7 +1,7 @@
 import { answeredTools, priorToolCalls, requestMessage, requestOf } from "./conversation.ts";
 import { conformTo, schemaInstance } from "./json-schema-instance.ts";
-import { detectNeeds, type Needs, neededTools, recallQuery } from "./needs.ts";
 import type { ChatMessage, ChatRequest, OfferedTool, ToolCall } from "./protocol.ts";
+import { detectToolNeeds, neededTools, recallQuery, type ToolNeeds } from "./tool-needs.ts";
 
 /** The request's `tool_choice` is a function that is not among its `tools`. */
 export class UnknownToolChoiceError extends Error {
@@ -9,7 +9,7 @@ export class UnknownToolChoiceError extends Error {
 }
 
 /** The arguments the offline model prefers for a built-in tool, or undefined for other tools. */
-function preferredArguments(tool: string, needs: Needs, request: string): unknown {
+function preferredArguments(tool: string, needs: ToolNeeds, request: string): unknown {
   switch (tool) {
     case "calculator":
       return needs.arithmetic ? { expression: needs.arithmetic.expression } : undefined;
@@ -27,7 +27,7 @@ function preferredArguments(tool: string, needs: Needs, request: string): unknow
  * mathjs), memory_search `{"query": <key words>}`, current_time `{}`, conformed to the tool's
  * parameters schema when it has one; a generic instance of that schema for other tools.
  */
-export function toolArguments(tool: OfferedTool, needs: Needs, request: string): string {
+export function toolArguments(tool: OfferedTool, needs: ToolNeeds, request: string): string {
   const preferred = preferredArguments(tool.name, needs, request);
   if (!tool.parameters) return JSON.stringify(preferred ?? {});
   const value =
@@ -55,7 +55,7 @@ export function chooseToolCalls(
   const choice = request.tool_choice ?? "auto";
   if (tools.length === 0 || choice === "none") return [];
   const text = requestOf(requestMessage(messages));
-  const needs = detectNeeds(text);
+  const needs = detectToolNeeds(text);
   const answered = answeredTools(messages);
   const byName = new Map(tools.map((t) => [t.name, t]));
   let chosen: OfferedTool[];

@@ -24,12 +24,7 @@ import { type Config, ConfigError, usesOfflineModel } from "../../packages/confi
 import type { RunEvent, Stage } from "../../packages/events/index.ts";
 import { type AppEnv, errorResponse, HttpError } from "../../packages/http/index.ts";
 import { type LogFn, logFn } from "../../packages/observability/index.ts";
-import {
-  endOrphanedRuns,
-  ensureTable,
-  type ProgressStore,
-  sweepSilentRuns,
-} from "../../packages/store/index.ts";
+import { endOrphanedRuns, ensureTable, type Store, sweepSilentRuns } from "../../packages/store/index.ts";
 import { createStreamApp } from "../../packages/stream/index.ts";
 import { buildDefinition, type WorkflowArns } from "../../packages/workflow/index.ts";
 import { createOfflineModelApp } from "../offline-model/index.ts";
@@ -51,7 +46,7 @@ export const LOCAL_ARNS: WorkflowArns = {
 export interface LocalStack {
   /** Base URL of the API, the stream and the page (e.g. http://127.0.0.1:3000). */
   url: string;
-  store: ProgressStore;
+  store: Store;
   workflow: LocalWorkflow;
   model: ModelClient;
   /** A development token (sub `developer`), when the secret was generated for this process. */
@@ -71,7 +66,7 @@ export interface LocalStackOptions {
   stages?: Partial<Record<Stage, StageImpl>>;
   /** Sees the DynamoDB client before first use: where the benchmark counts requests (middleware). */
   instrumentDynamo?: (client: DynamoDBClient) => void;
-  /** Called once for each event the store wrote (see ProgressStoreOptions.onEventStored). */
+  /** Called once for each event the store wrote (see StoreOptions.onEventStored). */
   onEventStored?: (event: RunEvent) => void;
 }
 
@@ -124,7 +119,7 @@ export async function startLocalStack(config: Config, options: LocalStackOptions
     if (usesOfflineModel(config)) {
       const model = createOfflineModelApp({
         tokensPerSecond: config.OFFLINE_MODEL_TOKENS_PER_SECOND,
-        knobs: config.OFFLINE_MODEL_KNOBS === "true",
+        testControls: config.OFFLINE_MODEL_TEST_CONTROLS === "true",
       });
       // It listens on loopback: like the API, it refuses a foreign Host (DNS rebinding), so a
       // web page cannot reach it through a name of its own.

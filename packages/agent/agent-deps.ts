@@ -1,13 +1,13 @@
 import type { Stage } from "../events/index.ts";
 import type { LogFn } from "../observability/index.ts";
-import type { ProgressStore } from "../store/index.ts";
+import type { Store } from "../store/index.ts";
 import type { ModelClient } from "./model-client.ts";
 import type { StageImpl } from "./stage-context.ts";
 import type { ToolRegistry } from "./tools/index.ts";
 
 /** What the stage runner needs. */
 export interface AgentDeps {
-  store: ProgressStore;
+  store: Store;
   /** The default model; `models` may name another model per stage on the same endpoint. */
   model: ModelClient;
   models?: Partial<Record<Stage, string>>;

@@ -94,7 +94,7 @@ function toolCaller(parts: StageContextParts): StageContext["callTool"] {
           ...(state.owner ? { owner: state.owner } : {}),
           store: deps.store,
           signal,
-          now: deps.store.now,
+          now: deps.store.table.now,
         })
       : {
           ok: false,

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { RunIdSchema, type SafeError } from "../events/index.ts";
-import { endRun, type ProgressStore } from "../store/index.ts";
+import { endRun, type Store } from "../store/index.ts";
 
 /** The Finalize function's input: `{ runId, error: { Error, Cause } }` from a Catch or the EventBridge rule. */
 export const FinalizeInputSchema = z.object({
@@ -49,7 +49,7 @@ export type FinalizeOutcome = "failed" | "timed_out" | "cancelled" | "already_en
  */
 export async function finalizeRun(
   rawInput: unknown,
-  store: ProgressStore,
+  store: Store,
   log: (line: Record<string, unknown>) => void = () => {},
 ): Promise<FinalizeOutcome> {
   const { runId, error, outcome } = FinalizeInputSchema.parse(rawInput);

@@ -1,5 +1,5 @@
 import type { Stage, Usage } from "../events/index.ts";
-import type { ProgressStore } from "../store/index.ts";
+import type { Store } from "../store/index.ts";
 import type { DeltaCoalescer } from "./delta-coalescer.ts";
 import type { ModelClient } from "./model-client.ts";
 import type { RunState } from "./run-state.ts";
@@ -17,7 +17,7 @@ export interface StageContext {
   attempt: number;
   /** What earlier stages produced (passed along by the state machine). */
   state: RunState;
-  store: ProgressStore;
+  store: Store;
   /** The model configured for this stage. */
   model: ModelClient;
   tools: ToolRegistry;

@@ -8,14 +8,7 @@ import {
   type Stage,
   StageSchema,
 } from "../events/index.ts";
-import {
-  endRun,
-  type ProgressStore,
-  RunFinishedError,
-  type RunLog,
-  recordStageDuration,
-  StoreUnavailableError,
-} from "../store/index.ts";
+import { endRun, RunFinishedError, type RunLog, type Store, StoreUnavailableError } from "../store/index.ts";
 import type { AgentDeps } from "./agent-deps.ts";
 import { stageContext } from "./build-stage-context.ts";
 import { StageFailedError, TransientStageError } from "./errors.ts";
@@ -72,12 +65,12 @@ export async function runStage(rawInput: unknown, deps: AgentDeps): Promise<RunS
 }
 
 async function runParsed(runId: string, stage: Stage, state: RunState, deps: AgentDeps): Promise<RunState> {
-  const log = deps.store.log(runId);
+  const log = deps.store.events.log(runId);
   const resume = await resumePoint(runId, stage, state, deps, log);
   if (resume.done) return state;
   const events = new StageEvents(log, stage, resume.attempt, resume.last.progress);
   await announce(runId, stage, resume, events, deps.store);
-  const startedAt = deps.store.now();
+  const startedAt = deps.store.table.now();
   const model = deps.model.withModel(deps.models?.[stage] ?? deps.model.model);
   // Aborted when this stage ends, so nothing it started outlives it; model calls and tools
   // also have their own time limits (MODEL_TIMEOUT_MS, each tool's timeoutMs).
@@ -99,7 +92,7 @@ async function runParsed(runId: string, stage: Stage, state: RunState, deps: Age
     models: [...collected.models],
     startedAt: state.startedAt ?? new Date(startedAt).toISOString(),
   };
-  await finish(runId, stage, next, outcome, deps, events, deps.store.now() - startedAt);
+  await finish(runId, stage, next, outcome, deps, events, deps.store.table.now() - startedAt);
   return next;
 }
 
@@ -141,7 +134,7 @@ async function announce(
   stage: Stage,
   resume: Extract<Resume, { done: false }>,
   events: StageEvents,
-  store: ProgressStore,
+  store: Store,
 ): Promise<void> {
   const { attempt } = resume;
   if (resume.last.type === "run.queued") {
@@ -151,7 +144,7 @@ async function announce(
       message: "Run started.",
       data: { executionName: runId },
     });
-    await store.updateRun(runId, { status: "running" });
+    await store.runs.update(runId, { status: "running" });
   }
   if (resume.retried) {
     await events.emit({
@@ -225,7 +218,7 @@ async function finish(
   if (stage === "memory") await complete(runId, next, deps, events.emit);
   // Statistics feed clients' time-remaining estimates (after the run's own events, which they
   // must not delay); a run never fails for them.
-  await recordStageDuration(deps.store, stage, durationMs).catch((err: unknown) =>
+  await deps.store.stageStats.record(stage, durationMs).catch((err: unknown) =>
     deps.log?.({
       level: "warn",
       msg: "could not record the stage duration",
@@ -259,7 +252,7 @@ async function complete(
         models: state.models ?? [],
         usage,
         usageByStage,
-        durationMs: state.startedAt ? deps.store.now() - Date.parse(state.startedAt) : 0,
+        durationMs: state.startedAt ? deps.store.table.now() - Date.parse(state.startedAt) : 0,
       },
     });
   } catch (err) {
@@ -267,8 +260,8 @@ async function complete(
     if (err instanceof RunFinishedError) return;
     throw err;
   }
-  await deps.store.updateRun(runId, { status: "completed", answer });
-  await deps.store.unmarkActive(runId);
+  await deps.store.runs.update(runId, { status: "completed", answer });
+  await deps.store.runs.unmarkActive(runId);
 }
 
 const STARTED_MESSAGES: Record<Stage, string> = {

@@ -1,5 +1,5 @@
 import { isTerminalType } from "../events/index.ts";
-import { type ProgressStore, RunFinishedError } from "../store/index.ts";
+import { RunFinishedError, type Store } from "../store/index.ts";
 
 /** A running watch: why the run ended (once it has), and how to stop watching. */
 export interface EndWatch {
@@ -13,7 +13,7 @@ export interface EndWatch {
  * Read failures are ignored: the next poll tries again, and appends fail on their own anyway.
  */
 export function watchForEnd(
-  store: ProgressStore,
+  store: Store,
   runId: string,
   everyMs: number,
   controller: AbortController,
@@ -29,8 +29,8 @@ export function watchForEnd(
   // One read at a time (a timeout rescheduled after each read, not an interval): a slow or
   // throttled store never piles reads up.
   const check = () => {
-    store
-      .lastEvent(runId)
+    store.events
+      .last(runId)
       .then(
         (last) => {
           if (last && isTerminalType(last.type) && !state.ended) {

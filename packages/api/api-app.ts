@@ -16,13 +16,13 @@ import {
   startRunFromRequest,
 } from "../http/index.ts";
 import type { LogFn } from "../observability/index.ts";
-import { ENDED_STATUSES, endRun, type ProgressStore, type RunView, stageEstimates } from "../store/index.ts";
+import { ENDED_STATUSES, endRun, type RunView, type Store } from "../store/index.ts";
 import type { Workflow } from "../workflow/index.ts";
 import { pageHtml } from "./page.ts";
 
 /** What the API app needs. */
 export interface ApiDeps {
-  store: ProgressStore;
+  store: Store;
   workflow: Workflow;
   auth: AuthSettings;
   /** Most runs one principal may have running at once (429 beyond it). */
@@ -109,7 +109,7 @@ function runAccess(deps: ApiDeps) {
   const { store } = deps;
   /** The run if the caller owns it; someone else's run is as unknown as a missing one (404). */
   const ownedRun = async (c: Context<AppEnv>, runId: string) =>
-    ownedBy(await store.getRun(runId), principalOf(c));
+    ownedBy(await store.runs.get(runId), principalOf(c));
   const streamToken = async (c: Context<AppEnv>, runId: string) =>
     deps.auth.streamTokens ? deps.auth.streamTokens.mint(runId, principalOf(c)) : undefined;
 
@@ -157,7 +157,7 @@ function registerRunReads(app: Hono<AppEnv>, deps: ApiDeps, log: LogFn): void {
     // and the stage, which checks the log, aborts its model call.
     const ended = await endRun(store, runId, { type: "run.cancelled", reason: "Cancelled by the caller." });
     if (!ended) {
-      const last = await store.lastEvent(runId);
+      const last = await store.events.last(runId);
       if (last?.type !== "run.cancelled") {
         throw new HttpError(409, "run_finished", `The run already ended (${last?.type ?? "unknown"}).`);
       }
@@ -182,8 +182,8 @@ function registerRunReads(app: Hono<AppEnv>, deps: ApiDeps, log: LogFn): void {
     if (!Number.isInteger(limit) || limit < 1 || limit > 50) {
       throw new HttpError(400, "invalid_limit", "limit must be an integer from 1 to 50.");
     }
-    const ids = await store.listRunIds(principalOf(c), limit);
-    const views = await Promise.all(ids.map((id) => store.viewRun(id)));
+    const ids = await store.runs.listIds(principalOf(c), limit);
+    const views = await Promise.all(ids.map((id) => store.runs.view(id)));
     const origin = new URL(c.req.url).origin;
     const runs = views
       .filter((v): v is RunView => v !== undefined)
@@ -215,8 +215,8 @@ function registerRunViews(app: Hono<AppEnv>, deps: ApiDeps): void {
     const runId = runIdParam(c.req.param("runId"));
     // The estimates are a hint: without them the client shows no time remaining, nothing worse.
     const [found, estimates] = await Promise.all([
-      store.viewRun(runId),
-      stageEstimates(store).catch(() => ({})),
+      store.runs.view(runId),
+      store.stageStats.estimates().catch(() => ({})),
     ]);
     const view = ownedBy(found, principalOf(c));
     const origin = new URL(c.req.url).origin;
@@ -235,7 +235,7 @@ function registerRunViews(app: Hono<AppEnv>, deps: ApiDeps): void {
       throw new HttpError(400, "invalid_limit", "limit must be an integer from 1 to 1000.");
     }
     const run = await ownedRun(c, runId);
-    const page = await store.readEvents(runId, after, limit);
+    const page = await store.events.read(runId, after, limit);
     const lastSeq = page.events.at(-1)?.seq ?? after;
     // Ended when this page holds the terminal event, or the cursor is already past it.
     const ended =

@@ -9,9 +9,9 @@ export interface PageOptions {
 }
 
 /**
- * The web client served at `/` and `/client` (seed 004's address): the question form, the
- * live stage timeline, progress with elapsed time and time left, the answer as markdown,
- * tool calls, Cancel, the reconnecting state and recent runs. One self-contained response
+ * The web client served at `/` and `/client` (the AutoGen streaming API's address): the
+ * question form, the live stage timeline, progress with elapsed time and time left, the answer
+ * as markdown, tool calls, Cancel, the reconnecting state and recent runs. One self-contained response
  * (no CDN): inline CSS and the esbuild bundle of packages/web, both under the
  * Content-Security-Policy nonce. Markdown is rendered by micromark with raw HTML escaped.
  * @param nonce the CSP nonce of this response.

@@ -4,7 +4,7 @@ import { type AgentDeps, createDefaultTools, ModelClient } from "../agent/index.
 import { CORS_POLICY, type Config, parseOrigins } from "../config/index.ts";
 import type { RunEvent, Stage } from "../events/index.ts";
 import type { LogFn } from "../observability/index.ts";
-import { ProgressStore } from "../store/index.ts";
+import { openStore, type Store } from "../store/index.ts";
 import type { FlushStrategy, StreamSettings } from "../stream/index.ts";
 
 /** Seconds in a day, for RETENTION_DAYS → TTL seconds. */
@@ -19,8 +19,8 @@ export function createStore(
   config: Config,
   client: DynamoDBClient = new DynamoDBClient({}),
   onEventStored?: (event: RunEvent) => void,
-): ProgressStore {
-  return new ProgressStore({
+): Store {
+  return openStore({
     client,
     tableName: config.TABLE_NAME,
     retentionSeconds: config.RETENTION_DAYS * DAY_SECONDS,
@@ -46,12 +46,7 @@ export function createModelClient(config: Config, offlineBaseUrl?: string): Mode
 }
 
 /** The stage runner's dependencies for a configuration: models per stage, the built-in tools, delta bounds. */
-export function createAgentDeps(
-  config: Config,
-  store: ProgressStore,
-  model: ModelClient,
-  log?: LogFn,
-): AgentDeps {
+export function createAgentDeps(config: Config, store: Store, model: ModelClient, log?: LogFn): AgentDeps {
   const models: Partial<Record<Stage, string>> = {};
   if (config.OPENAI_MODEL_ANALYZING) models.analyzing = config.OPENAI_MODEL_ANALYZING;
   if (config.OPENAI_MODEL_PLANNING) models.planning = config.OPENAI_MODEL_PLANNING;

@@ -45,11 +45,11 @@ export const ConfigSchema = z.object({
   /** Speed of the embedded offline model (tokens per second; 0 = unpaced). */
   OFFLINE_MODEL_TOKENS_PER_SECOND: z.coerce.number().min(0).default(30),
   /**
-   * Serve the embedded offline model's test routes (`/_offline/knobs`, `/_offline/stats`), with
+   * Serve the embedded offline model's test controls (`/_offline/knobs`, `/_offline/stats`), with
    * which tests inject failures and stalls: `true` or `false` (default). Off for everyone else,
    * so nothing but a test can make the model fail (docs/security.md).
    */
-  OFFLINE_MODEL_KNOBS: z.enum(["true", "false"]).default("false"),
+  OFFLINE_MODEL_TEST_CONTROLS: z.enum(["true", "false"]).default("false"),
   /** Minimum time between two llm.delta writes of a run (ms): bounds writes per second. */
   LLM_DELTA_INTERVAL_MS: int(100),
   /** Most characters one llm.delta event carries. */

@@ -1,7 +1,15 @@
 /**
- * packages/events: the event contract (zod schema), the seed mapping and SSE framing. Other
+ * packages/events: the event contract (zod schema), the AutoGen API mapping and SSE framing. Other
  * packages import from here only; this list is what they use.
  */
+
+export {
+  AUTOGEN_EVENT_TYPES,
+  type AutoGenEvent,
+  AutoGenEventSchema,
+  type AutoGenEventType,
+  toAutoGenEvent,
+} from "./autogen-format.ts";
 export {
   clip,
   type Ended,
@@ -31,7 +39,6 @@ export {
   type Usage,
   UsageSchema,
 } from "./schema.ts";
-export { SEED_EVENT_TYPES, type SeedEvent, SeedEventSchema, toSeedEvent } from "./seed.ts";
 export {
   endedMessage,
   heartbeatMessage,

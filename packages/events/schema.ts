@@ -95,7 +95,7 @@ export const RunEventSchema = z.discriminatedUnion("type", [
     z.object({
       callId: z.string(),
       name: z.string(),
-      /** The call's input again, so a client that joins mid-call (or a seed client) has it with the result. */
+      /** The call's input again, so a client that joins mid-call (or an AutoGen API client) has it with the result. */
       input: z.json().optional(),
       durationMs: z.number().nonnegative(),
       ok: z.boolean(),

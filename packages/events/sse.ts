@@ -10,7 +10,7 @@ export interface SseMessage {
   id?: string;
   /**
    * The `event:` field: the event's `type`, so browsers can `addEventListener(type)`. Absent
-   * for seed-format frames, which EventSource then delivers as plain `message` events.
+   * for AutoGen-format frames, which EventSource then delivers as plain `message` events.
    */
   event?: string;
   /** The `data:` field: one-line JSON. */
@@ -56,7 +56,7 @@ export function endedMessage(ended: Ended): SseMessage {
 /**
  * An SSE comment line (`: text`), ignored by every conforming client. Used to open the stream
  * at once (the Lambda runtime sends the status line and headers only with the first write),
- * as padding that pushes small frames through buffering front ends, and as the seed format's
+ * as padding that pushes small frames through buffering front ends, and as the AutoGen format's
  * keep-alive. It ends with one line feed, not a blank line: it never forms a block of its own
  * but joins the next frame's block (or nothing, at the end of the stream), because some
  * parsers dispatch a comment-only block as an event with empty data (httpx-sse once it has

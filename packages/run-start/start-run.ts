@@ -1,14 +1,7 @@
 import { createHash } from "node:crypto";
 import { ulid } from "ulid";
 import type { LogFn } from "../observability/index.ts";
-import {
-  buildEvent,
-  endRun,
-  isOwnedBy,
-  type ProgressStore,
-  RunExistsError,
-  RunSlots,
-} from "../store/index.ts";
+import { buildEvent, endRun, isOwnedBy, RunExistsError, type Store } from "../store/index.ts";
 import { type Workflow, WorkflowUnavailableError } from "../workflow/index.ts";
 import { type CreateRunRequest, IDEMPOTENCY_TTL_SECONDS } from "./schema.ts";
 
@@ -29,7 +22,7 @@ export class IdempotencyConflictError extends Error {
 
 /** What starting a run needs. */
 export interface StartRunDeps {
-  store: ProgressStore;
+  store: Store;
   workflow: Workflow;
   /** Most runs one owner may have running at once. */
   maxActiveRuns: number;
@@ -71,19 +64,14 @@ export async function startRun(deps: StartRunDeps, request: StartRunRequest): Pr
     const requestHash = createHash("sha256")
       .update(JSON.stringify([input.question, input.projectId ?? null, input.conversationId ?? null]))
       .digest("hex");
-    const claim = await store.claimIdempotencyKey(
-      owner,
-      key,
-      { runId, requestHash },
-      IDEMPOTENCY_TTL_SECONDS,
-    );
+    const claim = await store.idempotency.claim(owner, key, { runId, requestHash }, IDEMPOTENCY_TTL_SECONDS);
     if (!claim.claimed) {
       if (claim.requestHash !== requestHash) {
         throw new IdempotencyConflictError("This idempotency key was used with a different request.");
       }
       runId = claim.runId;
       replayed = true;
-      const existing = await store.getRun(runId);
+      const existing = await store.runs.get(runId);
       if (existing && !isOwnedBy(existing, owner)) {
         throw new IdempotencyConflictError("This idempotency key was used with a different request.");
       }
@@ -91,23 +79,23 @@ export async function startRun(deps: StartRunDeps, request: StartRunRequest): Pr
   }
   let slot: number | undefined;
   if (!replayed) {
-    slot = await new RunSlots(store).claim(owner, runId, deps.maxActiveRuns);
+    slot = await store.slots.claim(owner, runId, deps.maxActiveRuns);
     if (slot === undefined) {
-      if (key !== undefined) await store.releaseIdempotencyKey(owner, key);
+      if (key !== undefined) await store.idempotency.release(owner, key);
       throw new TooManyActiveRunsError(deps.maxActiveRuns);
     }
   }
   try {
-    await store.createRun(runId, input, owner, slot);
+    await store.runs.create(runId, input, owner, slot);
   } catch (err) {
-    if (slot !== undefined) await new RunSlots(store).release(owner, slot, runId);
+    if (slot !== undefined) await store.slots.release(owner, slot, runId);
     if (!(err instanceof RunExistsError && key !== undefined)) throw err;
   }
-  const last = await store.lastEvent(runId);
+  const last = await store.events.last(runId);
   if (last && last.type !== "run.queued") return { runId, replayed }; // already started or ended
   if (!last) {
     // Exactly seq 1: two racing replays cannot both queue it.
-    await store.putEventIfAbsent(
+    await store.events.putIfAbsent(
       buildEvent(
         {
           type: "run.queued",
@@ -121,7 +109,7 @@ export async function startRun(deps: StartRunDeps, request: StartRunRequest): Pr
         },
         runId,
         1,
-        store.now(),
+        store.table.now(),
       ),
     );
   }
@@ -142,12 +130,12 @@ export async function startRun(deps: StartRunDeps, request: StartRunRequest): Pr
       error: { code: "workflow_unavailable", message: "The workflow could not be started." },
     });
     // Free the key: a retry with it must start a run, not replay this failure.
-    if (key !== undefined) await store.releaseIdempotencyKey(owner, key);
+    if (key !== undefined) await store.idempotency.release(owner, key);
     throw err;
   }
   // The run has started: failing to note its ARN must not become an error the caller would
   // retry (a retry would start a second run).
-  await store.updateRun(runId, { executionArn }).catch((err: unknown) => {
+  await store.runs.update(runId, { executionArn }).catch((err: unknown) => {
     deps.log?.({ level: "warn", msg: "could not record the execution ARN", runId, error: String(err) });
   });
   return { runId, replayed };

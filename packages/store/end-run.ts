@@ -1,7 +1,7 @@
 import { isTerminalType, type SafeError, STATUS_OF_TERMINAL, type Stage } from "../events/index.ts";
 import { buildEvent } from "./build-event.ts";
 import { RunFinishedError, RunNotFoundError } from "./errors.ts";
-import type { ProgressStore } from "./progress-store.ts";
+import type { Store } from "./store.ts";
 
 /**
  * How a run is ended by something other than its last stage: failed or timed out with a safe
@@ -26,8 +26,8 @@ export type Ending = (
  * @returns false when the log had already ended (nothing written).
  * @throws StoreError subclasses other than RunFinishedError (the caller retries).
  */
-export async function endRun(store: ProgressStore, runId: string, ending: Ending): Promise<boolean> {
-  const log = store.log(runId);
+export async function endRun(store: Store, runId: string, ending: Ending): Promise<boolean> {
+  const log = store.events.log(runId);
   const last = await log.sync();
   const stage = ending.stage ?? last?.stage;
   const common = { ...(stage === undefined ? {} : { stage }), progress: last?.progress ?? 0 };
@@ -37,8 +37,8 @@ export async function endRun(store: ProgressStore, runId: string, ending: Ending
       : { ...common, type: ending.type, message: ending.error.message, data: { error: ending.error } };
   if (ending.ifLastSeq !== undefined) {
     if ((last?.seq ?? 0) !== ending.ifLastSeq || (last && isTerminalType(last.type))) return false;
-    const event = buildEvent(input, runId, ending.ifLastSeq + 1, store.now());
-    if (!(await store.putEventIfAbsent(event))) return false;
+    const event = buildEvent(input, runId, ending.ifLastSeq + 1, store.table.now());
+    if (!(await store.events.putIfAbsent(event))) return false;
     await finish(store, runId, ending);
     return true;
   }
@@ -53,9 +53,9 @@ export async function endRun(store: ProgressStore, runId: string, ending: Ending
 }
 
 /** After the terminal event: the run item's status and error, and the active marker removed. */
-async function finish(store: ProgressStore, runId: string, ending: Ending): Promise<void> {
+async function finish(store: Store, runId: string, ending: Ending): Promise<void> {
   try {
-    await store.updateRun(runId, {
+    await store.runs.update(runId, {
       status: STATUS_OF_TERMINAL[ending.type],
       ...(ending.type === "run.cancelled" ? {} : { error: ending.error }),
     });
@@ -63,5 +63,5 @@ async function finish(store: ProgressStore, runId: string, ending: Ending): Prom
     // The log is the truth (GET /runs derives the status from its terminal event).
     if (!(err instanceof RunNotFoundError)) throw err;
   }
-  await store.unmarkActive(runId);
+  await store.runs.unmarkActive(runId);
 }

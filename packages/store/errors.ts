@@ -13,7 +13,7 @@ export class RunNotFoundError extends StoreError {
   }
 }
 
-/** createRun was called with an id that is already taken. */
+/** RunRecords.create was called with an id that is already taken. */
 export class RunExistsError extends StoreError {
   override name = "RunExistsError";
   readonly runId: string;

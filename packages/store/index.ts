@@ -1,24 +1,16 @@
 /**
- * packages/store: the DynamoDB single table (run log, run records, slots, statistics, sweep).
+ * packages/store: the DynamoDB single table, one module per item family (run records, run
+ * events, memories, conversations, idempotency keys, run slots, stage statistics), opened
+ * together as a {@link Store} by openStore; plus endRun and the sweeper.
  * Other packages import from here only; this list is what they use.
  */
 
 export { buildEvent } from "./build-event.ts";
 export { endRun } from "./end-run.ts";
-export {
-  InvalidEventError,
-  ItemTooLargeError,
-  RunExistsError,
-  RunFinishedError,
-  RunNotFoundError,
-  StoreError,
-  StoreUnavailableError,
-} from "./errors.ts";
-export { MAX_SEQ, projectPk, runPk } from "./keys.ts";
-export { ProgressStore } from "./progress-store.ts";
+export { RunExistsError, RunFinishedError, StoreUnavailableError } from "./errors.ts";
+export { MAX_SEQ } from "./keys.ts";
 export type { RunLog } from "./run-log.ts";
 export { ANONYMOUS, ENDED_STATUSES, isOwnedBy, type RunView } from "./run-record.ts";
-export { RunSlots } from "./slots.ts";
-export { recordStageDuration, stageEstimates } from "./stage-stats.ts";
+export { openStore, type Store } from "./store.ts";
 export { endOrphanedRuns, sweepSilentRuns } from "./sweep.ts";
 export { ensureTable } from "./table.ts";

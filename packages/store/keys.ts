@@ -30,12 +30,48 @@ export const ownerSegment = (owner: string): string => `${owner.length}:${owner}
 export const projectPk = (owner: string, projectId: string): string =>
   `PROJECT#${ownerSegment(owner)}#${projectId}`;
 
+/** Sort-key prefix of every memory item (what a project's memory Query begins with). */
+export const MEMORY_SK_PREFIX = "MEM#";
+
 /** Sort key of a memory item: `MEM#<ISO time>#<runId>`, newest last in key order. */
-export const memorySk = (ts: string, runId: string): string => `MEM#${ts}#${runId}`;
+export const memorySk = (ts: string, runId: string): string => `${MEMORY_SK_PREFIX}${ts}#${runId}`;
 
 /** Partition key of a conversation's turns: `CONV#<owner>#<conversationId>` (per owner, like projects). */
 export const conversationPk = (owner: string, conversationId: string): string =>
   `CONV#${ownerSegment(owner)}#${conversationId}`;
 
+/** Sort-key prefix of every turn (what a conversation's turns Query begins with). */
+export const TURN_SK_PREFIX = "TURN#";
+
 /** Sort key of a turn: `TURN#<ISO time>#<runId>`, oldest first in key order. */
-export const turnSk = (ts: string, runId: string): string => `TURN#${ts}#${runId}`;
+export const turnSk = (ts: string, runId: string): string => `${TURN_SK_PREFIX}${ts}#${runId}`;
+
+/** Partition of the active-run markers (`sk` = the run id). */
+export const ACTIVE_PK = "ACTIVE";
+
+/** Partition of an owner's run index: `OWNER#<owner>` (the owner as it is, not length-prefixed). */
+export const ownerPk = (owner: string): string => `OWNER#${owner}`;
+
+/** Sort-key prefix of an owner's run index entries. */
+export const OWNER_RUN_SK_PREFIX = "RUN#";
+
+/** Sort key of an owner's index entry for a run: `RUN#<runId>` (run ids are ULIDs, so newest last). */
+export const ownerRunSk = (runId: string): string => `${OWNER_RUN_SK_PREFIX}${runId}`;
+
+/** Partition key of an idempotency claim: `IDEM#<caller>#<key>` (caller length-prefixed). */
+export const idempotencyPk = (caller: string, key: string): string => `IDEM#${ownerSegment(caller)}#${key}`;
+
+/** Sort key of an idempotency claim. */
+export const IDEMPOTENCY_SK = "IDEM";
+
+/** Partition of an owner's run slots: `SLOTS#<owner>`, one item per slot number. */
+export const slotsPk = (owner: string): string => `SLOTS#${ownerSegment(owner)}`;
+
+/** Sort key of slot number `slot`: the number in decimal (`0`, `1`, …). */
+export const slotSk = (slot: number): string => String(slot);
+
+/** Partition of the stage-duration statistics: one item per UTC day. */
+export const STATS_PK = "STATS#STAGES";
+
+/** Sort key of the statistics item of the UTC day holding `ms` (ms since epoch): `DAY#YYYY-MM-DD`. */
+export const statsDaySk = (ms: number): string => `DAY#${new Date(ms).toISOString().slice(0, 10)}`;

@@ -1,15 +1,19 @@
 import { type EventInput, isTerminalType, type RunEvent } from "../events/index.ts";
 import { buildEvent } from "./build-event.ts";
 import { AppendContentionError, RunFinishedError } from "./errors.ts";
+import type { Table } from "./table.ts";
 
 /**
- * What a RunLog uses of the store: ProgressStore has all of it. Declared here rather than
- * imported, because progress-store.ts imports this module (no import cycle).
+ * What a RunLog uses of the run events family: RunEvents has all of it. Declared here rather
+ * than imported, because run-events.ts imports this module (no import cycle).
  */
-export interface RunLogStore {
-  now(): number;
-  lastEvent(runId: string): Promise<RunEvent | undefined>;
-  putEventIfAbsent(event: RunEvent): Promise<boolean>;
+export interface RunLogEvents {
+  /** The table's clock (ms since epoch): each appended event's `ts`. */
+  readonly table: Pick<Table, "now">;
+  /** The newest event of a run's log, strongly consistent (RunEvents.last). */
+  last(runId: string): Promise<RunEvent | undefined>;
+  /** Write an event only if its seq is free; false when another writer owns it (RunEvents.putIfAbsent). */
+  putIfAbsent(event: RunEvent): Promise<boolean>;
 }
 
 /** How many times an append re-reads and retries after losing the race for a seq. */
@@ -30,14 +34,14 @@ const MAX_APPEND_ATTEMPTS = 50;
  * and the store's other errors.
  */
 export class RunLog {
-  readonly store: RunLogStore;
+  readonly events: RunLogEvents;
   readonly runId: string;
   #lastSeq: number | undefined;
   #last: RunEvent | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(store: RunLogStore, runId: string) {
-    this.store = store;
+  constructor(events: RunLogEvents, runId: string) {
+    this.events = events;
     this.runId = runId;
   }
 
@@ -48,7 +52,7 @@ export class RunLog {
 
   /** Re-read the newest event from the store (strongly consistent) and return it. */
   async sync(): Promise<RunEvent | undefined> {
-    this.#last = await this.store.lastEvent(this.runId);
+    this.#last = await this.events.last(this.runId);
     this.#lastSeq = this.#last?.seq ?? 0;
     return this.#last;
   }
@@ -68,8 +72,8 @@ export class RunLog {
     for (let attempt = 1; attempt <= MAX_APPEND_ATTEMPTS; attempt++) {
       if (this.#last && isTerminalType(this.#last.type))
         throw new RunFinishedError(this.runId, this.#last.type);
-      const event = buildEvent(input, this.runId, (this.#lastSeq ?? 0) + 1, this.store.now());
-      if (await this.store.putEventIfAbsent(event)) {
+      const event = buildEvent(input, this.runId, (this.#lastSeq ?? 0) + 1, this.events.table.now());
+      if (await this.events.putIfAbsent(event)) {
         this.#lastSeq = event.seq;
         this.#last = event;
         return event;

@@ -1,30 +1,25 @@
 import {
   type AttributeValue,
   DeleteItemCommand,
-  type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import { isTerminalType, type RunEvent } from "../events/index.ts";
-import { ownerSegment } from "./keys.ts";
+import { isTerminalType } from "../events/index.ts";
+import { slotSk, slotsPk } from "./keys.ts";
+import type { RunEvents } from "./run-events.ts";
 import type { RunRecord } from "./run-record.ts";
 import { isConditionFailed, toStoreError } from "./sdk-errors.ts";
+import type { Table } from "./table.ts";
 
 /**
- * What RunSlots uses of the store: ProgressStore has all of it. Declared here rather than
- * imported, because progress-store.ts imports this module (no import cycle).
+ * What RunSlots reads of the run items to judge a slot stale: RunRecords has it. Declared here
+ * rather than imported, because run-records.ts imports this module (ending a run releases its
+ * slot), so there is no import cycle.
  */
-export interface SlotStore {
-  readonly client: DynamoDBClient;
-  readonly tableName: string;
-  now(): number;
-  expiresAt(): number;
-  getRun(runId: string): Promise<RunRecord | undefined>;
-  lastEvent(runId: string): Promise<RunEvent | undefined>;
+export interface SlotRuns {
+  /** The run item, or undefined when there is none or it expired (RunRecords.get). */
+  get(runId: string): Promise<RunRecord | undefined>;
 }
-
-/** Partition of an owner's run slots: `SLOTS#<owner>`, one item per slot number. */
-const slotsPk = (owner: string) => `SLOTS#${ownerSegment(owner)}`;
 
 /** How long a slot whose run item does not exist yet is left alone (ms): its request may be creating it. */
 const CREATING_GRACE_MS = 60_000;
@@ -37,10 +32,15 @@ const CREATING_GRACE_MS = 60_000;
  * so a crash cannot hold a slot forever.
  */
 export class RunSlots {
-  readonly store: SlotStore;
+  readonly table: Table;
+  readonly #runs: SlotRuns;
+  readonly #events: Pick<RunEvents, "last">;
 
-  constructor(store: SlotStore) {
-    this.store = store;
+  /** `runs` and `events` tell whether a slot's holder still needs it (see {@link RunSlots.claim}). */
+  constructor(table: Table, runs: SlotRuns, events: Pick<RunEvents, "last">) {
+    this.table = table;
+    this.#runs = runs;
+    this.#events = events;
   }
 
   /**
@@ -65,10 +65,10 @@ export class RunSlots {
   /** Release `runId`'s slot (only if it still holds it). */
   async release(owner: string, slot: number, runId: string): Promise<void> {
     try {
-      await this.store.client.send(
+      await this.table.client.send(
         new DeleteItemCommand({
-          TableName: this.store.tableName,
-          Key: { pk: { S: slotsPk(owner) }, sk: { S: String(slot) } },
+          TableName: this.table.tableName,
+          Key: { pk: { S: slotsPk(owner) }, sk: { S: slotSk(slot) } },
           ConditionExpression: "runId = :run",
           ExpressionAttributeValues: { ":run": { S: runId } },
         }),
@@ -80,9 +80,9 @@ export class RunSlots {
 
   /** A run that ended, or whose run item never appeared within the grace period, no longer needs its slot. */
   async #stale(holder: string, since: number): Promise<boolean> {
-    const run = await this.store.getRun(holder);
-    if (!run) return this.store.now() - since > CREATING_GRACE_MS;
-    const last = await this.store.lastEvent(holder);
+    const run = await this.#runs.get(holder);
+    if (!run) return this.table.now() - since > CREATING_GRACE_MS;
+    const last = await this.#events.last(holder);
     return last !== undefined && isTerminalType(last.type);
   }
 
@@ -93,16 +93,16 @@ export class RunSlots {
     runId: string,
     replacing: string | undefined,
   ): Promise<true | { holder: string; since: number }> {
-    const key = { pk: { S: slotsPk(owner) }, sk: { S: String(slot) } };
+    const key = { pk: { S: slotsPk(owner) }, sk: { S: slotSk(slot) } };
     try {
-      await this.store.client.send(
+      await this.table.client.send(
         new PutItemCommand({
-          TableName: this.store.tableName,
+          TableName: this.table.tableName,
           Item: {
             ...key,
             runId: { S: runId },
-            since: { N: String(this.store.now()) },
-            expiresAt: { N: String(this.store.expiresAt()) },
+            since: { N: String(this.table.now()) },
+            expiresAt: { N: String(this.table.expiresAt()) },
           },
           ConditionExpression: replacing === undefined ? "attribute_not_exists(pk)" : "runId = :old",
           ...(replacing === undefined ? {} : { ExpressionAttributeValues: { ":old": { S: replacing } } }),
@@ -114,8 +114,8 @@ export class RunSlots {
     }
     let item: Record<string, AttributeValue> | undefined;
     try {
-      ({ Item: item } = await this.store.client.send(
-        new GetItemCommand({ TableName: this.store.tableName, Key: key, ConsistentRead: true }),
+      ({ Item: item } = await this.table.client.send(
+        new GetItemCommand({ TableName: this.table.tableName, Key: key, ConsistentRead: true }),
       ));
     } catch (err) {
       throw toStoreError("GetItem(slot)", err);

@@ -1,6 +1,6 @@
 import { isTerminalType } from "../events/index.ts";
 import { endRun } from "./end-run.ts";
-import type { ProgressStore } from "./progress-store.ts";
+import type { Store } from "./store.ts";
 
 /** What one sweep did: runs it ended (`timedOut`), and markers of runs that had already ended. */
 export interface SweepResult {
@@ -28,7 +28,7 @@ export const ORPHANED = {
  * or a slow but healthy stage would be ended.
  * @throws StoreError subclasses when the store fails (the next sweep tries again).
  */
-export async function sweepSilentRuns(store: ProgressStore, silenceMs: number): Promise<SweepResult> {
+export async function sweepSilentRuns(store: Store, silenceMs: number): Promise<SweepResult> {
   return endActiveRuns(store, { type: "run.timed_out", error: SILENT, olderThanMs: silenceMs });
 }
 
@@ -41,26 +41,26 @@ export async function sweepSilentRuns(store: ProgressStore, silenceMs: number): 
  * @returns the runs ended (`timedOut` holds them, whatever the type) and markers cleaned.
  * @throws StoreError subclasses when the store fails.
  */
-export async function endOrphanedRuns(store: ProgressStore): Promise<SweepResult> {
+export async function endOrphanedRuns(store: Store): Promise<SweepResult> {
   // Whatever the clocks say (one stepped back must not spare a run): every active run ends.
   return endActiveRuns(store, { type: "run.failed", error: ORPHANED, olderThanMs: Number.NEGATIVE_INFINITY });
 }
 
 async function endActiveRuns(
-  store: ProgressStore,
+  store: Store,
   how: { type: "run.timed_out" | "run.failed"; error: typeof SILENT; olderThanMs: number },
 ): Promise<SweepResult> {
   const result: SweepResult = { timedOut: [], cleaned: [] };
-  for (const { runId, createdAt } of await store.listActive()) {
-    const [run, last] = await Promise.all([store.getRun(runId), store.lastEvent(runId)]);
+  for (const { runId, createdAt } of await store.runs.listActive()) {
+    const [run, last] = await Promise.all([store.runs.get(runId), store.events.last(runId)]);
     // Gone (expired or never fully created) or already ended: only the marker is left to remove.
     if (!run || (last && isTerminalType(last.type))) {
-      await store.unmarkActive(runId);
+      await store.runs.unmarkActive(runId);
       result.cleaned.push(runId);
       continue;
     }
     const quietSince = Date.parse(last?.ts ?? createdAt);
-    if (!(store.now() - quietSince > how.olderThanMs)) continue;
+    if (!(store.table.now() - quietSince > how.olderThanMs)) continue;
     // Only if nothing was appended since it was judged silent.
     if (await endRun(store, runId, { type: how.type, error: how.error, ifLastSeq: last?.seq ?? 0 })) {
       result.timedOut.push(runId);

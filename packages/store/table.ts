@@ -6,6 +6,48 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { toStoreError } from "./sdk-errors.ts";
 
+/** Options of a {@link Table}. */
+export interface TableOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  /** How long run, event and memory items live before TTL deletes them (seconds). */
+  retentionSeconds: number;
+  /** Clock, for tests (ms since epoch). Default `Date.now`. */
+  now?: () => number;
+}
+
+/**
+ * The single table as every item family sees it (docs/design.md, "The table"): the client and
+ * table name each request goes to, the clock, and the TTL rules. Every item carries
+ * `expiresAt` (epoch seconds) for TTL; reads treat an expired item as gone, because TTL deletes
+ * only eventually.
+ */
+export class Table {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  /** How long items live before TTL deletes them (seconds). */
+  readonly retentionSeconds: number;
+  /** The clock (ms since epoch). A plain function, so it can be passed on unbound. */
+  readonly now: () => number;
+
+  constructor(options: TableOptions) {
+    this.client = options.client;
+    this.tableName = options.tableName;
+    this.retentionSeconds = options.retentionSeconds;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** TTL value for an item written now (epoch seconds). */
+  expiresAt(): number {
+    return Math.floor(this.now() / 1000) + this.retentionSeconds;
+  }
+
+  /** True when a TTL value (epoch seconds) has passed: the item must not be read as live. */
+  isExpired(expiresAt: number | undefined): boolean {
+    return expiresAt !== undefined && expiresAt * 1000 <= this.now();
+  }
+}
+
 /**
  * Create the single table (pk/sk strings, on-demand) for the local stack and tests, and wait
  * until it is ACTIVE. On AWS the table comes from infra/ instead. Idempotent: an existing

@@ -7,7 +7,7 @@ import { parseTypeFilter } from "./type-filter.ts";
 
 /**
  * POST /ask-stream (the AutoGen streaming service's API, docs/origins.md): starts a run as
- * the caller and streams it on the same response, in the seed format by default. 404 when
+ * the caller and streams it on the same response, in the AutoGen format by default. 404 when
  * this host does not start runs.
  */
 export function registerAskStream(app: Hono<AppEnv>, kit: StreamKit): void {
@@ -16,10 +16,10 @@ export function registerAskStream(app: Hono<AppEnv>, kit: StreamKit): void {
   app.post("/ask-stream", authenticate(deps.auth), limitBody(), async (c) => {
     if (!deps.start) throw new HttpError(404, "not_found", "This stream host does not start runs.");
     const flush = flushOf(c);
-    const format = streamFormat(c.req.query("format"), "seed");
+    const format = streamFormat(c.req.query("format"), "autogen");
     const filter = parseTypeFilter(c.req.query("types"), format.types);
     const started = await startRunFromRequest(c, { store, ...deps.start, log });
-    const run = await store.viewRun(started.runId);
+    const run = await store.runs.view(started.runId);
     c.header("X-Run-Id", started.runId);
     return respond(c, (stream, opened) =>
       tailRun(

@@ -41,7 +41,7 @@ export function registerRunStream(app: Hono<AppEnv>, kit: StreamKit): void {
       }
     }
     // One read gives both the snapshot and its seq, so the tail after it misses and repeats nothing.
-    const run = ownedBy(await store.viewRun(runId), reader);
+    const run = ownedBy(await store.runs.view(runId), reader);
     const ended = ENDED_STATUSES.has(run.status) && run.lastSeq > 0;
     // from=latest (and no Last-Event-ID to resume from): a snapshot of the run, then the live
     // tail after it; an ended run still gets its terminal event, so the client sees the end.

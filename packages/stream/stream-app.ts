@@ -14,11 +14,12 @@ export { DEADLINE_MARGIN_MS, type StreamDeps, type StreamSettings } from "./stre
  *   - Needs the run's stream token (`?token=` or `Authorization: Bearer`) unless auth is off:
  *     missing, expired, tampered, another run's, wrong audience, `alg: none` → 401 before any byte.
  *   - Resumes after `Last-Event-ID` (header) or `?after=N`; malformed → 400 before any byte.
- *   - `?format=seed` writes seed 004's shape; `?types=stage.*,run.*` narrows the types sent.
+ *   - `?format=autogen` writes the AutoGen streaming API's shape; `?types=stage.*,run.*`
+ *     narrows the types sent.
  *   - Ends right after the terminal event; a resume at or past it gets 204 (EventSource stops).
- * - POST /ask-stream (seed 004): starts a run as the caller (bearer JWT) and streams it in
- *   the seed's shape on the same response.
- * - GET /test-stream (seed 004): a ~2 s synthetic run, nothing stored, no model, no auth.
+ * - POST /ask-stream (the AutoGen streaming API, docs/origins.md): starts a run as the caller
+ *   (bearer JWT) and streams it in that API's shape on the same response.
+ * - GET /test-stream (the AutoGen streaming API's test route): a ~2 s synthetic run, nothing stored, no model, no auth.
  * Every stream: opens with `retry:`, heartbeats while silent, closes before `maxDurationMs` with a `reconnect` frame
  * (a Function URL invocation ends at the function timeout, at most 15 minutes), headers
  * text/event-stream, `Cache-Control: no-cache, no-transform`, `X-Accel-Buffering: no`.

@@ -1,4 +1,5 @@
 import {
+  AUTOGEN_EVENT_TYPES,
   type Ended,
   EVENT_TYPES,
   endedMessage,
@@ -8,18 +9,18 @@ import {
   type Reconnect,
   type RunEvent,
   reconnectMessage,
-  SEED_EVENT_TYPES,
   type Snapshot,
   type SseMessage,
   snapshotMessage,
   sseComment,
-  toSeedEvent,
+  toAutoGenEvent,
   toSseMessage,
 } from "../events/index.ts";
 import { HttpError } from "../http/index.ts";
 
 /**
- * How a stream writes a run's log: Stagecast's own frames, or the seed document's shape.
+ * How a stream writes a run's log: Stagecast's own frames (named or unnamed), or the AutoGen
+ * streaming API's shape.
  * Both carry `id: seq`, so Last-Event-ID resumes either one the same way.
  */
 export interface StreamFormat {
@@ -45,8 +46,12 @@ export interface StreamFormat {
   ended(ended: Ended): SseMessage | string;
 }
 
-/** Names accepted by a stream's `format` query parameter. */
-export const STREAM_FORMATS = ["stagecast", "message", "seed"] as const;
+/**
+ * Names of a stream's formats, as its `format` query parameter takes them (and as error
+ * messages list them). `seed`, the AutoGen format's former name, is accepted too (see
+ * {@link streamFormat}) but not listed.
+ */
+export const STREAM_FORMATS = ["stagecast", "message", "autogen"] as const;
 /** One of {@link STREAM_FORMATS}. */
 export type StreamFormatName = (typeof STREAM_FORMATS)[number];
 
@@ -90,17 +95,18 @@ const MESSAGE: StreamFormat = {
 };
 
 /**
- * Seed 004's frames: one `data:` line of `{ "event": { … } }` and `id: seq`, no `event:`
- * field (its clients read `data:` lines, or EventSource `onmessage`). Heartbeats are SSE
- * comments, which those clients skip; a data line without `event` would break them.
+ * `?format=autogen`: the AutoGen streaming API's frames (docs/api.md §7): one `data:` line of
+ * `{ "event": { … } }` and `id: seq`, no `event:` field (its clients read `data:` lines, or
+ * EventSource `onmessage`). Heartbeats are SSE comments, which those clients skip; a data
+ * line without `event` would break them.
  */
-const SEED: StreamFormat = {
-  name: "seed",
-  types: SEED_EVENT_TYPES,
-  typeOf: (event) => toSeedEvent(event).event.event_type,
-  frame: (event) => ({ id: String(event.seq), data: JSON.stringify(toSeedEvent(event)) }),
+const AUTOGEN: StreamFormat = {
+  name: "autogen",
+  types: AUTOGEN_EVENT_TYPES,
+  typeOf: (event) => toAutoGenEvent(event).event.event_type,
+  frame: (event) => ({ id: String(event.seq), data: JSON.stringify(toAutoGenEvent(event)) }),
   heartbeat: (beat) => sseComment(`heartbeat ${Math.round(beat.elapsedMs / 1000)} s`),
-  // The seed's clients read `data:` lines only: control frames are comment lines, and `retry:`
+  // The AutoGen API's clients read `data:` lines only: control frames are comment lines, and `retry:`
   // is a bare field line with no blank line after it. A parser applies it as it reads the line
   // (WHATWG HTML §9.2.6), and it joins the next frame's block instead of forming a block of
   // its own, which some parsers (httpx-sse) would deliver as an event with empty data.
@@ -111,7 +117,9 @@ const SEED: StreamFormat = {
 
 /**
  * The format a `format` query parameter names.
- * @param raw the parameter (undefined → `fallback`).
+ * @param raw the parameter (undefined → `fallback`); one of {@link STREAM_FORMATS}, or `seed`
+ *   (the AutoGen format's former name, still accepted).
+ * @param fallback the route's default format (`stagecast`; `autogen` on the AutoGen API's routes).
  * @throws HttpError 400 `invalid_format` for any other name.
  */
 export function streamFormat(
@@ -120,7 +128,8 @@ export function streamFormat(
 ): StreamFormat {
   const name = raw ?? fallback;
   if (name === "stagecast") return STAGECAST;
-  if (name === "seed") return SEED;
+  // `seed` was the AutoGen format's name before it was renamed: existing clients still send it.
+  if (name === "autogen" || name === "seed") return AUTOGEN;
   if (name === "message") return MESSAGE;
   throw new HttpError(400, "invalid_format", `format must be one of ${STREAM_FORMATS.join(", ")}.`);
 }

@@ -3,7 +3,7 @@ import { type SSEStreamingApi, streamSSE } from "hono/streaming";
 import { type AppEnv, type AuthSettings, HttpError } from "../http/index.ts";
 import type { LogFn, Meter } from "../observability/index.ts";
 import { METRIC } from "../observability/index.ts";
-import type { ProgressStore } from "../store/index.ts";
+import type { Store } from "../store/index.ts";
 import type { Workflow } from "../workflow/index.ts";
 import { FLUSH_STRATEGIES, type FlushStrategy } from "./flush.ts";
 import type { Tail, TailSettings } from "./tail.ts";
@@ -23,12 +23,12 @@ export interface StreamSettings extends TailSettings {
 
 /** What the stream app needs. */
 export interface StreamDeps {
-  store: ProgressStore;
+  store: Store;
   settings: StreamSettings;
   /** With `jwt`, every stream needs its run-scoped stream token (?token= or Authorization). */
   auth: AuthSettings;
   /**
-   * What POST /ask-stream starts runs with (seed 004's API). Without it that route answers
+   * What POST /ask-stream (the AutoGen streaming API's route) starts runs with. Without it that route answers
    * 404: a stream host that may only read the table cannot start runs.
    */
   start?: { workflow: Workflow; maxActiveRuns: number };

@@ -7,7 +7,7 @@ export const SYNTHETIC_EVENT_GAP_MS = 100;
 const ANSWER = ["Streaming works: ", "this is a synthetic run, ", "no model was called."];
 
 /**
- * The events of a short synthetic run for GET /test-stream (seed 004's test endpoint): every
+ * The events of a short synthetic run for GET /test-stream (the AutoGen streaming API's test route): every
  * stage starts and completes, execution runs one tool and writes the answer in three
  * deltas, and the run completes. Nothing is stored and no model is called; the events are
  * valid RunEvents, so clients exercise exactly the code paths a real run takes.

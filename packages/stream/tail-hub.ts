@@ -1,5 +1,5 @@
 import { isTerminalType, type RunEvent, type TerminalType } from "../events/index.ts";
-import type { ProgressStore } from "../store/index.ts";
+import type { Store } from "../store/index.ts";
 
 /** How a hub polls (ms). */
 export interface TailHubSettings {
@@ -64,11 +64,11 @@ interface RunTail {
  * already past the end.
  */
 export class TailHub {
-  readonly #store: ProgressStore;
+  readonly #store: Store;
   readonly #settings: TailHubSettings;
   readonly #runs = new Map<string, RunTail>();
 
-  constructor(store: ProgressStore, settings: TailHubSettings) {
+  constructor(store: Store, settings: TailHubSettings) {
     this.#store = store;
     this.#settings = settings;
   }
@@ -161,7 +161,7 @@ export class TailHub {
     let got = 0;
     try {
       for (;;) {
-        const page = await this.#store.readEvents(runId, tail.cursor, PAGE);
+        const page = await this.#store.events.read(runId, tail.cursor, PAGE);
         if (page.events.length > 0) {
           tail.recent.push(...page.events);
           if (tail.recent.length > RECENT) tail.recent.splice(0, tail.recent.length - RECENT);

@@ -8,7 +8,7 @@ import {
   sseComment,
 } from "../events/index.ts";
 import type { LogFn } from "../observability/index.ts";
-import type { ProgressStore } from "../store/index.ts";
+import type { Store } from "../store/index.ts";
 import { type FlushStrategy, flushWrite } from "./flush.ts";
 import type { StreamFormat } from "./stream-format.ts";
 import type { TailHub } from "./tail-hub.ts";
@@ -37,7 +37,7 @@ export interface TailSettings {
 
 /** One tail of one run's log onto one open SSE response. */
 export interface Tail {
-  store: ProgressStore;
+  store: Store;
   settings: TailSettings;
   runId: string;
   /** Send events with seq greater than this. */
@@ -124,7 +124,7 @@ export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void
       let events: RunEvent[];
       let more = false;
       if (direct) {
-        const page = await store.readEvents(runId, cursor, TAIL_PAGE);
+        const page = await store.events.read(runId, cursor, TAIL_PAGE);
         events = page.events;
         more = page.hasMore;
       } else {

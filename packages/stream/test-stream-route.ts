@@ -20,7 +20,7 @@ export function registerTestStream(app: Hono<AppEnv>, kit: StreamKit): void {
     // it does after any 200) is told to stop instead of being served the run again.
     if (c.req.header("last-event-id") !== undefined) return c.body(null, 204);
     const flush = flushOf(c);
-    const format: StreamFormat = streamFormat(c.req.query("format"), "seed" satisfies StreamFormatName);
+    const format: StreamFormat = streamFormat(c.req.query("format"), "autogen" satisfies StreamFormatName);
     const filter = parseTypeFilter(c.req.query("types"), format.types);
     return respond(c, async (stream) => {
       const runId = ulid();

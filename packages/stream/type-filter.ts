@@ -11,12 +11,12 @@ const MAX_PATTERNS = 32;
 
 /**
  * Parse a stream's `types` query parameter (comma-separated patterns, e.g. `stage.*,run.*`),
- * the filtering the seed documents asked for. Undefined means "send everything". Each pattern
+ * the filtering the origin documents asked for (docs/origins.md). Undefined means "send everything". Each pattern
  * must name at least one of `known` types, so a typo is a 400, not a silent empty stream.
  * Terminal events, heartbeats and snapshots are sent whatever the filter says: a filtered
  * client must still learn that the run ended and that the connection is alive.
  * @param raw the parameter as received (undefined when absent).
- * @param known every type this stream can send (Stagecast's or the seed format's).
+ * @param known every type this stream can send (Stagecast's or the AutoGen format's).
  * @throws HttpError 400 `invalid_types` for an empty, malformed, over-long or unknown pattern.
  */
 export function parseTypeFilter(raw: string | undefined, known: readonly string[]): TypeFilter | undefined {

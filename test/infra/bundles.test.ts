@@ -93,13 +93,13 @@ describe("bundled handlers under the real Lambda runtime interface client", () =
     const { runId } = JSON.parse(response.body) as { runId: string };
     const start = sfn.calls.find((c) => c.operation === "StartExecution" && c.input.name === runId);
     expect(start?.input.stateMachineArn).toBe("arn:aws:states:us-east-1:123456789012:stateMachine:Workflow");
-    expect((await dynamo.store.getRun(runId))?.owner).toBe(OWNER);
+    expect((await dynamo.store.runs.get(runId))?.owner).toBe(OWNER);
   });
 
   it("stream: sends the prelude, 8 NUL bytes and SSE frames incrementally, before the run has ended", async () => {
     const runId = ulid();
-    await dynamo.store.createRun(runId, { question: "stream me" }, OWNER);
-    const log = dynamo.store.log(runId);
+    await dynamo.store.runs.create(runId, { question: "stream me" }, OWNER);
+    const log = dynamo.store.events.log(runId);
     await log.append({
       type: "run.queued",
       progress: 0,
@@ -153,8 +153,8 @@ describe("bundled handlers under the real Lambda runtime interface client", () =
 
   it("stage: runs the context stage of a run and returns the new state", async () => {
     const runId = ulid();
-    await dynamo.store.createRun(runId, { question: "What is 2 + 2?" }, OWNER);
-    await dynamo.store.log(runId).append({
+    await dynamo.store.runs.create(runId, { question: "What is 2 + 2?" }, OWNER);
+    await dynamo.store.events.log(runId).append({
       type: "run.queued",
       progress: 0,
       message: "Run queued.",
@@ -163,7 +163,7 @@ describe("bundled handlers under the real Lambda runtime interface client", () =
     const result = await invoke("Stage", { runId, stage: "context", state: {} });
     expect(result.error).toBeUndefined();
     expect(typeof json(result)).toBe("object");
-    const { events } = await dynamo.store.readEvents(runId, 0, 100);
+    const { events } = await dynamo.store.events.read(runId, 0, 100);
     const types = events.map((e) => `${e.type}${e.stage ? `:${e.stage}` : ""}`);
     expect(types).toContain("stage.started:context");
     expect(types).toContain("stage.completed:context");

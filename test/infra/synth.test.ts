@@ -122,7 +122,7 @@ describe("synthesized stack (sst.config.ts under Pulumi mocks)", () => {
     expect(statements.flatMap((s) => s.Action).some((a) => a.startsWith("dynamodb:"))).toBe(false);
   });
 
-  it("grants table writes to the writers, and starting executions to the API and the stream (seed's POST /ask-stream)", () => {
+  it("grants table writes to the writers, and starting executions to the API and the stream (the AutoGen API's POST /ask-stream)", () => {
     const table = tableArn(ci);
     const writes = [
       "dynamodb:DeleteItem",

@@ -1,12 +1,12 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { type DynaliteHandle, startDynalite } from "../../local/stack/dynalite.ts";
-import { ensureTable, ProgressStore } from "../../packages/store/index.ts";
+import { ensureTable, openStore, type Store } from "../../packages/store/index.ts";
 
 /** An in-memory dynalite with the table created, a client for it and a store over it. */
 export interface TestDynamo {
   dynalite: DynaliteHandle;
   client: DynamoDBClient;
-  store: ProgressStore;
+  store: Store;
   close(): Promise<void>;
 }
 
@@ -19,7 +19,7 @@ export async function startTestDynamo(tableName: string, retentionSeconds = 86_4
     credentials: { accessKeyId: "x", secretAccessKey: "x" },
   });
   await ensureTable(client, tableName);
-  const store = new ProgressStore({ client, tableName, retentionSeconds });
+  const store = openStore({ client, tableName, retentionSeconds });
   return {
     dynalite,
     client,

@@ -2,7 +2,7 @@ import { connect } from "node:net";
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { type JWTPayload, SignJWT } from "jose";
 import { expect } from "vitest";
-import type { ProgressStore } from "../../packages/store/index.ts";
+import type { Store } from "../../packages/store/index.ts";
 
 /** An HTTP answer, from fetch or from a raw socket, with the body read as text. */
 export interface Answer {
@@ -43,14 +43,14 @@ export function tamperPayload(token: string, patch: JWTPayload): string {
  * How many items the store's table holds, leaving out the partitions in `exceptPks` (a run that
  * is still writing its events, say). Nothing is expected to write concurrently otherwise.
  */
-export async function countItems(store: ProgressStore, exceptPks: string[] = []): Promise<number> {
+export async function countItems(store: Store, exceptPks: string[] = []): Promise<number> {
   let count = 0;
   let start: Record<string, never> | undefined;
   const names = exceptPks.map((_, i) => `:x${i}`);
   do {
-    const page = await store.client.send(
+    const page = await store.table.client.send(
       new ScanCommand({
-        TableName: store.tableName,
+        TableName: store.table.tableName,
         Select: "COUNT",
         ...(exceptPks.length > 0
           ? {

@@ -12,7 +12,7 @@ export interface ReadResult {
   /** The frames after the opening one. */
   frames: Frame[];
   /**
-   * The stream's opening frame when it is a named one (a `heartbeat` carrying `retry:`; seed
+   * The stream's opening frame when it is a named one (a `heartbeat` carrying `retry:`; AutoGen
    * format streams open with a comment instead), kept apart so tests compare the frames after it.
    */
   opening?: Frame;

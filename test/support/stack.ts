@@ -26,7 +26,7 @@ export async function startTestStack(
     STREAM_POLL_MIN_MS: "5",
     STREAM_POLL_MAX_MS: "50",
     // Tests inject model failures and stalls through /_offline/knobs.
-    OFFLINE_MODEL_KNOBS: "true",
+    OFFLINE_MODEL_TEST_CONTROLS: "true",
     ...env,
   });
   // No real backoff sleeps in tests: every retrying state waits 0 s.

@@ -28,11 +28,11 @@ const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one :
  * @throws StageFailedError `run_not_found` when the run item is gone.
  */
 export const contextStage: StageImpl = async (ctx) => {
-  const run = await ctx.store.getRun(ctx.runId);
+  const run = await ctx.store.runs.get(ctx.runId);
   if (!run) throw new StageFailedError("run_not_found", "The run no longer exists.");
   const [memoryItems, turnItems] = await Promise.all([
-    run.projectId ? ctx.store.listMemories(run.projectId, MEMORY_LIMIT, run.owner) : [],
-    run.conversationId ? ctx.store.listTurns(run.conversationId, TURN_LIMIT, run.owner) : [],
+    run.projectId ? ctx.store.memories.list(run.projectId, MEMORY_LIMIT, run.owner) : [],
+    run.conversationId ? ctx.store.conversations.list(run.conversationId, TURN_LIMIT, run.owner) : [],
   ]);
   const memories = withinBudget(
     memoryItems.map((m) => m.summary),

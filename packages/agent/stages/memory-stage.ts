@@ -27,17 +27,17 @@ export const memoryStage: StageImpl = async (ctx) => {
   const summary = out.text.trim();
   // Keyed by the run's start, not "now": a retried memory stage overwrites its own items
   // instead of adding duplicates.
-  const ts = ctx.state.startedAt ?? new Date(ctx.store.now()).toISOString();
+  const ts = ctx.state.startedAt ?? new Date(ctx.store.table.now()).toISOString();
   const { projectId, conversationId } = ctx.state;
   // A cancelled run must not become memory or conversation context for later runs: these items
   // are outside the run's log, so its refusal after the terminal event does not cover them.
   ctx.signal.throwIfAborted();
-  const last = await ctx.store.lastEvent(ctx.runId);
+  const last = await ctx.store.events.last(ctx.runId);
   if (last && isTerminalType(last.type)) throw new RunFinishedError(ctx.runId, last.type);
   const owner = ctx.state.owner ?? ANONYMOUS;
-  if (projectId) await ctx.store.putMemory({ projectId, owner, runId: ctx.runId, ts, summary });
+  if (projectId) await ctx.store.memories.put({ projectId, owner, runId: ctx.runId, ts, summary });
   if (conversationId) {
-    await ctx.store.putTurn({
+    await ctx.store.conversations.put({
       conversationId,
       owner,
       runId: ctx.runId,

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { ProgressStore } from "../../store/index.ts";
+import type { Store } from "../../store/index.ts";
 import { defaultToolWorkerPool, type ToolWorkerPool, type WorkerEntry } from "./worker-pool.ts";
 
 export { ToolError } from "./tool-error.ts";
@@ -11,7 +11,7 @@ export interface ToolContext {
   projectId?: string;
   /** The run's owner (projects are per owner); default `anonymous`. */
   owner?: string;
-  store: ProgressStore;
+  store: Store;
   /** Aborted on cancellation or when the tool's time limit passes; pass it to any I/O. */
   signal: AbortSignal;
   /** Clock (ms since epoch). */

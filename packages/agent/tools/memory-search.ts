@@ -27,7 +27,7 @@ export const memorySearchTool = defineTool({
   run: async ({ query, limit }, ctx) => {
     if (!ctx.projectId)
       return { matches: [], note: "This run has no projectId, so there is no memory to search." };
-    const items = await ctx.store.listMemories(ctx.projectId, MEMORY_SEARCH_SCAN, ctx.owner);
+    const items = await ctx.store.memories.list(ctx.projectId, MEMORY_SEARCH_SCAN, ctx.owner);
     const q = words(query);
     const scored = items
       .map((item, index) => ({ item, index, score: [...words(item.summary)].filter((w) => q.has(w)).length }))

@@ -1,11 +1,25 @@
+/**
+ * Request-controlled test behaviours of the offline model: failures, stalls, connection resets
+ * mid-answer, the pace, refused streaming, bad plans and schema-breaking replies, switched on
+ * over HTTP so tests can reach failure paths through real requests. Served only when the app is
+ * created with `testControls: true` (the OFFLINE_MODEL_TEST_CONTROLS setting, which only tests
+ * and the benchmark turn on), at {@link TEST_CONTROLS_PATH}.
+ */
+
 import { z } from "zod";
 import { type ErrorBody, errorBody } from "./protocol.ts";
 
 /**
- * The offline model's test knobs (GET/POST/DELETE `/_offline/knobs`), so failure paths can be
- * tested through real HTTP. Counters count chat-completion calls and go down as they are used.
+ * The route of the test controls: GET reads them, POST merges a patch, DELETE resets them. Its
+ * HTTP name (`knobs`) predates the code's name and is kept for its clients (tests, the benchmark).
  */
-export const OfflineKnobsSchema = z
+export const TEST_CONTROLS_PATH = "/_offline/knobs";
+
+/**
+ * The offline model's test controls as a whole, so failure paths can be tested through real
+ * HTTP. Counters count chat-completion calls and go down as they are used.
+ */
+export const TestControlsSchema = z
   .object({
     /** The next `count` chat-completion calls answer HTTP `status` (400–599) with an OpenAI-style error. */
     failNext: z.object({ count: z.int().min(0), status: z.int().min(400).max(599) }).strict(),
@@ -32,21 +46,24 @@ export const OfflineKnobsSchema = z
     invalidJsonNext: z.int().min(0),
   })
   .strict();
-/** The knobs as GET /_offline/knobs returns them. */
-export type OfflineKnobs = z.infer<typeof OfflineKnobsSchema>;
-
-/** The body of POST /_offline/knobs: any subset of the knobs, shallow-merged into the current ones. */
-export const OfflineKnobsPatchSchema = OfflineKnobsSchema.partial();
-/** A knobs patch (see {@link OfflineKnobsPatchSchema}). */
-export type OfflineKnobsPatch = z.infer<typeof OfflineKnobsPatchSchema>;
+/** The test controls as a GET of {@link TEST_CONTROLS_PATH} returns them. */
+export type TestControls = z.infer<typeof TestControlsSchema>;
 
 /**
- * The live knob settings of one offline model server. `take*` methods consume one unit of a
+ * The body of a POST to {@link TEST_CONTROLS_PATH}: any subset of the controls, shallow-merged
+ * into the current ones (each given control replaces the old one).
+ */
+export const TestControlsPatchSchema = TestControlsSchema.partial();
+/** A test-controls patch (see {@link TestControlsPatchSchema}). */
+export type TestControlsPatch = z.infer<typeof TestControlsPatchSchema>;
+
+/**
+ * The live test controls of one offline model server. `take*` methods consume one unit of a
  * counter and say whether (or how) the current call is affected.
  */
-export class KnobBoard {
-  readonly #defaults: OfflineKnobs;
-  #current: OfflineKnobs;
+export class TestControlState {
+  readonly #defaults: TestControls;
+  #current: TestControls;
 
   /** @param tokensPerSecond the pace a reset returns to (the server's configured pace). */
   constructor(tokensPerSecond: number) {
@@ -62,19 +79,19 @@ export class KnobBoard {
     this.#current = structuredClone(this.#defaults);
   }
 
-  /** A copy of the current knobs. */
-  get(): OfflineKnobs {
+  /** A copy of the current controls. */
+  get(): TestControls {
     return structuredClone(this.#current);
   }
 
-  /** Merge a validated patch into the knobs (each given knob replaces the old one); returns the result. */
-  merge(patch: OfflineKnobsPatch): OfflineKnobs {
+  /** Merge a validated patch into the controls (each given control replaces the old one); returns the result. */
+  merge(patch: TestControlsPatch): TestControls {
     this.#current = { ...this.#current, ...structuredClone(patch) };
     return this.get();
   }
 
   /** Back to the defaults (no failures, stalls or drops, the configured pace); returns them. */
-  reset(): OfflineKnobs {
+  reset(): TestControls {
     this.#current = structuredClone(this.#defaults);
     return this.get();
   }
@@ -112,7 +129,7 @@ export class KnobBoard {
    */
   takeDrop(streaming: boolean): number | undefined {
     const d = this.#current.dropNext;
-    // streamingOnly: the knob waits for a streaming call (e.g. the answer, past the stages before it).
+    // streamingOnly: the control waits for a streaming call (e.g. the answer, past the stages before it).
     if (d.count <= 0 || (d.streamingOnly && !streaming)) return undefined;
     d.count -= 1;
     return d.afterTokens;
@@ -147,11 +164,11 @@ const FAILURES: Record<number, { type: string; code: string; message: string }> 
 };
 
 /**
- * The OpenAI-style error body of a simulated `status` failure (the `failNext` knob): 4xx are
+ * The OpenAI-style error body of a simulated `status` failure (the `failNext` control): 4xx are
  * request errors with OpenAI's usual codes (429 `rate_limit_exceeded`), 5xx `server_error`.
- * The message says it is simulated.
+ * The message says it is simulated (its wording, "…failNext knob", is part of the HTTP surface).
  */
-export function failureBody(status: number): ErrorBody {
+export function simulatedFailureBody(status: number): ErrorBody {
   const known =
     FAILURES[status] ??
     (status >= 500

@@ -3,32 +3,33 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { streamSettings } from "../packages/compose/index.ts";
 import {
+  AUTOGEN_EVENT_TYPES,
+  type AutoGenEvent,
+  AutoGenEventSchema,
+  type AutoGenEventType,
   EVENT_TYPES,
   type RunEvent,
   RunEventSchema,
-  SEED_EVENT_TYPES,
-  type SeedEvent,
-  SeedEventSchema,
   STAGES,
-  toSeedEvent,
+  toAutoGenEvent,
 } from "../packages/events/index.ts";
-import { ProgressStore, recordStageDuration, stageEstimates } from "../packages/store/index.ts";
+import { openStore } from "../packages/store/index.ts";
 import { createStreamApp } from "../packages/stream/stream-app.ts";
 import { answer, countItems, expectCleanError } from "./support/hostile.ts";
 import { readSse } from "./support/sse.ts";
 import { startRun, startTestStack } from "./support/stack.ts";
 
 /**
- * Seed 004 ("Streaming AutoGen API") against the real local stack: its curl example and its
- * JavaScript client unchanged, GET /test-stream, `format=seed`, the `types` filter on every
- * stream, POST /ask-stream under AUTH=jwt, and the stage-duration statistics behind
- * GET /runs/{id} `stageEstimates`.
+ * The AutoGen streaming API (docs/api.md §7, docs/origins.md) against the real local stack:
+ * its curl example and its JavaScript client unchanged, GET /test-stream, `format=autogen`
+ * (and its former name `seed`), the `types` filter on every stream, POST /ask-stream under
+ * AUTH=jwt, and the stage-duration statistics behind GET /runs/{id} `stageEstimates`.
  */
 
 const execFileAsync = promisify(execFile);
 
 type Stack = Awaited<ReturnType<typeof startTestStack>>;
-/** AUTH=off: the seed examples, filters, formats and statistics. */
+/** AUTH=off: the AutoGen API's examples, filters, formats and statistics. */
 let off: Stack;
 /** AUTH=jwt with a generated secret and its development token. */
 let jwt: Stack;
@@ -42,11 +43,11 @@ afterAll(async () => {
   await Promise.all([off?.stop(), jwt?.stop()]);
 });
 
-/** The seed's six event types except `error`: what a run that succeeds may send. */
-const SUCCESS_TYPES = SEED_EVENT_TYPES.filter((t) => t !== "error");
+/** The AutoGen API's six event types except `error`: what a run that succeeds may send. */
+const SUCCESS_TYPES = AUTOGEN_EVENT_TYPES.filter((t) => t !== "error");
 
-/** The data fields seed 004's Event Types table lists per event type. */
-const SEED_TABLE_FIELDS: Record<(typeof SEED_EVENT_TYPES)[number], string[]> = {
+/** The data fields the AutoGen API's Event Types table (docs/origins.md) lists per event type. */
+const AUTOGEN_TABLE_FIELDS: Record<AutoGenEventType, string[]> = {
   started: ["question", "progress"],
   agent_thinking: ["progress"],
   agent_response: ["progress"],
@@ -62,8 +63,8 @@ async function curl(args: string[]): Promise<string> {
 }
 
 /**
- * Parse a response body as the seed's Python client does: `line.strip()`, keep the lines that
- * start with `data: `, `json.loads(line[6:])`.
+ * Parse a response body as the AutoGen API's Python client does: `line.strip()`, keep the
+ * lines that start with `data: `, `json.loads(line[6:])`.
  */
 function pythonClientEvents(body: string): unknown[] {
   return body
@@ -73,12 +74,12 @@ function pythonClientEvents(body: string): unknown[] {
     .map((line) => JSON.parse(line.slice(6)) as unknown);
 }
 
-/** Validate every payload against SeedEventSchema (failing with the payload and the issues). */
-function parseSeed(payloads: unknown[]): SeedEvent[] {
+/** Validate every payload against AutoGenEventSchema (failing with the payload and the issues). */
+function parseAutoGen(payloads: unknown[]): AutoGenEvent[] {
   return payloads.map((payload) => {
-    const parsed = SeedEventSchema.safeParse(payload);
+    const parsed = AutoGenEventSchema.safeParse(payload);
     expect(parsed.success, `${JSON.stringify(payload)}: ${parsed.error?.message}`).toBe(true);
-    return parsed.data as SeedEvent;
+    return parsed.data as AutoGenEvent;
   });
 }
 
@@ -112,13 +113,13 @@ function expectNonDecreasing(values: number[]): void {
 }
 
 /**
- * What a seed client must see for one whole run asked through POST /ask-stream: `started`
- * with the question first, `completed` last with the run's answer, only the seed's types,
+ * What an AutoGen API client must see for one whole run asked through POST /ask-stream:
+ * `started` with the question first, `completed` last with the run's answer, only its types,
  * progress never decreasing, one run id, dense seqs. Returns the run id.
  */
-async function expectWholeSeedRun(
+async function expectWholeAutoGenRun(
   stack: Stack,
-  events: SeedEvent[],
+  events: AutoGenEvent[],
   question: string,
   headers: Record<string, string> = {},
 ): Promise<string> {
@@ -152,7 +153,7 @@ async function expectWholeSeedRun(
 
 /** Every stored event of a run (one page: the offline model's runs are far below 1,000 events). */
 async function storedEvents(stack: Stack, runId: string): Promise<RunEvent[]> {
-  const page = await stack.store.readEvents(runId, 0, 1000);
+  const page = await stack.store.events.read(runId, 0, 1000);
   expect(page.hasMore).toBe(false);
   return page.events;
 }
@@ -177,7 +178,7 @@ const isStageOrRun = (type: string) => type.startsWith("stage.") || type.startsW
 describe("stage duration statistics (GET /runs/{id} stageEstimates)", () => {
   // First on the AUTH=off stack on purpose: nothing has run there yet.
   it("has no estimates before any run, then the mean of the completed runs' stage durations", async () => {
-    expect(await stageEstimates(off.store)).toEqual({});
+    expect(await off.store.stageStats.estimates()).toEqual({});
 
     const first = await startRun(off.url, { question: "First run feeding the estimates" });
     const early = await getRun(off, first.runId);
@@ -224,35 +225,35 @@ describe("stage duration statistics (GET /runs/{id} stageEstimates)", () => {
     const DAY = 86_400_000;
     const base = Math.floor((Date.now() + 100 * DAY) / DAY) * DAY + 12 * 3_600_000;
     const at = (ms: number) =>
-      new ProgressStore({
-        client: off.store.client,
-        tableName: off.store.tableName,
-        retentionSeconds: off.store.retentionSeconds,
+      openStore({
+        client: off.store.table.client,
+        tableName: off.store.table.tableName,
+        retentionSeconds: off.store.table.retentionSeconds,
         now: () => ms,
       });
     const then = at(base);
-    expect(await stageEstimates(then)).toEqual({});
-    await recordStageDuration(then, "planning", 100);
-    await recordStageDuration(then, "planning", 300);
-    expect(await stageEstimates(then)).toEqual({ planning: { runs: 2, meanMs: 200 } });
+    expect(await then.stageStats.estimates()).toEqual({});
+    await then.stageStats.record("planning", 100);
+    await then.stageStats.record("planning", 300);
+    expect(await then.stageStats.estimates()).toEqual({ planning: { runs: 2, meanMs: 200 } });
     // Still inside the window six days later, outside it eight days later.
-    expect(await stageEstimates(at(base + 6 * DAY))).toEqual({ planning: { runs: 2, meanMs: 200 } });
-    expect(await stageEstimates(at(base + 8 * DAY))).toEqual({});
+    expect(await at(base + 6 * DAY).stageStats.estimates()).toEqual({ planning: { runs: 2, meanMs: 200 } });
+    expect(await at(base + 8 * DAY).stageStats.estimates()).toEqual({});
     // Another day's samples add up with the earlier ones while both are in the window.
-    await recordStageDuration(at(base + 2 * DAY), "planning", 500);
-    expect(await stageEstimates(at(base + 2 * DAY))).toEqual({ planning: { runs: 3, meanMs: 300 } });
-    expect(await stageEstimates(at(base + 8 * DAY))).toEqual({ planning: { runs: 1, meanMs: 500 } });
+    await at(base + 2 * DAY).stageStats.record("planning", 500);
+    expect(await at(base + 2 * DAY).stageStats.estimates()).toEqual({ planning: { runs: 3, meanMs: 300 } });
+    expect(await at(base + 8 * DAY).stageStats.estimates()).toEqual({ planning: { runs: 1, meanMs: 500 } });
     // A negative duration (clock skew) counts as 0 ms; fractions are rounded.
     const later = at(base + 20 * DAY);
-    await recordStageDuration(later, "context", -50);
-    await recordStageDuration(later, "context", 0.4);
-    await recordStageDuration(later, "context", 2.6);
-    expect(await stageEstimates(later)).toEqual({ context: { runs: 3, meanMs: 1 } });
+    await later.stageStats.record("context", -50);
+    await later.stageStats.record("context", 0.4);
+    await later.stageStats.record("context", 2.6);
+    expect(await later.stageStats.estimates()).toEqual({ context: { runs: 3, meanMs: 1 } });
   });
 });
 
-describe("seed 004's own examples against AUTH=off", () => {
-  it("the seed's curl command streams a whole run in the seed's event shape", async () => {
+describe("the AutoGen API's own examples against AUTH=off", () => {
+  it("its curl command streams a whole run in the AutoGen event shape", async () => {
     const question = "Generate a business report";
     const stdout = await curl([
       "-N",
@@ -264,16 +265,16 @@ describe("seed 004's own examples against AUTH=off", () => {
       "-d",
       '{"question": "Generate a business report"}',
     ]);
-    const events = parseSeed(pythonClientEvents(stdout));
-    await expectWholeSeedRun(off, events, question);
-    // The frames carry no `event:` field (seed clients read data lines / onmessage).
+    const events = parseAutoGen(pythonClientEvents(stdout));
+    await expectWholeAutoGenRun(off, events, question);
+    // The frames carry no `event:` field (AutoGen API clients read data lines / onmessage).
     expect(stdout).not.toMatch(/^event:/m);
     expect(stdout).toMatch(/^id: 1$/m);
   });
 
-  it("the seed's JavaScript client (fetch, reader, split on newlines) reads the same shape", async () => {
+  it("its JavaScript client (fetch, reader, split on newlines) reads the same shape", async () => {
     const question = "Generate a monthly business report for our sales performance";
-    // As in the seed document, with the host added.
+    // As in that API's documentation (docs/origins.md), with the host added.
     const response = await fetch(`${off.url}/ask-stream`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
@@ -293,26 +294,26 @@ describe("seed 004's own examples against AUTH=off", () => {
       const chunk = decoder.decode(value);
       for (const line of chunk.split("\n")) {
         if (line.startsWith("data: ")) {
-          const event = JSON.parse(line.slice(6)) as SeedEvent;
+          const event = JSON.parse(line.slice(6)) as AutoGenEvent;
           payloads.push(event);
           lines.push(`${event.event.agent_name}: ${event.event.message}`);
         }
       }
     }
-    const events = parseSeed(payloads);
-    const runId = await expectWholeSeedRun(off, events, question);
+    const events = parseAutoGen(payloads);
+    const runId = await expectWholeAutoGenRun(off, events, question);
     expect(response.headers.get("x-run-id")).toBe(runId);
-    // The console lines the seed's client prints are meaningful: named agents, non-empty messages.
+    // The console lines that client prints are meaningful: named agents, non-empty messages.
     expect(lines.every((l) => /^\w+: .+/.test(l))).toBe(true);
     expect(new Set(events.map((e) => e.event.agent_name))).toEqual(
       new Set(["Stagecast", ...STAGES.map((s) => `${s[0]?.toUpperCase()}${s.slice(1)}Agent`)]),
     );
   });
 
-  it("GET /test-stream (curl -N): a synthetic run in the seed shape, ending with completed, storing nothing", async () => {
+  it("GET /test-stream (curl -N): a synthetic run in the AutoGen shape, ending with completed, storing nothing", async () => {
     const before = await listRunIds(off);
     const stdout = await curl(["-N", `${off.url}/test-stream`]);
-    const events = parseSeed(pythonClientEvents(stdout));
+    const events = parseAutoGen(pythonClientEvents(stdout));
     expect(events.length).toBeGreaterThan(5);
     expect(events[0]?.event.event_type).toBe("started");
     expect(events.at(-1)?.event.event_type).toBe("completed");
@@ -335,16 +336,16 @@ describe("seed 004's own examples against AUTH=off", () => {
     expect(await listRunIds(off)).toEqual(before);
   });
 
-  // Seed 004's Event Types table gives tool_execution `tool_name` and `parameters`: the
+  // The AutoGen API's Event Types table gives tool_execution `tool_name` and `parameters`: the
   // completion frame must carry the input too (tool.completed repeats it for this reason).
-  it("every frame carries the data fields seed 004's Event Types table lists for its type", async () => {
-    const synthetic = parseSeed(pythonClientEvents(await curl(["-N", `${off.url}/test-stream`])));
+  it("every frame carries the data fields the AutoGen API's Event Types table lists for its type", async () => {
+    const synthetic = parseAutoGen(pythonClientEvents(await curl(["-N", `${off.url}/test-stream`])));
     const res = await fetch(`${off.url}/ask-stream`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ question: "What is 17 * 23?" }),
     });
-    const real = parseSeed(pythonClientEvents(await res.text()));
+    const real = parseAutoGen(pythonClientEvents(await res.text()));
     const missing: string[] = [];
     for (const [name, events] of [
       ["test-stream", synthetic],
@@ -352,7 +353,7 @@ describe("seed 004's own examples against AUTH=off", () => {
     ] as const) {
       expect(events.some((e) => e.event.event_type === "tool_execution")).toBe(true);
       for (const e of events) {
-        for (const field of SEED_TABLE_FIELDS[e.event.event_type]) {
+        for (const field of AUTOGEN_TABLE_FIELDS[e.event.event_type]) {
           if (!(field in e.event.data)) {
             missing.push(
               `${name} seq ${e.event.data.seq} ${e.event.event_type} (${e.event.message}): ${field}`,
@@ -475,23 +476,26 @@ describe("the types filter", () => {
     expect(ok.frames.every((f) => f.event?.startsWith("run."))).toBe(true);
     expect(ok.frames.at(-1)?.event).toBe("run.completed");
 
-    for (const format of ["nope", "SEED", ""]) {
+    for (const format of ["nope", "AUTOGEN", "SEED", ""]) {
       const a = await answer(fetch(`${stream}?format=${format}`));
       expectCleanError(a, 400, "invalid_format");
     }
-    // The seed format's names are the seed's: stage.* names nothing there.
-    expectCleanError(await answer(fetch(`${stream}?format=seed&types=stage.*`)), 400, "invalid_types");
-    // The same validation on the seed routes.
+    // The AutoGen format's type names are that API's: stage.* names nothing there.
+    expectCleanError(await answer(fetch(`${stream}?format=autogen&types=stage.*`)), 400, "invalid_types");
+    // The same validation on the AutoGen API's routes.
     expectCleanError(await answer(fetch(`${off.url}/test-stream?types=bogus`)), 400, "invalid_types");
-    expectCleanError(await answer(fetch(`${off.url}/test-stream?format=nope`)), 400, "invalid_format");
+    const badFormat = await answer(fetch(`${off.url}/test-stream?format=nope`));
+    expectCleanError(badFormat, 400, "invalid_format");
+    // The error lists the formats by their current names.
+    expect(badFormat.body).toContain("stagecast, message, autogen");
   });
 
   it("filters GET /test-stream in both formats", async () => {
-    const seed = parseSeed(
+    const autogen = parseAutoGen(
       pythonClientEvents(await curl(["-N", `${off.url}/test-stream?types=tool_execution`])),
     );
-    expect(seed.map((e) => e.event.event_type)).toEqual(["tool_execution", "tool_execution", "completed"]);
-    expect(seed.map((e) => e.event.data.tool_name)).toEqual(["calculator", "calculator", undefined]);
+    expect(autogen.map((e) => e.event.event_type)).toEqual(["tool_execution", "tool_execution", "completed"]);
+    expect(autogen.map((e) => e.event.data.tool_name)).toEqual(["calculator", "calculator", undefined]);
 
     const native = await readSse(`${off.url}/test-stream?format=stagecast&types=llm.*`);
     expect(native.frames.map((f) => f.event)).toEqual([
@@ -536,7 +540,7 @@ describe("the types filter", () => {
       body: JSON.stringify({ question: "Only tell me when it is done" }),
     });
     expect(res.status).toBe(200);
-    const events = parseSeed(pythonClientEvents(await res.text()));
+    const events = parseAutoGen(pythonClientEvents(await res.text()));
     expect(events.map((e) => e.event.event_type)).toEqual(["completed"]);
     const runId = String(events[0]?.event.data.run_id);
     expect(res.headers.get("x-run-id")).toBe(runId);
@@ -551,15 +555,15 @@ describe("the types filter", () => {
   });
 });
 
-describe("format=seed on GET /runs/{id}/stream", () => {
-  it("equals toSeedEvent() of the stored events frame for frame, with id = seq and no event field", async () => {
+describe("format=autogen on GET /runs/{id}/stream", () => {
+  it("equals toAutoGenEvent() of the stored events frame for frame, with id = seq and no event field", async () => {
     const { runId, events } = await sharedRun();
-    const url = `${off.url}/runs/${runId}/stream?format=seed`;
+    const url = `${off.url}/runs/${runId}/stream?format=autogen`;
     const res = await readSse(url);
     expect(res.status).toBe(200);
     expect(res.ended).toBe(true);
     expect(res.frames.map((f) => ({ id: f.id, data: JSON.parse(f.data) }))).toEqual(
-      events.map((e) => ({ id: String(e.seq), data: JSON.parse(JSON.stringify(toSeedEvent(e))) })),
+      events.map((e) => ({ id: String(e.seq), data: JSON.parse(JSON.stringify(toAutoGenEvent(e))) })),
     );
     expect(res.frames.every((f) => f.event === undefined)).toBe(true);
     const raw = await (await fetch(url)).text();
@@ -575,6 +579,18 @@ describe("format=seed on GET /runs/{id}/stream", () => {
     expect(viaHeader.frames.map((f) => f.id)).toEqual(afterN.frames.map((f) => f.id));
     // At the end: nothing left, 204.
     expect((await fetch(`${url}&after=${events.length}`)).status).toBe(204);
+  });
+
+  it("format=seed (the format's former name) still yields the same frames as format=autogen", async () => {
+    const { runId } = await sharedRun();
+    const read = async (format: string) => {
+      const res = await readSse(`${off.url}/runs/${runId}/stream?format=${format}`);
+      expect(res.status, format).toBe(200);
+      return { frames: res.frames.map(({ id, event, data }) => ({ id, event, data })), retries: res.retries };
+    };
+    const autogen = await read("autogen");
+    expect(autogen.frames.length).toBeGreaterThan(2);
+    expect(await read("seed")).toEqual(autogen);
   });
 });
 
@@ -615,7 +631,7 @@ describe("POST /ask-stream with AUTH=jwt", () => {
     expect(await countItems(jwt.store)).toBe(items);
 
     // GET /test-stream needs no token even here, and stores nothing either.
-    const synthetic = parseSeed(pythonClientEvents(await curl(["-N", `${jwt.url}/test-stream`])));
+    const synthetic = parseAutoGen(pythonClientEvents(await curl(["-N", `${jwt.url}/test-stream`])));
     expect(synthetic.at(-1)?.event.event_type).toBe("completed");
     expect(await countItems(jwt.store)).toBe(items);
   });
@@ -629,8 +645,8 @@ describe("POST /ask-stream with AUTH=jwt", () => {
     });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
-    const events = parseSeed(pythonClientEvents(await res.text()));
-    const runId = await expectWholeSeedRun(jwt, events, question, bearer());
+    const events = parseAutoGen(pythonClientEvents(await res.text()));
+    const runId = await expectWholeAutoGenRun(jwt, events, question, bearer());
     expect(res.headers.get("x-run-id")).toBe(runId);
 
     // Owned by the token's subject: stored so, listed for it, unknown without the token.
@@ -639,17 +655,17 @@ describe("POST /ask-stream with AUTH=jwt", () => {
         sub: string;
       }
     ).sub;
-    expect((await jwt.store.getRun(runId))?.owner).toBe(sub);
+    expect((await jwt.store.runs.get(runId))?.owner).toBe(sub);
     expect(await listRunIds(jwt, bearer())).toEqual([runId]);
     expectCleanError(await answer(fetch(`${jwt.url}/runs/${runId}`)), 401, "missing_token");
-    // Its stream token (minted for the owner) replays it in the seed format.
+    // Its stream token (minted for the owner) replays it in the AutoGen format.
     const tokenRes = await fetch(`${jwt.url}/runs/${runId}/stream-token`, {
       method: "POST",
       headers: bearer(),
     });
     expect(tokenRes.status).toBe(200);
     const { streamToken } = (await tokenRes.json()) as { streamToken: string };
-    const replay = await readSse(`${jwt.url}/runs/${runId}/stream?format=seed&token=${streamToken}`);
+    const replay = await readSse(`${jwt.url}/runs/${runId}/stream?format=autogen&token=${streamToken}`);
     expect(replay.frames.map((f) => JSON.parse(f.data))).toEqual(events);
   });
 });

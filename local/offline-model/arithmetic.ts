@@ -1,7 +1,7 @@
 /**
- * What a request needs, read from its words alone: arithmetic (→ calculator), a reference to
- * earlier work (→ memory_search), a time or date question (→ current_time). The offline model
- * decides tool calls, plans and analyses from this, so every decision is deterministic.
+ * Arithmetic in a request's words ("17% of 2,340", "square root of 2", "5 + foo(3)"), found and
+ * rewritten into mathjs syntax for the calculator tool. Pure string work: the expression is only
+ * ever evaluated by mathjs inside the calculator tool, never with eval.
  */
 
 /** One arithmetic expression found in a request. */
@@ -10,49 +10,6 @@ export interface Arithmetic {
   text: string;
   /** The same expression normalised for mathjs `evaluate`, e.g. `17 / 100 * 2340`. */
   expression: string;
-}
-
-/** The tool needs of one request (see {@link detectNeeds}). */
-export interface Needs {
-  /** The first arithmetic expression of the request, when it holds one. */
-  arithmetic?: Arithmetic;
-  /** True when the request refers to earlier work ("last time", "we discussed", …). */
-  recall: boolean;
-  /** True when the request asks for the current time or date. */
-  time: boolean;
-}
-
-/** The built-in tool each need maps to, in the order plans and tool calls use them. */
-export const NEED_TOOLS = ["calculator", "memory_search", "current_time"] as const;
-/** A tool name the offline model knows how to call. */
-export type NeedTool = (typeof NEED_TOOLS)[number];
-
-const STOPWORDS = new Set(
-  (
-    "a an and are as at be but by can could did do does for from had has have how i in is it its me my of on or " +
-    "please should so tell that the this to was we were what when where which who why will with would you your " +
-    "what's how's it's i'm there's let's " +
-    "about last time earlier previous previously before discussed discuss remember talked us our"
-  ).split(" "),
-);
-
-/** Up to `n` content words of `text`, longest first (ties in order of appearance), lower-cased. */
-export function keywords(text: string, n: number): string[] {
-  const words = (text.toLowerCase().match(/[\p{L}][\p{L}\p{N}'-]*/gu) ?? []).filter(
-    (w) => w.length > 1 && !STOPWORDS.has(w),
-  );
-  return [...new Set(words)]
-    .map((w, i) => ({ w, i }))
-    .sort((a, b) => b.w.length - a.w.length || a.i - b.i)
-    .slice(0, n)
-    .map((x) => x.w);
-}
-
-/** Numbers as written in `text` (`17%`, `2,340`, `3.5`), in order, without repeats. */
-export function numbersIn(text: string): string[] {
-  return [
-    ...new Set(text.match(/(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?%?|(?<![\w.,])\d+(?:\.\d+)?%?/g) ?? []),
-  ];
 }
 
 const NUM = String.raw`(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)`;
@@ -128,38 +85,4 @@ export function findArithmetic(request: string): Arithmetic | undefined {
   const text = balance(chain[0].trim());
   if (ISO_DATE.test(text)) return undefined;
   return { text, expression: normaliseExpression(text) };
-}
-
-const RECALL =
-  /\b(last\s+time|earlier|previous(?:ly)?|before|we\s+(?:discussed|talked|spoke|covered)|remember|recall)\b/i;
-const TIME =
-  /\b(what\s+time|current\s+(?:time|date|day)|time\s+(?:is\s+it|now|right\s+now)|(?:today'?s|the)\s+date|what\s+(?:day|date|year|month)|date\s+today|which\s+day|what\s+is\s+today)\b/i;
-
-/** What `request` needs (see {@link Needs}). */
-export function detectNeeds(request: string): Needs {
-  const arithmetic = findArithmetic(request);
-  return {
-    ...(arithmetic ? { arithmetic } : {}),
-    recall: RECALL.test(request),
-    time: TIME.test(request),
-  };
-}
-
-/** The tools `needs` calls for, in {@link NEED_TOOLS} order. */
-export function neededTools(needs: Needs): NeedTool[] {
-  return NEED_TOOLS.filter(
-    (t) =>
-      (t === "calculator" && needs.arithmetic) ||
-      (t === "memory_search" && needs.recall) ||
-      (t === "current_time" && needs.time),
-  );
-}
-
-/**
- * The memory_search query of a request: its key words (recall phrases and question words
- * left out), space-separated; "" when the request names no topic ("what did we discuss last
- * time?"), which asks memory_search for the newest memories.
- */
-export function recallQuery(request: string): string {
-  return keywords(request, 5).join(" ");
 }

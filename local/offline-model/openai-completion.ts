@@ -1,52 +1,33 @@
+/**
+ * The OpenAI chat-completions response format the offline model answers in: the non-streaming
+ * `chat.completion` object and, for `stream: true`, the SSE payloads of `chat.completion.chunk`
+ * objects ending with `[DONE]`.
+ */
+
+import type { TokenizedReply } from "./model-reply.ts";
 import type { ToolCall } from "./protocol.ts";
-import type { Reply } from "./reply.ts";
-import { tokenize, tokenizeJson } from "./responder.ts";
+import { tokenizeJson } from "./responder.ts";
 
 /** The id the embedded model reports (shown in run.completed `models`). */
 export const OFFLINE_MODEL_ID = "offline";
 
-/** Token usage as the chat-completions API reports it. */
-export interface WireUsage {
+/** Token usage as the chat-completions API reports it (counts of tokens). */
+export interface CompletionUsage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
 }
 
-/** A reply cut into model-like tokens, ready to be sent whole or streamed. */
-export interface Rendered {
-  /** The reply. */
-  reply: Reply;
-  /** The text tokens sent (after `max_tokens`); [] for tool calls. */
-  tokens: string[];
-  /** Completion tokens: text tokens, or for tool calls one per call plus its argument pieces. */
-  count: number;
-  /** `stop`, `length` (cut by `max_tokens`) or `tool_calls`. */
-  finish: "stop" | "length" | "tool_calls";
-}
-
-/**
- * Cut a reply into tokens: prose by words ({@link tokenize}), JSON content and tool arguments
- * into finer pieces ({@link tokenizeJson}). Text is cut at `limit` tokens (finish `length`);
- * tool calls are never cut.
- */
-export function render(reply: Reply, limit: number): Rendered {
-  if (reply.kind === "tool_calls") {
-    const count = reply.calls.reduce((n, c) => n + 1 + tokenizeJson(c.arguments).length, 0);
-    return { reply, tokens: [], count, finish: "tool_calls" };
-  }
-  const full = reply.json ? tokenizeJson(reply.content) : tokenize(reply.content);
-  const tokens = full.slice(0, limit);
-  return { reply, tokens, count: tokens.length, finish: tokens.length < full.length ? "length" : "stop" };
-}
-
 /** The fields every completion object and chunk of one reply share. */
 export interface CompletionMeta {
+  /** `chatcmpl-offline-…`. */
   id: string;
+  /** Unix time in seconds. */
   created: number;
 }
 
 /** Fresh {@link CompletionMeta}: a `chatcmpl-offline-…` id and the current Unix time (seconds). */
-export function newMeta(): CompletionMeta {
+export function newCompletionMeta(): CompletionMeta {
   return { id: `chatcmpl-offline-${Date.now().toString(36)}`, created: Math.floor(Date.now() / 1000) };
 }
 
@@ -56,8 +37,12 @@ const toolCallJson = (c: ToolCall) => ({
   function: { name: c.name, arguments: c.arguments },
 });
 
-/** The non-streaming `chat.completion` object of a rendered reply. */
-export function completionBody(meta: CompletionMeta, r: Rendered, usage: WireUsage): Record<string, unknown> {
+/** The non-streaming `chat.completion` object of a tokenized reply. */
+export function completionObject(
+  meta: CompletionMeta,
+  r: TokenizedReply,
+  usage: CompletionUsage,
+): Record<string, unknown> {
   const message =
     r.reply.kind === "tool_calls"
       ? { role: "assistant", content: null, refusal: null, tool_calls: r.reply.calls.map(toolCallJson) }
@@ -73,7 +58,7 @@ export function completionBody(meta: CompletionMeta, r: Rendered, usage: WireUsa
 }
 
 /** One SSE `data:` payload of a stream; `paced` ones each stand for one generated token. */
-export interface StreamPiece {
+export interface SsePayload {
   data: string;
   paced: boolean;
 }
@@ -85,12 +70,12 @@ export interface StreamPiece {
  * chunks with only `index` and an argument fragment; a chunk with `finish_reason`; a usage
  * chunk (empty `choices`) when `includeUsage`; and `[DONE]`.
  */
-export function* streamPieces(
+export function* ssePayloads(
   meta: CompletionMeta,
-  r: Rendered,
-  usage: WireUsage,
+  r: TokenizedReply,
+  usage: CompletionUsage,
   includeUsage: boolean,
-): Generator<StreamPiece> {
+): Generator<SsePayload> {
   const chunk = (delta: Record<string, unknown>, finish: string | null) =>
     JSON.stringify({
       id: meta.id,

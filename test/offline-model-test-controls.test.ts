@@ -3,9 +3,9 @@ import OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   createOfflineModelApp,
-  type OfflineKnobs,
-  type OfflineKnobsPatch,
-  OfflineKnobsPatchSchema,
+  type TestControls,
+  type TestControlsPatch,
+  TestControlsPatchSchema,
 } from "../local/offline-model/index.ts";
 import { type Served, serveApp } from "../local/stack/serve.ts";
 import { loadConfig } from "../packages/config/config.ts";
@@ -17,7 +17,7 @@ const messages = [{ role: "user" as const, content: "Why are SSE streams resumab
 const ask = (client = openai, options: { signal?: AbortSignal } = {}) =>
   client.chat.completions.create({ model: "offline", messages }, options);
 
-const knobs = async (method: "GET" | "POST" | "DELETE", body?: unknown) => {
+const controls = async (method: "GET" | "POST" | "DELETE", body?: unknown) => {
   const res = await fetch(`${server.url}/_offline/knobs`, {
     method,
     ...(body === undefined
@@ -27,10 +27,10 @@ const knobs = async (method: "GET" | "POST" | "DELETE", body?: unknown) => {
           body: typeof body === "string" ? body : JSON.stringify(body),
         }),
   });
-  return { status: res.status, body: (await res.json()) as OfflineKnobs & { error?: { message: string } } };
+  return { status: res.status, body: (await res.json()) as TestControls & { error?: { message: string } } };
 };
-const setKnobs = async (patch: OfflineKnobsPatch) => {
-  const res = await knobs("POST", patch);
+const setControls = async (patch: TestControlsPatch) => {
+  const res = await controls("POST", patch);
   expect(res.status).toBe(200);
   return res.body;
 };
@@ -38,19 +38,19 @@ const stats = async () =>
   (await (await fetch(`${server.url}/_offline/stats`)).json()) as { calls: number; active: number };
 
 beforeAll(async () => {
-  server = await serveApp(createOfflineModelApp({ tokensPerSecond: 0, knobs: true }), 0, "127.0.0.1");
+  server = await serveApp(createOfflineModelApp({ tokensPerSecond: 0, testControls: true }), 0, "127.0.0.1");
   openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "offline", maxRetries: 0 });
 });
 afterEach(async () => {
-  await knobs("DELETE");
+  await controls("DELETE");
 });
 afterAll(async () => {
   await server?.close();
 });
 
-describe("knobs over HTTP", () => {
+describe("test controls over HTTP", () => {
   it("GET returns the defaults, POST merges, DELETE resets", async () => {
-    const defaults: OfflineKnobs = {
+    const defaults: TestControls = {
       failNext: { count: 0, status: 500 },
       stallNext: { count: 0, ms: 0 },
       dropNext: { count: 0, afterTokens: 0 },
@@ -59,21 +59,25 @@ describe("knobs over HTTP", () => {
       badPlanNext: 0,
       invalidJsonNext: 0,
     };
-    expect((await knobs("GET")).body).toEqual(defaults);
-    expect(await setKnobs({ badPlanNext: 1 })).toEqual({ ...defaults, badPlanNext: 1 });
-    expect(await setKnobs({ noStreaming: true })).toEqual({ ...defaults, badPlanNext: 1, noStreaming: true });
-    expect(await setKnobs({ dropNext: { count: 2, afterTokens: 5 } })).toEqual({
+    expect((await controls("GET")).body).toEqual(defaults);
+    expect(await setControls({ badPlanNext: 1 })).toEqual({ ...defaults, badPlanNext: 1 });
+    expect(await setControls({ noStreaming: true })).toEqual({
+      ...defaults,
+      badPlanNext: 1,
+      noStreaming: true,
+    });
+    expect(await setControls({ dropNext: { count: 2, afterTokens: 5 } })).toEqual({
       ...defaults,
       badPlanNext: 1,
       noStreaming: true,
       dropNext: { count: 2, afterTokens: 5 },
     });
-    expect((await knobs("DELETE")).body).toEqual(defaults);
-    expect((await knobs("GET")).body).toEqual(defaults);
+    expect((await controls("DELETE")).body).toEqual(defaults);
+    expect((await controls("GET")).body).toEqual(defaults);
   });
 
   it.each([
-    ["an unknown knob", { failFirst: 1 }],
+    ["an unknown control", { failFirst: 1 }],
     ["a negative count", { failNext: { count: -1, status: 500 } }],
     ["a non-error status", { failNext: { count: 1, status: 200 } }],
     ["a negative afterTokens", { dropNext: { count: 1, afterTokens: -1 } }],
@@ -82,21 +86,21 @@ describe("knobs over HTTP", () => {
     ["a wrong type", { noStreaming: "yes" }],
     ["not JSON", "{"],
   ])("answers 400 to %s", async (_what, body) => {
-    const res = await knobs("POST", body);
+    const res = await controls("POST", body);
     expect(res.status).toBe(400);
     expect(res.body.error?.message).toMatch(/^invalid knobs/);
-    expect((await knobs("GET")).body.badPlanNext).toBe(0);
+    expect((await controls("GET")).body.badPlanNext).toBe(0);
   });
 
   it("exports the body schema", () => {
-    expect(OfflineKnobsPatchSchema.safeParse({ stallNext: { count: 1, ms: 10 } }).success).toBe(true);
-    expect(OfflineKnobsPatchSchema.safeParse({ tokensPerSecond: -1 }).success).toBe(false);
+    expect(TestControlsPatchSchema.safeParse({ stallNext: { count: 1, ms: 10 } }).success).toBe(true);
+    expect(TestControlsPatchSchema.safeParse({ tokensPerSecond: -1 }).success).toBe(false);
   });
 });
 
 describe("failNext", () => {
   it("429 → RateLimitError with retry-after 0, then success", async () => {
-    await setKnobs({ failNext: { count: 1, status: 429 } });
+    await setControls({ failNext: { count: 1, status: 429 } });
     const err = await ask().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.RateLimitError);
     const e = err as InstanceType<typeof OpenAI.RateLimitError>;
@@ -105,11 +109,11 @@ describe("failNext", () => {
     expect(e.code).toBe("rate_limit_exceeded");
     expect(e.type).toBe("requests");
     expect((await ask()).choices[0]?.message.content).toBeTruthy();
-    expect((await knobs("GET")).body.failNext.count).toBe(0);
+    expect((await controls("GET")).body.failNext.count).toBe(0);
   });
 
   it("the SDK's own retries get through a 429 without waiting", async () => {
-    await setKnobs({ failNext: { count: 2, status: 429 } });
+    await setControls({ failNext: { count: 2, status: 429 } });
     const retrying = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "offline", maxRetries: 2 });
     const started = Date.now();
     expect((await ask(retrying)).choices[0]?.finish_reason).toBe("stop");
@@ -123,7 +127,7 @@ describe("failNext", () => {
     [500, OpenAI.InternalServerError, "server_error"],
     [503, OpenAI.InternalServerError, "server_error"],
   ])("%i → the SDK's matching error, with an OpenAI-style body", async (status, type, code) => {
-    await setKnobs({ failNext: { count: 2, status } });
+    await setControls({ failNext: { count: 2, status } });
     for (let i = 0; i < 2; i++) {
       const err = await ask().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(type);
@@ -134,7 +138,7 @@ describe("failNext", () => {
   });
 
   it("fails streaming calls too", async () => {
-    await setKnobs({ failNext: { count: 1, status: 500 } });
+    await setControls({ failNext: { count: 1, status: 500 } });
     await expect(
       openai.chat.completions.create({ model: "offline", messages, stream: true }),
     ).rejects.toBeInstanceOf(OpenAI.InternalServerError);
@@ -143,7 +147,7 @@ describe("failNext", () => {
 
 describe("stallNext", () => {
   it("delays the next call by ms", async () => {
-    await setKnobs({ stallNext: { count: 1, ms: 300 } });
+    await setControls({ stallNext: { count: 1, ms: 300 } });
     let started = Date.now();
     await ask();
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
@@ -153,7 +157,7 @@ describe("stallNext", () => {
   });
 
   it("ends the wait when the request is aborted", async () => {
-    await setKnobs({ stallNext: { count: 1, ms: 20_000 } });
+    await setControls({ stallNext: { count: 1, ms: 20_000 } });
     const before = await stats();
     const controller = new AbortController();
     const pending = ask(openai, { signal: controller.signal }).catch((e: unknown) => e);
@@ -165,7 +169,7 @@ describe("stallNext", () => {
   });
 
   it("trips the SDK's timeout", async () => {
-    await setKnobs({ stallNext: { count: 1, ms: 5000 } });
+    await setControls({ stallNext: { count: 1, ms: 5000 } });
     const impatient = new OpenAI({
       baseURL: `${server.url}/v1`,
       apiKey: "offline",
@@ -196,7 +200,7 @@ describe("dropNext", () => {
   };
 
   it("cuts a stream after afterTokens paced tokens: the SDK's iterator throws fetch's TypeError, then the next call succeeds", async () => {
-    await setKnobs({ dropNext: { count: 1, afterTokens: 3 }, tokensPerSecond: 50 });
+    await setControls({ dropNext: { count: 1, afterTokens: 3 }, tokensPerSecond: 50 });
     const started = Date.now();
     const stream = await openai.chat.completions.create({ model: "offline", messages, stream: true });
     const { pieces, finishes, error } = await collect(stream);
@@ -209,7 +213,7 @@ describe("dropNext", () => {
     expect(error).not.toBeInstanceOf(OpenAI.APIConnectionError);
     expect((error as Error).message).toBe("terminated");
     expect(((error as Error).cause as NodeJS.ErrnoException).code).toBe("ECONNRESET");
-    expect((await knobs("GET")).body.dropNext).toEqual({ count: 0, afterTokens: 3 });
+    expect((await controls("GET")).body.dropNext).toEqual({ count: 0, afterTokens: 3 });
 
     const next = await collect(
       await openai.chat.completions.create({ model: "offline", messages, stream: true }),
@@ -221,7 +225,7 @@ describe("dropNext", () => {
   });
 
   it("cuts chat.completions.stream(): content events, then an OpenAIError (not APIConnectionError); the next call succeeds", async () => {
-    await setKnobs({ dropNext: { count: 1, afterTokens: 3 } });
+    await setControls({ dropNext: { count: 1, afterTokens: 3 } });
     const runner = openai.chat.completions.stream({ model: "offline", messages });
     const pieces: string[] = [];
     runner.on("content", (delta) => pieces.push(delta));
@@ -240,7 +244,7 @@ describe("dropNext", () => {
   });
 
   it("sends every token of a shorter reply but still no finish chunk, and counts each call", async () => {
-    await setKnobs({ dropNext: { count: 2, afterTokens: 100 } });
+    await setControls({ dropNext: { count: 2, afterTokens: 100 } });
     for (let i = 0; i < 2; i++) {
       const stream = await openai.chat.completions.create({
         model: "offline",
@@ -257,7 +261,7 @@ describe("dropNext", () => {
   });
 
   it("afterTokens 0 cuts a stream right after the role chunk", async () => {
-    await setKnobs({ dropNext: { count: 1, afterTokens: 0 } });
+    await setControls({ dropNext: { count: 1, afterTokens: 0 } });
     const roles: unknown[] = [];
     const stream = await openai.chat.completions.create({ model: "offline", messages, stream: true });
     const error = await (async () => {
@@ -268,7 +272,7 @@ describe("dropNext", () => {
   });
 
   it("cuts a non-streaming call before any answer: APIConnectionError, then the next call succeeds", async () => {
-    await setKnobs({ dropNext: { count: 1, afterTokens: 3 } });
+    await setControls({ dropNext: { count: 1, afterTokens: 3 } });
     const error = await ask().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.APIConnectionError);
     expect(error).not.toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
@@ -278,7 +282,7 @@ describe("dropNext", () => {
   });
 
   it("in-process (no socket to cut), the response body fails where the connection would drop", async () => {
-    const app = createOfflineModelApp({ tokensPerSecond: 0, knobs: true });
+    const app = createOfflineModelApp({ tokensPerSecond: 0, testControls: true });
     await app.request("/_offline/knobs", {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -311,7 +315,7 @@ describe("dropNext", () => {
 
 describe("noStreaming", () => {
   it("refuses stream: true with 400 like endpoints that cannot stream, and still answers without it", async () => {
-    await setKnobs({ noStreaming: true });
+    await setControls({ noStreaming: true });
     const err = await openai.chat.completions
       .create({ model: "offline", messages, stream: true })
       .catch((e: unknown) => e);
@@ -325,12 +329,12 @@ describe("noStreaming", () => {
 
 describe("tokensPerSecond", () => {
   it("changes the pace at runtime, for whole replies and for streams", async () => {
-    await setKnobs({ tokensPerSecond: 20 });
+    await setControls({ tokensPerSecond: 20 });
     let started = Date.now();
     await openai.chat.completions.create({ model: "offline", messages, max_tokens: 6 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(280);
 
-    await setKnobs({ tokensPerSecond: 50 });
+    await setControls({ tokensPerSecond: 50 });
     started = Date.now();
     const stream = await openai.chat.completions.create({
       model: "offline",
@@ -344,14 +348,14 @@ describe("tokensPerSecond", () => {
     expect(arrivals).toHaveLength(10);
     expect(arrivals.at(-1)).toBeGreaterThanOrEqual(180);
 
-    await setKnobs({ tokensPerSecond: 0 });
+    await setControls({ tokensPerSecond: 0 });
     started = Date.now();
     await ask();
     expect(Date.now() - started).toBeLessThan(150);
   });
 
   it("paces tool-call argument streaming too", async () => {
-    await setKnobs({ tokensPerSecond: 100 });
+    await setControls({ tokensPerSecond: 100 });
     const started = Date.now();
     const runner = openai.chat.completions.stream({
       model: "offline",
@@ -373,7 +377,7 @@ describe("tokensPerSecond", () => {
   });
 });
 
-describe("the knobs are for tests only", () => {
+describe("the test controls are for tests only", () => {
   /** A raw HTTP request, so the Host header can be a foreign name (fetch does not let us set it). */
   const raw = (url: string, method: string, headers: Record<string, string>, body = "") =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -399,7 +403,7 @@ describe("the knobs are for tests only", () => {
   });
 
   it("take JSON only: a cross-site text/plain POST (no preflight) is refused with 415 and changes nothing", async () => {
-    const before = (await knobs("GET")).body;
+    const before = (await controls("GET")).body;
     const res = await raw(
       `${server.url}/_offline/knobs`,
       "POST",
@@ -408,7 +412,7 @@ describe("the knobs are for tests only", () => {
     );
     expect(res.status).toBe(415);
     expect(JSON.parse(res.body)).toMatchObject({ error: { code: "unsupported_media_type" } });
-    expect((await knobs("GET")).body).toEqual(before);
+    expect((await controls("GET")).body).toEqual(before);
     expect((await ask()).choices[0]?.message.content).toBeTruthy();
   });
 
@@ -416,8 +420,8 @@ describe("the knobs are for tests only", () => {
     let stack: Awaited<ReturnType<typeof startTestStack>>;
     let defaults: Awaited<ReturnType<typeof startTestStack>>;
     beforeAll(async () => {
-      stack = await startTestStack({ OFFLINE_MODEL_KNOBS: "true" });
-      defaults = await startTestStack({ OFFLINE_MODEL_KNOBS: "false" });
+      stack = await startTestStack({ OFFLINE_MODEL_TEST_CONTROLS: "true" });
+      defaults = await startTestStack({ OFFLINE_MODEL_TEST_CONTROLS: "false" });
     });
     afterAll(async () => {
       await stack?.stop();
@@ -438,7 +442,7 @@ describe("the knobs are for tests only", () => {
     });
 
     it("are off by default (npm start): 404 even from loopback with JSON", async () => {
-      expect(loadConfig({}).OFFLINE_MODEL_KNOBS).toBe("false");
+      expect(loadConfig({}).OFFLINE_MODEL_TEST_CONTROLS).toBe("false");
       const res = await raw(
         `${defaults.offlineModelUrl}/_offline/knobs`,
         "POST",

@@ -2,10 +2,11 @@ import * as z from "zod";
 import type { RunEvent, Stage } from "./schema.ts";
 
 /**
- * The event types of the seed streaming API (seed 004, "Streaming AutoGen API", Event Types
- * table). Clients written against that document switch on these names.
+ * The event types of the AutoGen streaming API's shape: the streaming AutoGen service
+ * Stagecast was modelled on (docs/origins.md) sent these six, and clients written for it
+ * switch on these names.
  */
-export const SEED_EVENT_TYPES = [
+export const AUTOGEN_EVENT_TYPES = [
   "started",
   "agent_thinking",
   "agent_response",
@@ -14,50 +15,54 @@ export const SEED_EVENT_TYPES = [
   "error",
 ] as const;
 
-/** One of {@link SEED_EVENT_TYPES}. */
-export type SeedEventType = (typeof SEED_EVENT_TYPES)[number];
+/** One of {@link AUTOGEN_EVENT_TYPES}. */
+export type AutoGenEventType = (typeof AUTOGEN_EVENT_TYPES)[number];
 
 /**
- * A frame's JSON in the seed document's shape: `{ "event": { event_type, timestamp,
- * agent_name, message, data: { progress, … } } }` (seed 004, "Event Structure"). `data`
- * carries the document's fields per type (`question`; `tool_name`, `parameters`;
- * `final_response`, `total_messages`, `response_length`; `error`) plus Stagecast's `run_id`,
- * `seq` and `stage`, so a seed client can also resume or correlate.
+ * A frame's JSON in the AutoGen streaming API's shape: `{ "event": { event_type, timestamp,
+ * agent_name, message, data: { progress, … } } }` (docs/api.md §7). `data` carries that API's
+ * fields per type (`question`; `tool_name`, `parameters`; `final_response`, `total_messages`,
+ * `response_length`; `error`) plus Stagecast's `run_id`, `seq` and `stage`, so an AutoGen API
+ * client can also resume or correlate.
  * - `timestamp`: ISO-8601 UTC time the event was stored.
  * - `data.progress`: overall run progress in percent (0–100).
  */
-export const SeedEventSchema = z.object({
+export const AutoGenEventSchema = z.object({
   event: z.object({
-    event_type: z.enum(SEED_EVENT_TYPES),
+    event_type: z.enum(AUTOGEN_EVENT_TYPES),
     timestamp: z.iso.datetime(),
     agent_name: z.string(),
     message: z.string(),
     data: z.looseObject({ progress: z.number().min(0).max(100) }),
   }),
 });
-/** A seed-format frame payload. */
-export type SeedEvent = z.infer<typeof SeedEventSchema>;
+/** An AutoGen-format frame payload (the JSON of one `data:` line); see {@link AutoGenEventSchema}. */
+export type AutoGenEvent = z.infer<typeof AutoGenEventSchema>;
 
-/** The agent a stage is shown as to seed clients (the seed named its agents `PlanningAgent` etc.). */
+/**
+ * The agent a stage is shown as to AutoGen API clients, which print `agent_name: message`
+ * (that API named its agents `PlanningAgent` etc.): `planning` → `PlanningAgent`; run-level
+ * events (no stage) → `Stagecast`.
+ */
 export const agentName = (stage: Stage | undefined): string =>
   stage ? `${stage[0]?.toUpperCase()}${stage.slice(1)}Agent` : "Stagecast";
 
 /**
- * Map one stored Stagecast event to the seed shape. Every stored event maps to exactly one
- * seed event, so ids (seq) stay dense and resume works the same in both formats:
- * run.queued → started; run.started, stage.started, stage.progress, stage.retrying →
+ * Map one stored Stagecast event to the AutoGen streaming API's shape. Every stored event maps
+ * to exactly one AutoGen event, so ids (seq) stay dense and resume works the same in both
+ * formats: run.queued → started; run.started, stage.started, stage.progress, stage.retrying →
  * agent_thinking; llm.delta, stage.completed → agent_response (`data.delta` is the answer
  * text being written); tool.started, tool.completed → tool_execution; run.completed →
- * completed; run.failed, run.cancelled, run.timed_out → error. The seed's `total_messages`
- * is the number of events the run stored (the terminal event's seq).
+ * completed; run.failed, run.cancelled, run.timed_out → error. `total_messages` is the number
+ * of events the run stored (the terminal event's seq).
  */
-export function toSeedEvent(event: RunEvent): SeedEvent {
+export function toAutoGenEvent(event: RunEvent): AutoGenEvent {
   const common = { run_id: event.runId, seq: event.seq, progress: event.progress };
   const make = (
-    event_type: SeedEventType,
+    event_type: AutoGenEventType,
     data: Record<string, unknown>,
     message = event.message,
-  ): SeedEvent => ({
+  ): AutoGenEvent => ({
     event: {
       event_type,
       timestamp: event.ts,
