@@ -1,18 +1,16 @@
-import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context as LambdaContext } from "aws-lambda";
 import { Resource } from "sst/resource";
-import { type AgentDeps, finalizeRun, runStage } from "../packages/agent/index.ts";
-import { authSettings, createAgentDeps, createModelClient, createStore } from "../packages/compose/index.ts";
+import { compose, type Parts } from "../packages/compose/index.ts";
 import { type Config, ConfigError, linkedSecrets, loadConfig } from "../packages/config/index.ts";
-import type { AuthSettings } from "../packages/http/index.ts";
 import { logFn, meterEvents, powertoolsMeter } from "../packages/observability/index.ts";
-import type { Store } from "../packages/store/index.ts";
 import { SfnWorkflow } from "../packages/workflow/index.ts";
 
 /**
  * The AWS composition root: builds the parts from the Lambda environment (TABLE_NAME,
  * STATE_MACHINE_ARN, OPENAI_*, …; see ConfigSchema) and the sst.Secret values linked to this
- * function (infra/secrets.ts), which win over the environment. Each entry point in functions/
- * takes what it needs from here once per cold start. The SDK clients use the Lambda role's
+ * function (infra/secrets.ts), which win over the environment, and hands them to `compose`,
+ * the same composition function the local root calls. Each entry point in functions/ takes
+ * what it needs from `parts`. The SDK clients use the Lambda role's
  * credentials and region.
  */
 export const config: Config = loadConfig({ ...process.env, ...linkedSecrets(Resource) });
@@ -37,47 +35,33 @@ export function withMetrics<A extends unknown[], R>(handler: (...args: A) => Pro
   };
 }
 
-let store: Store | undefined;
-/** The progress store (created on first use, reused across warm invocations); every stored event is metered. */
-export function awsStore(): Store {
-  store ??= createStore(config, undefined, meterEvents(meter));
-  return store;
-}
-
 /**
- * The Step Functions adapter.
- * @throws ConfigError when STATE_MACHINE_ARN is not set.
+ * The parts, built once per cold start and only as far as this function's entry point uses
+ * them: the stage function never builds the workflow (it has no STATE_MACHINE_ARN).
+ * - Step Functions is the workflow (STATE_MACHINE_ARN; ConfigError when unset).
+ * - Auth: the API Gateway JWT authorizer verifies callers and the API reads its claims' `sub`;
+ *   where no authorizer ran, a bearer JWT is verified with AUTH_JWT_SECRET / AUTH_JWKS_URL.
+ *   Stream tokens are signed with STREAM_TOKEN_SECRET (or AUTH_JWT_SECRET).
+ * - Streams pad by default (STREAM_FLUSH `pad`) through the Function URL's buffering.
+ * - Every stored event is metered.
+ * @throws ConfigError (at first use of a part) for AUTH=off (never allowed off loopback),
+ *   missing secrets or a missing STATE_MACHINE_ARN.
  */
-export function awsWorkflow(): SfnWorkflow {
-  if (!config.STATE_MACHINE_ARN) throw new ConfigError("STATE_MACHINE_ARN is required on AWS");
-  return new SfnWorkflow({ stateMachineArn: config.STATE_MACHINE_ARN });
-}
-
-let agent: AgentDeps | undefined;
-/** The stage Task's body: run one stage with the configured model (clients reused across warm invocations). */
-export function awsRunStage(input: unknown) {
-  agent ??= createAgentDeps(config, awsStore(), createModelClient(config), log);
-  return runStage(input, agent);
-}
-
-/**
- * Auth on AWS: the API Gateway JWT authorizer verifies callers and the API reads its claims'
- * `sub`; where no authorizer ran, a bearer JWT is verified with AUTH_JWT_SECRET /
- * AUTH_JWKS_URL. Stream tokens are signed with STREAM_TOKEN_SECRET (or AUTH_JWT_SECRET).
- * @throws ConfigError for AUTH=off (never allowed off loopback) or missing secrets.
- */
-export function awsAuth(): AuthSettings {
-  if (config.AUTH === "off") throw new ConfigError("AUTH=off is only allowed on a loopback interface");
-  return authSettings(config, {
-    upstream: (c) => {
-      const sub = (c.env as { event?: APIGatewayProxyEventV2WithJWTAuthorizer } | undefined)?.event
-        ?.requestContext?.authorizer?.jwt?.claims?.sub;
-      return typeof sub === "string" && sub ? sub : undefined;
-    },
-  });
-}
-
-/** The Finalize body. */
-export function awsFinalize(input: unknown) {
-  return finalizeRun(input, awsStore(), log);
-}
+export const parts: Parts = compose(config, {
+  workflow: () => {
+    if (!config.STATE_MACHINE_ARN) throw new ConfigError("STATE_MACHINE_ARN is required on AWS");
+    return new SfnWorkflow({ stateMachineArn: config.STATE_MACHINE_ARN });
+  },
+  authOffAllowed: false,
+  upstreamCaller: (c) => {
+    const sub = (c.env as { event?: APIGatewayProxyEventV2WithJWTAuthorizer } | undefined)?.event
+      ?.requestContext?.authorizer?.jwt?.claims?.sub;
+    return typeof sub === "string" && sub ? sub : undefined;
+  },
+  defaultFlush: "pad",
+  log,
+  meter,
+  onEventStored: meterEvents(meter),
+  // streamHandle passes the Lambda context as `env.context`.
+  remainingMs: (c) => (c.env as { context?: LambdaContext } | undefined)?.context?.getRemainingTimeInMillis(),
+});

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { RunIdSchema } from "../packages/events/index.ts";
 import { outcomeOfStatus } from "../packages/workflow/index.ts";
-import { awsFinalize, log, withMetrics } from "./aws.ts";
+import { log, parts, withMetrics } from "./aws.ts";
 
 /**
  * The EventBridge "Step Functions Execution Status Change" event (Step Functions developer
@@ -24,7 +24,7 @@ const STATUS_ERRORS: Record<string, string> = {
 };
 
 /** What the handler did; `ignored` for an execution that is not a Stagecast run (its name is not a run id). */
-export type FinalizeResult = Awaited<ReturnType<typeof awsFinalize>> | "ignored";
+export type FinalizeResult = Awaited<ReturnType<typeof parts.finalize>> | "ignored";
 
 /**
  * Finalize Lambda, called two ways: from the state machine's Catch path with
@@ -41,11 +41,11 @@ export const handler = withMetrics(async (event: unknown): Promise<FinalizeResul
       log({ level: "warn", msg: "status change for an execution that is not a run", name, status });
       return "ignored";
     }
-    return awsFinalize({
+    return parts.finalize({
       runId: name,
       error: { Error: STATUS_ERRORS[status] ?? error ?? "States.Failed", Cause: cause },
       outcome: outcomeOfStatus(status),
     });
   }
-  return awsFinalize(event);
+  return parts.finalize(event);
 });

@@ -1,5 +1,4 @@
-import { sweepSilentRuns } from "../packages/store/index.ts";
-import { awsStore, config, log, withMetrics } from "./aws.ts";
+import { log, parts, withMetrics } from "./aws.ts";
 
 /**
  * Sweep Lambda, for a schedule (e.g. every 5 minutes): ends runs whose workflow vanished
@@ -7,7 +6,7 @@ import { awsStore, config, log, withMetrics } from "./aws.ts";
  * rule normally end every run; this is the backstop for the cases they miss.
  */
 export const handler = withMetrics(async () => {
-  const result = await sweepSilentRuns(awsStore(), config.RUN_SILENCE_MS);
+  const result = await parts.sweep();
   if (result.timedOut.length) log({ msg: "ended silent runs", ...result });
   return result;
 });

@@ -1,19 +1,6 @@
 import type { EventBridgeEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import {
-  handleEventBridge,
-  handleSqsBatch,
-  type StartOutcome,
-  type TriggerDeps,
-} from "../packages/run-start/index.ts";
-import { awsStore, awsWorkflow, config, log, withMetrics } from "./aws.ts";
-
-const deps = (): TriggerDeps => ({
-  store: awsStore(),
-  workflow: awsWorkflow(),
-  maxActiveRuns: config.MAX_ACTIVE_RUNS,
-  owner: config.TRIGGER_OWNER,
-  log,
-});
+import { handleEventBridge, handleSqsBatch, type StartOutcome } from "../packages/run-start/index.ts";
+import { parts, withMetrics } from "./aws.ts";
 
 /**
  * Trigger Lambda: other AWS services start runs through the same path as POST /runs. An SQS
@@ -22,5 +9,7 @@ const deps = (): TriggerDeps => ({
  */
 export const handler = withMetrics(
   (event: SQSEvent | EventBridgeEvent<string, unknown>): Promise<SQSBatchResponse | StartOutcome> =>
-    "Records" in event ? handleSqsBatch(deps(), event) : handleEventBridge(deps(), event),
+    "Records" in event
+      ? handleSqsBatch(parts.triggerDeps(), event)
+      : handleEventBridge(parts.triggerDeps(), event),
 );

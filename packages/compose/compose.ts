@@ -1,107 +1,178 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import OpenAI from "openai";
-import { type AgentDeps, createDefaultTools, ModelClient } from "../agent/index.ts";
-import { CORS_POLICY, type Config, parseOrigins } from "../config/index.ts";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { Context, MiddlewareHandler } from "hono";
+import { cors } from "hono/cors";
+import { type AgentDeps, finalizeRun, runStage, STAGE_IMPLS, type StageImpl } from "../agent/index.ts";
+import { createApiApp } from "../api/index.ts";
+import { type Config, ConfigError } from "../config/index.ts";
 import type { RunEvent, Stage } from "../events/index.ts";
-import type { LogFn } from "../observability/index.ts";
-import { openStore, type Store } from "../store/index.ts";
-import type { FlushStrategy, StreamSettings } from "../stream/index.ts";
-
-/** Seconds in a day, for RETENTION_DAYS → TTL seconds. */
-const DAY_SECONDS = 86_400;
+import type { AuthSettings } from "../http/index.ts";
+import type { LogFn, Meter } from "../observability/index.ts";
+import type { TriggerDeps } from "../run-start/index.ts";
+import { type Store, sweepSilentRuns } from "../store/index.ts";
+import { createStreamApp, type FlushStrategy } from "../stream/index.ts";
+import type { Workflow } from "../workflow/index.ts";
+import { authSettings } from "./auth.ts";
+import {
+  corsOrigins,
+  createAgentDeps,
+  createModelClient,
+  createStore,
+  streamSettings,
+} from "./build-parts.ts";
 
 /**
- * The progress store for a configuration. The DynamoDB client honours the SDK's own
- * settings (region, credentials, AWS_ENDPOINT_URL_DYNAMODB) unless `client` is given;
- * `onEventStored` sees every event the store writes (metrics on AWS).
+ * What differs between the two composition roots (functions/aws.ts, local/stack/stack.ts).
+ * Everything else is built the same way by {@link compose}.
  */
-export function createStore(
-  config: Config,
-  client: DynamoDBClient = new DynamoDBClient({}),
-  onEventStored?: (event: RunEvent) => void,
-): Store {
-  return openStore({
-    client,
-    tableName: config.TABLE_NAME,
-    retentionSeconds: config.RETENTION_DAYS * DAY_SECONDS,
-    ...(onEventStored ? { onEventStored } : {}),
-  });
+export interface Platform<W extends Workflow = Workflow> {
+  /** The DynamoDB client. Default: the SDK's own chain (Lambda role, AWS_REGION). Local: dynalite's endpoint. */
+  dynamo?: DynamoDBClient;
+  /**
+   * The Workflow adapter, built on first use. It gets the composed parts because the local
+   * runner calls the stage and Finalize bodies in process; on AWS it is Step Functions.
+   */
+  workflow: (parts: Parts<W>) => W;
+  /** Base URL (`…/v1`) of an embedded offline model the root started; unset: OPENAI_* settings. */
+  offlineModelUrl?: string;
+  /** Whether AUTH=off may be used here: only on a loopback interface, never on AWS. */
+  authOffAllowed: boolean;
+  /** A caller-token secret generated for this process (local, no secret configured). */
+  generatedSecret?: string;
+  /** The caller's id when a front end already verified them (API Gateway's JWT authorizer). */
+  upstreamCaller?: (c: Context) => string | undefined;
+  /** STREAM_FLUSH when unset: `pad` behind the Function URL's buffering, `off` locally. */
+  defaultFlush: FlushStrategy;
+  log: LogFn;
+  /** Metrics sink for streams (CloudWatch EMF on AWS); none locally. */
+  meter?: Meter;
+  /** Sees every event the store writes (metrics on AWS, request counts in the benchmark). */
+  onEventStored?: (event: RunEvent) => void;
+  /** Replace some built-in stage implementations (fault tests, custom agents). */
+  stages?: Partial<Record<Stage, StageImpl>>;
+  /** A development token the page offers (local, loopback only). */
+  devToken?: string;
+  /** Time left in the current invocation (ms), so a stream ends before Lambda cuts it. */
+  remainingMs?: (c: Context) => number | undefined;
 }
 
 /**
- * The model client: OPENAI_BASE_URL / OPENAI_API_KEY / OPENAI_MODEL, or `baseURL` when the
- * caller started the embedded offline model. Timeout and SDK retries are explicit
- * (MODEL_TIMEOUT_MS, MODEL_MAX_RETRIES, default 0): the state machine retries a stage that
- * fails transiently, visibly (stage.retrying), and two hidden layers would multiply the wait.
+ * The parts of Stagecast for one configuration and platform. Each is built on first use and
+ * then reused (warm Lambda invocations, one local process): a Lambda function builds only what
+ * its entry point touches, so the stage function never needs STATE_MACHINE_ARN.
  */
-export function createModelClient(config: Config, offlineBaseUrl?: string): ModelClient {
-  const openai = new OpenAI({
-    baseURL: offlineBaseUrl ?? config.OPENAI_BASE_URL ?? "https://api.openai.com/v1",
-    apiKey: offlineBaseUrl ? "offline" : (config.OPENAI_API_KEY ?? "not-needed"),
-    timeout: config.MODEL_TIMEOUT_MS,
-    maxRetries: config.MODEL_MAX_RETRIES,
-  });
-  const model = config.OPENAI_MODEL ?? (offlineBaseUrl ? "offline" : "gpt-4o-mini");
-  return new ModelClient({ openai, model, timeoutMs: config.MODEL_TIMEOUT_MS });
+export interface Parts<W extends Workflow = Workflow> {
+  readonly config: Config;
+  readonly store: Store;
+  readonly agent: AgentDeps;
+  readonly workflow: W;
+  readonly auth: AuthSettings;
+  /** The Stage Task's body: run one stage (see runStage). */
+  runStage(input: unknown): ReturnType<typeof runStage>;
+  /** The Finalize Task's body (see finalizeRun). */
+  finalize(input: unknown): ReturnType<typeof finalizeRun>;
+  /** CORS for CORS_ORIGINS (hono/cors), applied once per served app by the root. */
+  cors(): MiddlewareHandler;
+  /** The API app (routes only; the root adds CORS and serves it). */
+  apiApp(): ReturnType<typeof createApiApp>;
+  /** The stream app (routes only; the root adds CORS and serves it). */
+  streamApp(): ReturnType<typeof createStreamApp>;
+  /** What the SQS / EventBridge trigger needs (TRIGGER_OWNER starts the runs). */
+  triggerDeps(): TriggerDeps;
+  /** End runs silent for RUN_SILENCE_MS (the sweeper: a schedule on AWS, a timer locally). */
+  sweep(): ReturnType<typeof sweepSilentRuns>;
 }
 
-/** The stage runner's dependencies for a configuration: models per stage, the built-in tools, delta bounds. */
-export function createAgentDeps(config: Config, store: Store, model: ModelClient, log?: LogFn): AgentDeps {
-  const models: Partial<Record<Stage, string>> = {};
-  if (config.OPENAI_MODEL_ANALYZING) models.analyzing = config.OPENAI_MODEL_ANALYZING;
-  if (config.OPENAI_MODEL_PLANNING) models.planning = config.OPENAI_MODEL_PLANNING;
-  if (config.OPENAI_MODEL_EXECUTION) models.execution = config.OPENAI_MODEL_EXECUTION;
-  if (config.OPENAI_MODEL_MEMORY) models.memory = config.OPENAI_MODEL_MEMORY;
-  const tools = createDefaultTools({
-    httpGet: {
-      allowlist: config.HTTP_GET_ALLOWLIST.split(",")
-        .map((p) => p.trim())
-        .filter(Boolean),
-      timeoutMs: config.HTTP_GET_TIMEOUT_MS,
-      maxBytes: config.HTTP_GET_MAX_BYTES,
+/** A getter that builds its value on first use. */
+function once<T>(build: () => T): () => T {
+  let value: T | undefined;
+  let built = false;
+  return () => {
+    if (!built) {
+      value = build();
+      built = true;
+    }
+    return value as T;
+  };
+}
+
+/**
+ * The one composition function both roots call: from a configuration and what the platform
+ * provides, the store, model client, agent, workflow, auth and both HTTP apps, wired the same
+ * way on AWS and locally.
+ * @throws ConfigError (from a part's first use) when the configuration cannot build it, e.g.
+ *   AUTH=jwt without a secret or key set.
+ */
+export function compose<W extends Workflow>(config: Config, platform: Platform<W>): Parts<W> {
+  const log = platform.log;
+  const store = once(() => createStore(config, platform.dynamo, platform.onEventStored));
+  const agent = once(() => {
+    const deps = createAgentDeps(config, store(), createModelClient(config, platform.offlineModelUrl), log);
+    if (platform.stages) deps.stages = { ...STAGE_IMPLS, ...platform.stages };
+    return deps;
+  });
+  const auth = once(() => {
+    if (config.AUTH === "off" && !platform.authOffAllowed) {
+      throw new ConfigError("AUTH=off is only allowed on a loopback interface");
+    }
+    return authSettings(config, {
+      ...(platform.generatedSecret ? { generatedSecret: platform.generatedSecret } : {}),
+      ...(platform.upstreamCaller ? { upstream: platform.upstreamCaller } : {}),
+    });
+  });
+  const parts: Parts<W> = {
+    config,
+    get store() {
+      return store();
     },
+    get agent() {
+      return agent();
+    },
+    get workflow() {
+      return workflow();
+    },
+    get auth() {
+      return auth();
+    },
+    runStage: (input) => runStage(input, agent()),
+    finalize: (input) => finalizeRun(input, store(), log),
+    cors: () => cors(corsOrigins(config)),
+    apiApp: () => apiApp(parts, platform),
+    streamApp: () => streamApp(parts, platform),
+    triggerDeps: () => ({
+      store: store(),
+      workflow: workflow(),
+      maxActiveRuns: config.MAX_ACTIVE_RUNS,
+      owner: config.TRIGGER_OWNER,
+      log,
+    }),
+    sweep: () => sweepSilentRuns(store(), config.RUN_SILENCE_MS),
+  };
+  const workflow = once(() => platform.workflow(parts));
+  return parts;
+}
+
+function apiApp<W extends Workflow>(parts: Parts<W>, platform: Platform<W>) {
+  const { config } = parts;
+  return createApiApp({
+    store: parts.store,
+    workflow: parts.workflow,
+    auth: parts.auth,
+    maxActiveRuns: config.MAX_ACTIVE_RUNS,
+    log: platform.log,
+    ...(platform.devToken ? { devToken: platform.devToken } : {}),
+    ...(config.STREAM_BASE_URL ? { streamBaseUrl: config.STREAM_BASE_URL } : {}),
   });
-  return {
-    store,
-    model,
-    models,
-    tools,
-    delta: { intervalMs: config.LLM_DELTA_INTERVAL_MS, maxChars: config.LLM_DELTA_MAX_CHARS },
-    cancelCheckMs: config.CANCEL_CHECK_MS,
-    ...(log ? { log } : {}),
-  };
 }
 
-/**
- * Stream tunables from a configuration. `defaultFlush` is the composition root's choice when
- * STREAM_FLUSH is unset (Lambda: `pad`; local: `off`).
- */
-export function streamSettings(config: Config, defaultFlush: FlushStrategy = "off"): StreamSettings {
-  return {
-    pollMinMs: config.STREAM_POLL_MIN_MS,
-    pollMaxMs: config.STREAM_POLL_MAX_MS,
-    pollHoldMs: config.STREAM_POLL_HOLD_MS,
-    heartbeatMs: config.STREAM_HEARTBEAT_MS,
-    maxDurationMs: config.STREAM_MAX_DURATION_MS,
-    retryMs: config.STREAM_RETRY_MS,
-    flush: config.STREAM_FLUSH ?? defaultFlush,
-    padBytes: config.STREAM_PAD_BYTES,
-    maxBytes: config.STREAM_MAX_BYTES,
-  };
-}
-
-/**
- * CORS settings for hono/cors from CORS_ORIGINS: only the listed origins, credentials not
- * needed (tokens travel in headers or the stream URL). None by default: the local page is
- * same-origin and needs no CORS.
- */
-export function corsOrigins(config: Config) {
-  const origins = parseOrigins(config.CORS_ORIGINS);
-  return {
-    origin: (origin: string) => (origins.includes(origin) ? origin : null),
-    allowMethods: [...CORS_POLICY.allowMethods],
-    allowHeaders: [...CORS_POLICY.allowHeaders],
-    exposeHeaders: [...CORS_POLICY.exposeHeaders],
-    maxAge: CORS_POLICY.maxAgeSeconds,
-  };
+function streamApp<W extends Workflow>(parts: Parts<W>, platform: Platform<W>) {
+  const { config } = parts;
+  return createStreamApp({
+    store: parts.store,
+    settings: streamSettings(config, platform.defaultFlush),
+    auth: parts.auth,
+    start: { workflow: parts.workflow, maxActiveRuns: config.MAX_ACTIVE_RUNS },
+    log: platform.log,
+    ...(platform.meter ? { meter: platform.meter } : {}),
+    ...(platform.remainingMs ? { remainingMs: platform.remainingMs } : {}),
+  });
 }

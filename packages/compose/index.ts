@@ -1,7 +1,8 @@
 /**
- * packages/compose: builds the parts from a configuration (store, model client, agent
- * dependencies, stream and auth settings). It sits above agent, http and runtime, so the
- * composition roots (local/stack, functions/aws.ts) use it and the leaves stay leaves.
+ * packages/compose: the one composition function both roots call (functions/aws.ts on AWS,
+ * local/stack/stack.ts locally): from a configuration and what the platform provides, every
+ * part wired the same way. It sits above everything it wires, so the parts stay leaves.
  */
 export { authSettings, devToken, generateSecret, isLoopback } from "./auth.ts";
-export { corsOrigins, createAgentDeps, createModelClient, createStore, streamSettings } from "./compose.ts";
+export { streamSettings } from "./build-parts.ts";
+export { compose, type Parts, type Platform } from "./compose.ts";
