@@ -10,7 +10,8 @@ export default defineConfig({
     hookTimeout: 30_000,
     pool: "forks",
     // The Lambda handlers publish EMF metric lines to stdout; tests assert on metrics through a
-    // recording meter instead (test/metrics.test.ts), so the raw lines would only be noise.
+    // recording meter instead (test/packages/observability/metrics.test.ts), so the raw lines
+    // would only be noise.
     env: { POWERTOOLS_METRICS_DISABLED: "true" },
   },
 });

@@ -13,7 +13,7 @@
  * level iterator open and each grew by about 25 MB per 1,000 reads. It is not a scenario of
  * `npm run bench`: that one runs the stack inside the benchmark's own process, without
  * `--expose-gc`. Writes bench/soak-results.json (or `--out <file>`) and exits 1 when a target
- * fails; `--first N --reads M` moves the two checkpoints. test/store-soak.test.ts runs a
+ * fails; `--first N --reads M` moves the two checkpoints. test/bench/soak.test.ts runs a
  * shorter version.
  */
 import { type ChildProcess, spawn } from "node:child_process";

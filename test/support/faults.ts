@@ -3,7 +3,7 @@ import { createParser } from "eventsource-parser";
 import { isTerminalType, type RunEvent } from "../../packages/events/index.ts";
 
 /**
- * Helpers for the fault tests (test/faults.test.ts): a seeded PRNG, fault injection into the
+ * Helpers for the fault tests (test/e2e/faults.test.ts): a seeded PRNG, fault injection into the
  * shared DynamoDB client's middleware stack, an SSE reader that also reports the `retry:`
  * field, and a client that follows a run across reconnects the way an EventSource does.
  */

@@ -158,3 +158,64 @@ export function expectCleanError(a: Answer, status: number, code: string, secret
   expect(headerId).toBe(parsed.error.requestId);
   expectNoLeak(a.body, secrets);
 }
+
+/** The caller secret of the hostile-input suites' stacks (test/packages/api, test/packages/stream). */
+export const SECRET = "hostile-input-test-secret-0123456789abcdef";
+/** An attacker's own secret: tokens signed with it must be refused. */
+export const OTHER_SECRET = "an-attackers-own-secret-0123456789abcdefgh";
+/** What no error body may contain. */
+export const SECRETS = [SECRET, OTHER_SECRET];
+
+/**
+ * The default security settings under hostile input: AUTH=jwt with {@link SECRET}. Stream tokens
+ * share the caller secret here (allowed), so only the audience check keeps them from logging in:
+ * the hardest case. By default their key is derived (HKDF).
+ */
+export const HOSTILE_AUTH_ENV = { AUTH: "jwt", AUTH_JWT_SECRET: SECRET, STREAM_TOKEN_SECRET: SECRET };
+
+/** A caller JWT for `sub` signed with {@link SECRET} (HS256, one hour). */
+export const callerToken = (sub: string, extra: Record<string, unknown> = {}): Promise<string> =>
+  signJwt(SECRET, { sub, iat: nowSeconds(), exp: nowSeconds() + 3600, ...extra });
+
+/** One request of a refusal table: what to send, and the status and error code it must get. */
+export interface RefusalCase {
+  name: string;
+  /** The stack the request goes to (its table is counted before and after). */
+  on?: "main" | "configured";
+  send: () => Promise<Answer>;
+  status: number;
+  /**
+   * The JSON error code. `null`: Node's HTTP parser refuses the request before any app code runs
+   * and answers a bare status with no body (nothing to leak, nothing created).
+   */
+  code: string;
+  check?: (a: Answer) => void;
+}
+
+/** A raw request to `baseUrl`, with Host and Connection: close added. */
+export function rawRequest(
+  baseUrl: string,
+  requestLine: string,
+  headerLines: string[],
+  body?: Buffer,
+): Promise<Answer> {
+  const head = [requestLine, "Host: 127.0.0.1", ...headerLines, "Connection: close", "", ""].join("\r\n");
+  return rawHttp(baseUrl, head, body);
+}
+
+/** POST /runs on `baseUrl` as the holder of `token`: a 202, with the run's id and stream token. */
+export async function startRunAs(
+  baseUrl: string,
+  token: string,
+  question: string,
+): Promise<{ runId: string; streamToken: string }> {
+  const res = await answer(
+    fetch(`${baseUrl}/runs`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ question }),
+    }),
+  );
+  expect(res.status).toBe(202);
+  return JSON.parse(res.body) as { runId: string; streamToken: string };
+}

@@ -18,7 +18,7 @@ export async function startTestStack(
 ): Promise<LocalStack & { config: Config }> {
   const config = loadConfig({
     PORT: "0",
-    // Most suites test other things; test/auth.test.ts runs with AUTH=jwt.
+    // Most suites test other things; test/packages/auth/index.test.ts runs with AUTH=jwt.
     AUTH: "off",
     TABLE_NAME: "stagecast-test",
     OFFLINE_MODEL_TOKENS_PER_SECOND: "300",

@@ -9,8 +9,8 @@ export const WORKER_BUNDLE_DIR = "tool-workers";
 /**
  * Every module a tool worker may import, relative to the project root: the worker entry and
  * each isolated tool's implementation. infra/tool-workers.ts bundles exactly these; a module
- * missing here works from source but not on AWS (test/worker-pool.test.ts checks the built-in
- * tools against it). File names must be unique: the bundles sit in one folder.
+ * missing here works from source but not on AWS (test/packages/agent/tools/worker-pool.test.ts
+ * checks the built-in tools against it). File names must be unique: the bundles sit in one folder.
  */
 export const WORKER_SOURCES: readonly string[] = [
   "packages/agent/tools/worker-host.ts",

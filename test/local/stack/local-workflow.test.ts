@@ -1,0 +1,219 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { LocalStackOptions } from "../../../local/stack/stack.ts";
+import { STAGE_IMPLS, type StageImpl, TransientStageError } from "../../../packages/agent/index.ts";
+import { isTerminalType, type RunEvent } from "../../../packages/events/index.ts";
+import { readSse } from "../../support/sse.ts";
+import { startRun, startTestStack } from "../../support/stack.ts";
+
+let stack: Awaited<ReturnType<typeof startTestStack>> | undefined;
+afterEach(async () => {
+  await stack?.stop();
+  stack = undefined;
+});
+
+/** Run one request through the real ASL on the local runner and return its whole log. */
+async function runWith(
+  stages: LocalStackOptions["stages"],
+  question = "How do retries work?",
+): Promise<RunEvent[]> {
+  stack = await startTestStack({}, { stages });
+  const started = await startRun(stack.url, { question });
+  const { frames } = await readSse(started.links.stream);
+  await stack.workflow.idle();
+  // After the execution ended the log holds exactly what the stream delivered: nothing follows the terminal event.
+  const { events } = await stack.store.events.read(started.runId, 0, 1000);
+  expect(events).toEqual(frames.map((f) => JSON.parse(f.data)));
+  return events;
+}
+
+const visits = (events: RunEvent[], stage: string) =>
+  events.filter((e) => e.type === "stage.started" && e.stage === stage).length;
+
+describe("the state machine on the local runner", () => {
+  it("sends an invalid plan back to planning at most twice, then fails the run with plan_invalid", async () => {
+    const badPlanning: StageImpl = async () => ({ state: { plan: [] }, message: "empty plan" });
+    const events = await runWith({ planning: badPlanning });
+    expect(visits(events, "planning")).toBe(3);
+    expect(visits(events, "validation")).toBe(3);
+    expect(visits(events, "execution")).toBe(0);
+    const terminals = events.filter((e) => isTerminalType(e.type));
+    expect(terminals).toHaveLength(1);
+    const last = events.at(-1);
+    expect(last?.type).toBe("run.failed");
+    if (last?.type !== "run.failed") throw new Error("unreachable");
+    expect(last.data.error.code).toBe("plan_invalid");
+    const rejected = events.filter((e) => e.type === "stage.completed" && e.stage === "validation");
+    expect(rejected.every((e) => e.type === "stage.completed" && e.data.valid === false)).toBe(true);
+  });
+
+  it("repairs a plan once and completes, giving planning the validation feedback", async () => {
+    let calls = 0;
+    const seenFeedback: string[][] = [];
+    const flakyPlanning: StageImpl = async (ctx) => {
+      calls++;
+      seenFeedback.push(ctx.state.feedback ?? []);
+      return calls === 1 ? { state: { plan: [] }, message: "empty plan" } : STAGE_IMPLS.planning(ctx);
+    };
+    const events = await runWith({ planning: flakyPlanning });
+    expect(visits(events, "planning")).toBe(2);
+    expect(seenFeedback[1]).toContain("the plan has no steps");
+    expect(events.at(-1)?.type).toBe("run.completed");
+  });
+
+  it("retries a transient stage failure, shows stage.retrying with the attempt, and completes", async () => {
+    let calls = 0;
+    const flakyAnalyzing: StageImpl = async (ctx) => {
+      calls++;
+      if (calls === 1) {
+        await ctx.progress("about to fail");
+        throw new TransientStageError("model answered 503");
+      }
+      return STAGE_IMPLS.analyzing(ctx);
+    };
+    const events = await runWith({ analyzing: flakyAnalyzing });
+    expect(calls).toBe(2);
+    const retrying = events.filter((e) => e.type === "stage.retrying");
+    expect(retrying).toHaveLength(1);
+    expect(retrying[0]).toMatchObject({ stage: "analyzing", attempt: 1 });
+    const secondStart = events.filter((e) => e.type === "stage.started" && e.stage === "analyzing")[1];
+    expect(secondStart?.attempt).toBe(1);
+    expect(events.at(-1)?.type).toBe("run.completed");
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+  });
+
+  it("catches a stage that keeps failing into Finalize: one run.failed with a safe message", async () => {
+    const broken: StageImpl = async () => {
+      throw new Error("secret internal detail: connection string postgres://user:pw@db");
+    };
+    const events = await runWith({ execution: broken });
+    const last = events.at(-1);
+    expect(last?.type).toBe("run.failed");
+    expect(events.filter((e) => isTerminalType(e.type))).toHaveLength(1);
+    expect(JSON.stringify(last)).not.toContain("secret");
+    expect(last?.stage).toBe("execution");
+    const status = await (await fetch(`${stack?.url}/runs/${last?.runId}`)).json();
+    expect(status.status).toBe("failed");
+    expect(status.error.code).toBe("internal_error");
+  });
+});
+
+describe("the stream tails a live log", () => {
+  it("sends heartbeats (no id) while nothing happens and ends right after the terminal event", async () => {
+    stack = await startTestStack({ STREAM_HEARTBEAT_MS: "150" });
+    const runId = "01M7Z3AYGVMJPM6ANRF6QTT3AA";
+    await stack.store.runs.create(runId, { question: "idle run" });
+    const log = stack.store.events.log(runId);
+    await log.append({
+      type: "run.queued",
+      progress: 0,
+      message: "Run queued.",
+      data: { question: "idle run" },
+    });
+    const reading = readSse(`${stack.url}/runs/${runId}/stream`);
+    await new Promise((r) => setTimeout(r, 500));
+    await log.append({ type: "run.started", progress: 0, message: "Run started.", data: {} });
+    await new Promise((r) => setTimeout(r, 400));
+    await log.append({
+      type: "run.failed",
+      progress: 0,
+      message: "Stopped by the test.",
+      data: { error: { code: "test", message: "Stopped by the test." } },
+    });
+    const { frames, ended } = await reading;
+    expect(ended).toBe(true);
+    const beats = frames.filter((f) => f.event === "heartbeat");
+    expect(beats.length).toBeGreaterThanOrEqual(2);
+    expect(beats.every((b) => b.id === undefined)).toBe(true);
+    expect(JSON.parse(beats[0]?.data ?? "{}")).toMatchObject({ runId, lastSeq: 1 });
+    expect(frames.filter((f) => f.event !== "heartbeat").map((f) => f.id)).toEqual(["1", "2", "3"]);
+    expect(frames.at(-1)?.event).toBe("run.failed");
+  });
+});
+
+describe("model output that would not fit an event", () => {
+  it("a long plan full of unknown tools goes back to planning (clipped problems), then ends plan_invalid", async () => {
+    const steps = Array.from({ length: 12 }, (_, i) => ({
+      kind: "tool" as const,
+      tool: `no_such_tool_with_a_long_name_${"x".repeat(40)}_${i}`,
+      input: "{}",
+      description: "d".repeat(200),
+    }));
+    const sprawling: StageImpl = async () => ({ state: { plan: steps }, message: "a sprawling plan" });
+    const events = await runWith({ planning: sprawling });
+    expect(visits(events, "planning")).toBe(3);
+    const last = events.at(-1);
+    if (last?.type !== "run.failed") throw new Error(`expected run.failed, got ${last?.type}`);
+    expect(last.data.error.code).toBe("plan_invalid");
+    expect(events.every((e) => e.message.length <= 1000)).toBe(true);
+  });
+});
+
+describe("tool calls the model makes while answering", () => {
+  it("runs them with tool events and feeds the result back when the plan has no tool step", async () => {
+    const modelOnly: StageImpl = async () => ({
+      state: { plan: [{ kind: "model", tool: null, input: null, description: "Answer directly" }] },
+      message: "model-only plan",
+    });
+    const events = await runWith({ planning: modelOnly }, "What is 6 * 7?");
+    const started = events.filter((e) => e.type === "tool.started");
+    expect(started).toHaveLength(1);
+    expect(started[0]).toMatchObject({ stage: "execution", data: { name: "calculator" } });
+    // The call id is the model's own (OpenAI tool_call id), not a plan step id.
+    expect(started[0]?.type === "tool.started" && started[0].data.callId.startsWith("call_")).toBe(true);
+    const last = events.at(-1);
+    if (last?.type !== "run.completed") throw new Error(`expected run.completed, got ${last?.type}`);
+    expect(last.data.answer).toContain("is 42");
+  });
+});
+
+describe("stream tailing edges", () => {
+  it("a cursor beyond the newest event waits for new events, and the stream still ends at the terminal event", async () => {
+    stack = await startTestStack();
+    const runId = "01M7Z3AYGVMJPM6ANRF6QTT3AB";
+    await stack.store.runs.create(runId, { question: "ahead of the log" });
+    const log = stack.store.events.log(runId);
+    await log.append({ type: "run.queued", progress: 0, message: "Run queued.", data: { question: "q" } });
+    const reading = readSse(`${stack.url}/runs/${runId}/stream?after=3`);
+    await new Promise((r) => setTimeout(r, 200));
+    await log.append({ type: "run.started", progress: 0, message: "2", data: {} });
+    await log.append({ type: "run.started", progress: 0, message: "3", data: {} });
+    await log.append({ type: "run.started", progress: 0, message: "4", data: {} });
+    await log.append({ type: "run.cancelled", progress: 0, message: "5", data: {} });
+    const { frames, ended } = await reading;
+    expect(ended).toBe(true);
+    expect(frames.filter((f) => f.event !== "heartbeat").map((f) => f.id)).toEqual(["4", "5"]);
+  });
+
+  it("stops polling the store when the client goes away", async () => {
+    stack = await startTestStack({ STREAM_POLL_MIN_MS: "5", STREAM_POLL_MAX_MS: "20" });
+    const runId = "01M7Z3AYGVMJPM6ANRF6QTT3AC";
+    await stack.store.runs.create(runId, { question: "idle" });
+    await stack.store.events
+      .log(runId)
+      .append({ type: "run.queued", progress: 0, message: "q", data: { question: "q" } });
+    let queries = 0;
+    stack.store.table.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { ExpressionAttributeValues?: Record<string, { S?: string }> };
+        if (
+          context.commandName === "QueryCommand" &&
+          input.ExpressionAttributeValues?.[":pk"]?.S === `RUN#${runId}`
+        ) {
+          queries++;
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "countQueries" },
+    );
+    try {
+      await readSse(`${stack.url}/runs/${runId}/stream`, { stopAfter: (f) => f.length >= 1 });
+      await new Promise((r) => setTimeout(r, 200));
+      const afterLeaving = queries;
+      await new Promise((r) => setTimeout(r, 400));
+      // At 20 ms a poll, a loop still running would have made ~20 more queries.
+      expect(queries - afterLeaving).toBeLessThanOrEqual(1);
+    } finally {
+      stack.store.table.client.middlewareStack.remove("countQueries");
+    }
+  });
+});

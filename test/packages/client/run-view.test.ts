@@ -1,0 +1,172 @@
+import { describe, expect, it } from "vitest";
+import {
+  applyEvent,
+  elapsedMs,
+  formatDuration,
+  initialRunProgress,
+  type RunEvent,
+  remainingMs,
+  STAGES,
+} from "../../../packages/client/index.ts";
+import type { EventInput } from "../../../packages/events/index.ts";
+import { syntheticRun } from "../../../packages/stream/synthetic-run.ts";
+
+const RUN = "01JZ0000000000000000000000";
+const T0 = Date.parse("2026-11-21T10:00:00.000Z");
+
+/** A log from inputs: seq 1.., one second apart from T0. */
+function log(inputs: EventInput[]): RunEvent[] {
+  return inputs.map(
+    (input, i) =>
+      ({ ...input, runId: RUN, seq: i + 1, ts: new Date(T0 + i * 1000).toISOString() }) as RunEvent,
+  );
+}
+
+const queued: EventInput = {
+  type: "run.queued",
+  progress: 0,
+  message: "Run queued.",
+  data: { question: "Why?" },
+};
+const started = (stage: (typeof STAGES)[number], attempt = 0): EventInput => ({
+  type: "stage.started",
+  stage,
+  attempt,
+  progress: 10,
+  message: `${stage} started`,
+  data: { index: STAGES.indexOf(stage), total: 6 },
+});
+const delta = (text: string, attempt = 0): EventInput => ({
+  type: "llm.delta",
+  stage: "execution",
+  attempt,
+  progress: 60,
+  message: "Writing the answer…",
+  data: { text },
+});
+
+describe("applyEvent (what clients show of a run)", () => {
+  it("folds the synthetic run into a completed timeline, the answer, the tool call and the outcome", () => {
+    const view = initialRunProgress(RUN);
+    for (const event of syntheticRun(RUN, T0)) applyEvent(view, event);
+    expect(view.status).toBe("completed");
+    expect(view.terminal).toBe("run.completed");
+    expect(view.stages.map((s) => s.state)).toEqual(STAGES.map(() => "done"));
+    expect(view.stages.every((s) => typeof s.durationMs === "number" && s.durationMs > 0)).toBe(true);
+    expect(view.answer).toBe("Streaming works: this is a synthetic run, no model was called.");
+    expect(view.tools).toEqual([
+      {
+        callId: "synthetic-1",
+        name: "calculator",
+        stage: "execution",
+        input: { expression: "6 * 7" },
+        state: "ok",
+        result: { value: 42 },
+        durationMs: 1,
+      },
+    ]);
+    expect(view.progress).toBe(100);
+    expect(view.question).toBe("Is streaming working?");
+  });
+
+  it("ignores events at or below the last seq, so a replay or an overlapping resume never duplicates text", () => {
+    const events = log([queued, started("execution"), delta("Hello"), delta(", world")]);
+    const view = initialRunProgress(RUN);
+    for (const event of [...events.slice(0, 3), ...events.slice(1), ...events]) applyEvent(view, event);
+    expect(view.answer).toBe("Hello, world");
+    expect(view.lastSeq).toBe(4);
+  });
+
+  it("starts the answer afresh when a retried attempt writes it, and shows the stage as retrying meanwhile", () => {
+    const events = log([
+      queued,
+      started("execution"),
+      delta("partial answer that"),
+      {
+        type: "stage.retrying",
+        stage: "execution",
+        attempt: 1,
+        progress: 60,
+        message: "Retrying: the model timed out.",
+        data: { error: { code: "model_timeout", message: "The model timed out." }, nextAttempt: 1 },
+      },
+    ]);
+    const view = initialRunProgress(RUN);
+    for (const event of events) applyEvent(view, event);
+    const execution = view.stages.find((s) => s.stage === "execution");
+    expect(execution?.state).toBe("retrying");
+    expect(execution?.attempt).toBe(1);
+    expect(view.answer).toBe("partial answer that");
+    applyEvent(view, {
+      ...(delta("A fresh answer", 1) as RunEvent),
+      runId: RUN,
+      seq: 5,
+      ts: new Date(T0 + 5000).toISOString(),
+    });
+    expect(view.answer).toBe("A fresh answer");
+    expect(execution?.state).toBe("running");
+  });
+
+  it("marks the running stage cancelled or failed when the run ends, and keeps the safe error", () => {
+    const cancelled = initialRunProgress(RUN);
+    for (const e of log([
+      queued,
+      started("context"),
+      {
+        type: "run.cancelled",
+        stage: "context",
+        progress: 5,
+        message: "Cancelled by the caller.",
+        data: { reason: "Cancelled by the caller." },
+      },
+    ]))
+      applyEvent(cancelled, e);
+    expect(cancelled.status).toBe("cancelled");
+    expect(cancelled.stages[0]?.state).toBe("cancelled");
+    expect(cancelled.stages.slice(1).every((s) => s.state === "pending")).toBe(true);
+
+    const failed = initialRunProgress(RUN);
+    const error = { code: "model_unauthorized", message: "The model rejected the API key." };
+    for (const e of log([
+      queued,
+      started("context"),
+      { type: "run.failed", stage: "context", progress: 5, message: error.message, data: { error } },
+    ]))
+      applyEvent(failed, e);
+    expect(failed.status).toBe("failed");
+    expect(failed.error).toEqual(error);
+    expect(failed.stages[0]?.state).toBe("failed");
+  });
+});
+
+describe("remainingMs and elapsedMs (time left from earlier runs' stage durations)", () => {
+  const estimates = Object.fromEntries(STAGES.map((s) => [s, { runs: 3, meanMs: 1000 }]));
+
+  it("sums the pending stages' means and what is left of the running stage's", () => {
+    const view = initialRunProgress(RUN);
+    for (const e of log([queued, started("context")])) applyEvent(view, e);
+    // context started at T0 + 1 s; 400 ms into it, 600 ms of it and 5 whole stages remain.
+    expect(remainingMs(view, estimates, T0 + 1400)).toBe(600 + 5 * 1000);
+    // Over its estimate: the running stage counts 0, not a negative time.
+    expect(remainingMs(view, estimates, T0 + 9000)).toBe(5 * 1000);
+    expect(elapsedMs(view, T0 + 1400)).toBe(1400);
+  });
+
+  it("is undefined while a stage still to run has no history, and 0 once the run ended", () => {
+    const view = initialRunProgress(RUN);
+    applyEvent(view, log([queued])[0] as RunEvent);
+    const { memory: _none, ...partial } = estimates;
+    expect(remainingMs(view, partial, T0)).toBeUndefined();
+    const done = initialRunProgress(RUN);
+    for (const e of syntheticRun(RUN, T0)) applyEvent(done, e);
+    expect(remainingMs(done, {}, T0 + 60_000)).toBe(0);
+    // An ended run's elapsed time stops at its terminal event.
+    expect(elapsedMs(done, T0 + 60_000)).toBe(elapsedMs(done, T0 + 120_000));
+  });
+
+  it("formats durations for people", () => {
+    expect(formatDuration(850)).toBe("850 ms");
+    expect(formatDuration(12_300)).toBe("12 s");
+    expect(formatDuration(185_000)).toBe("3 min 05 s");
+  });
+});

@@ -1,0 +1,80 @@
+import { ScanCommand } from "@aws-sdk/client-dynamodb";
+import { ulid } from "ulid";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readSse } from "../../support/sse.ts";
+import { startTestStack } from "../../support/stack.ts";
+
+let stack: Awaited<ReturnType<typeof startTestStack>>;
+beforeAll(async () => {
+  stack = await startTestStack({ OFFLINE_MODEL_TOKENS_PER_SECOND: "0" });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const post = (body: unknown, key?: string) =>
+  fetch(`${stack.url}/runs`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(key === undefined ? {} : { "idempotency-key": key }) },
+    body: JSON.stringify(body),
+  });
+
+async function runItems(): Promise<number> {
+  const out = await stack.store.table.client.send(
+    new ScanCommand({
+      TableName: stack.store.table.tableName,
+      FilterExpression: "sk = :run",
+      ExpressionAttributeValues: { ":run": { S: "RUN" } },
+      Select: "COUNT",
+    }),
+  );
+  return out.Count ?? 0;
+}
+
+describe("POST /runs with Idempotency-Key", () => {
+  it("returns the same run for the same key and request, and starts nothing new", async () => {
+    const before = await runItems();
+    const key = `key-${ulid()}`;
+    const first = await post({ question: "Only once, please" }, key);
+    expect(first.status).toBe(202);
+    const firstBody = await first.json();
+    const again = await post({ question: "Only once, please" }, key);
+    expect(again.status).toBe(202);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(await again.json()).toEqual(firstBody);
+    const { frames } = await readSse(firstBody.links.stream);
+    expect(frames.filter((f) => f.event === "run.started")).toHaveLength(1);
+    await stack.workflow.idle();
+    expect(await runItems()).toBe(before + 1);
+  });
+
+  it("gives concurrent requests with one key one run", async () => {
+    const before = await runItems();
+    const key = `key-${ulid()}`;
+    const answers = await Promise.all(
+      [1, 2, 3, 4, 5].map(() => post({ question: "Concurrent duplicates" }, key)),
+    );
+    expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 202, 202]);
+    const ids = new Set(await Promise.all(answers.map(async (a) => (await a.json()).runId)));
+    expect(ids.size).toBe(1);
+    await stack.workflow.idle();
+    expect(await runItems()).toBe(before + 1);
+  });
+
+  it("refuses the same key with another request (422) and a malformed key (400)", async () => {
+    const key = `key-${ulid()}`;
+    expect((await post({ question: "first" }, key)).status).toBe(202);
+    const other = await post({ question: "second" }, key);
+    expect(other.status).toBe(422);
+    expect((await other.json()).error.code).toBe("idempotency_key_reused");
+    for (const bad of ["has space", "x".repeat(256)]) {
+      const res = await post({ question: "q" }, bad);
+      expect(res.status).toBe(400);
+      expect((await res.json()).error.code).toBe("invalid_idempotency_key");
+    }
+    // Without a key every request is a new run.
+    const a = await (await post({ question: "no key" })).json();
+    const b = await (await post({ question: "no key" })).json();
+    expect(a.runId).not.toBe(b.runId);
+  });
+});
