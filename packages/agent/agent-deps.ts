@@ -1,8 +1,8 @@
 import type { Stage } from "../events/index.ts";
 import type { LogFn } from "../observability/index.ts";
 import type { Store } from "../store/index.ts";
+import type { Agent } from "./agent-definition.ts";
 import type { ModelClient } from "./model-client.ts";
-import type { StageImpl } from "./stage-context.ts";
 import type { ToolRegistry } from "./tools/index.ts";
 
 /** What the stage runner needs. */
@@ -20,8 +20,8 @@ export interface AgentDeps {
    * running Lambda, so a stage must notice by itself and abort its model call.
    */
   cancelCheckMs?: number;
-  /** Stage implementations; defaults to the six built-in stages. */
-  stages?: Record<Stage, StageImpl>;
+  /** The agent whose stages this runner runs (checked; see checkAgent). */
+  agent: Agent;
   /** Where best-effort failures (stage statistics) are reported. */
   log?: LogFn;
 }

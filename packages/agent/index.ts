@@ -3,7 +3,17 @@
  * import from here only; this list is what they use.
  */
 
+export {
+  type Agent,
+  type AgentDefinition,
+  AgentDefinitionError,
+  checkAgent,
+  type StageDefinition,
+  type StageLoop,
+  type StageSettings,
+} from "./agent-definition.ts";
 export type { AgentDeps } from "./agent-deps.ts";
+export { DEFAULT_AGENT_DEFINITION, defaultAgent, withStageCode } from "./default-agent.ts";
 export { StageFailedError, TransientStageError } from "./errors.ts";
 export { finalizeRun } from "./finalize.ts";
 export { chat, ModelClient, ModelOutputError } from "./model-client.ts";

@@ -17,7 +17,6 @@ import { stageIndex } from "./progress.ts";
 import { type RunState, RunStateSchema } from "./run-state.ts";
 import type { StageContext, StageImpl } from "./stage-context.ts";
 import { StageEvents } from "./stage-events.ts";
-import { STAGE_IMPLS } from "./stages/index.ts";
 import { watchForEnd } from "./watch-for-end.ts";
 
 /** The stage function's input, as the ASL's Parameters build it (see packages/workflow/definition.ts). */
@@ -84,7 +83,7 @@ async function runParsed(runId: string, stage: Stage, state: RunState, deps: Age
     events,
     signal: controller.signal,
   });
-  const outcome = await runBody((deps.stages ?? STAGE_IMPLS)[stage], ctx, controller, deps, runId);
+  const outcome = await runBody(stageCode(deps, stage), ctx, controller, deps, runId);
   const next: RunState = {
     ...state,
     ...outcome.state,
@@ -272,3 +271,15 @@ const STARTED_MESSAGES: Record<Stage, string> = {
   execution: "Executing the plan…",
   memory: "Saving what was learned…",
 };
+
+/**
+ * The code of a stage of the runner's agent.
+ * @throws StageFailedError `unknown_stage` when the agent has no such stage (a state machine
+ *   built from another definition than the one deployed with this function).
+ */
+function stageCode(deps: AgentDeps, stage: string): StageImpl {
+  const code = deps.agent.stage(stage)?.run;
+  if (!code)
+    throw new StageFailedError("unknown_stage", `The agent ${deps.agent.name} has no stage ${stage}.`);
+  return code;
+}

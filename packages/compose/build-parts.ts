@@ -1,6 +1,6 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import OpenAI from "openai";
-import { type AgentDeps, createDefaultTools, ModelClient } from "../agent/index.ts";
+import { type AgentDeps, createDefaultTools, defaultAgent, ModelClient } from "../agent/index.ts";
 import { CORS_POLICY, type Config, parseOrigins } from "../config/index.ts";
 import type { RunEvent, Stage } from "../events/index.ts";
 import type { LogFn } from "../observability/index.ts";
@@ -62,6 +62,7 @@ export function createAgentDeps(config: Config, store: Store, model: ModelClient
     },
   });
   return {
+    agent: defaultAgent,
     store,
     model,
     models,

@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context, MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
-import { type AgentDeps, finalizeRun, runStage, STAGE_IMPLS, type StageImpl } from "../agent/index.ts";
+import { type AgentDeps, finalizeRun, runStage, type StageImpl, withStageCode } from "../agent/index.ts";
 import { createApiApp } from "../api/index.ts";
 import { type Config, ConfigError } from "../config/index.ts";
 import type { RunEvent, Stage } from "../events/index.ts";
@@ -107,7 +107,7 @@ export function compose<W extends Workflow>(config: Config, platform: Platform<W
   const store = once(() => createStore(config, platform.dynamo, platform.onEventStored));
   const agent = once(() => {
     const deps = createAgentDeps(config, store(), createModelClient(config, platform.offlineModelUrl), log);
-    if (platform.stages) deps.stages = { ...STAGE_IMPLS, ...platform.stages };
+    if (platform.stages) deps.agent = withStageCode(deps.agent, platform.stages);
     return deps;
   });
   const auth = once(() => {
