@@ -21,7 +21,7 @@ export const MEMORY_GB = { stage: 1, stream: 0.5, api: 0.5 } as const;
 export interface RunUsage {
   stageMs: number;
   stageInvocations: number;
-  /** Validation attempts: each is followed by the PlanVerdict Choice state. */
+  /** Validation attempts: each is followed by the ValidationLoop Choice state. */
   validations: number;
   /** How long each watcher's stream was open (ms): ≈ the run's duration. */
   streamMs: number;
@@ -41,7 +41,7 @@ export interface CostLine {
 
 /** The cost lines of one run and their total per 1,000 runs ($). */
 export function costOf(u: RunUsage): { lines: CostLine[]; totalPer1000: number } {
-  // States entered: each stage Task, PlanVerdict after each validation, plus start and end.
+  // States entered: each stage Task, ValidationLoop after each validation, plus start and end.
   const transitions = u.stageInvocations + u.validations + 2;
   const stageGbS = MEMORY_GB.stage * (u.stageMs / 1000);
   const streamGbS = MEMORY_GB.stream * (u.streamMs / 1000) * u.watchers;

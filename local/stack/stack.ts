@@ -1,9 +1,9 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { Hono } from "hono";
-import type { ModelClient, StageImpl } from "../../packages/agent/index.ts";
+import type { AgentDefinition, ModelClient, StageImpl } from "../../packages/agent/index.ts";
 import { compose, devToken, generateSecret, isLoopback, type Parts } from "../../packages/compose/index.ts";
 import { type Config, ConfigError, usesOfflineModel } from "../../packages/config/index.ts";
-import type { RunEvent, Stage } from "../../packages/events/index.ts";
+import type { RunEvent } from "../../packages/events/index.ts";
 import { type AppEnv, errorResponse, HttpError } from "../../packages/http/index.ts";
 import { type LogFn, logFn } from "../../packages/observability/index.ts";
 import { endOrphanedRuns, ensureTable, type Store } from "../../packages/store/index.ts";
@@ -43,8 +43,13 @@ export interface LocalStackOptions {
   /** Retry waits (s) per state name; tests pass 0 to skip real backoff. */
   retryIntervalOverrides?: Record<string, number>;
   log?: LogFn;
-  /** Replace some of the built-in stage implementations (custom agents, fault tests). */
-  stages?: Partial<Record<Stage, StageImpl>>;
+  /**
+   * Run this agent instead of the built-in one (its stages, weights, timeouts and code); the
+   * state machine is generated from it too. Checked at start: AgentDefinitionError if invalid.
+   */
+  agent?: AgentDefinition;
+  /** Replace some of the agent's stage implementations by stage name (fault tests, the benchmark). */
+  stages?: Readonly<Record<string, StageImpl>>;
   /** Sees the DynamoDB client before first use: where the benchmark counts requests (middleware). */
   instrumentDynamo?: (client: DynamoDBClient) => void;
   /** Called once for each event the store wrote (see StoreOptions.onEventStored). */
@@ -87,6 +92,7 @@ export async function startLocalStack(config: Config, options: LocalStackOptions
       defaultFlush: "off",
       log,
       ...(options.onEventStored ? { onEventStored: options.onEventStored } : {}),
+      ...(options.agent ? { agent: options.agent } : {}),
       ...(options.stages ? { stages: options.stages } : {}),
     });
     if (config.DATA_DIR) await endOrphaned(parts.store, log);
@@ -147,7 +153,8 @@ async function serveOfflineModel(config: Config, log: LogFn): Promise<Served> {
 /** The Workflow adapter locally: the same ASL, each Task's body called in process. */
 function localWorkflow(parts: Parts<LocalWorkflow>, log: LogFn, options: LocalStackOptions): LocalWorkflow {
   return new LocalWorkflow({
-    definition: buildDefinition(LOCAL_ARNS),
+    // Generated from the agent this process runs, so the ASL and the stage code always agree.
+    definition: buildDefinition(parts.agent.agent, LOCAL_ARNS),
     arns: LOCAL_ARNS,
     stage: (input) => parts.runStage(input),
     finalize: (input) => parts.finalize(input),

@@ -1,15 +1,20 @@
 import { z } from "zod";
+import { StageSchema } from "../events/index.ts";
+import { RESERVED_STAGE_NAMES } from "../workflow/index.ts";
 import type { StageImpl } from "./stage-context.ts";
 
 /**
  * A stage name: a lower-case letter, then lower-case letters, digits or `_`, at most 32
- * characters. The name is the stage's id in events, statistics keys and model settings, and
- * its Task state's name is derived from it, so it stays a plain identifier (JSONPath
- * `$.state.loops.<name>` needs no quoting).
+ * characters: the events' STAGE_NAME_PATTERN, defined once there. The name is the stage's id
+ * in events, statistics keys and model settings, and its Task state's name is derived from it,
+ * so it stays a plain identifier (JSONPath `$.state.loops.<name>` needs no quoting).
+ * `finalize` and `failed` are reserved (packages/workflow RESERVED_STAGE_NAMES).
  */
-export const StageNameSchema = z
-  .string()
-  .regex(/^[a-z][a-z0-9_]{0,31}$/, "a stage name is a lower-case letter, then letters, digits or _ (≤ 32)");
+export const StageNameSchema = StageSchema.refine(
+  (name) => !RESERVED_STAGE_NAMES.includes(name),
+  // Capitalised, they would be the state machine's fixed Finalize and Failed states.
+  "finalize and failed are reserved stage names",
+);
 
 /**
  * An agent name: like a stage name, with `-` allowed. It keys everything per agent (stage

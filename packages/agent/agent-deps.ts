@@ -1,4 +1,3 @@
-import type { Stage } from "../events/index.ts";
 import type { LogFn } from "../observability/index.ts";
 import type { Store } from "../store/index.ts";
 import type { Agent } from "./agent-definition.ts";
@@ -10,7 +9,11 @@ export interface AgentDeps {
   store: Store;
   /** The default model; `models` may name another model per stage on the same endpoint. */
   model: ModelClient;
-  models?: Partial<Record<Stage, string>>;
+  /**
+   * Model name by stage name; a stage not listed uses `model`'s. A Map, not an object: stage
+   * names are open, and one called `constructor` must not find Object.prototype's.
+   */
+  models?: ReadonlyMap<string, string>;
   tools: ToolRegistry;
   /** llm.delta coalescing bounds (ms, characters); see DeltaCoalescer. */
   delta: { intervalMs: number; maxChars: number };

@@ -69,7 +69,8 @@ export function stageContext(parts: StageContextParts): { ctx: StageContext; col
     callTool: toolCaller(parts),
     recordUsage: (name: string, usage: Usage) => {
       collected.models.add(name);
-      const prev = collected.usageByStage[stage];
+      // Own keys only: a stage may be called `constructor` (stage names are open).
+      const prev = Object.hasOwn(collected.usageByStage, stage) ? collected.usageByStage[stage] : undefined;
       collected.usageByStage[stage] = prev ? addUsage(prev, usage) : usage;
     },
   };

@@ -24,9 +24,17 @@ export const RunStateSchema = z.object({
   turns: z.array(TurnSchema).optional(),
   analysis: AnalysisSchema.optional(),
   plan: z.array(PlanStepSchema).optional(),
-  planValid: z.boolean().optional(),
-  /** How many times validation sent the plan back to planning. */
-  repairs: z.number().int().nonnegative().optional(),
+  /**
+   * The stage the last completed stage asked to go back to (its loop's `to`); absent after any
+   * other completion. Written by the stage runner only; the `<Stage>Loop` Choice reads it.
+   */
+  goto: z.string().optional(),
+  /**
+   * How many times each looping stage asked to go back, by stage name (e.g. `{ validation: 1 }`
+   * after one invalid plan). Counted by the stage runner; the `<Stage>Loop` Choice goes back
+   * while the count is at most the loop's `max`.
+   */
+  loops: z.record(z.string(), z.number().int().nonnegative()).optional(),
   /** What validation found wrong with the last plan. */
   feedback: z.array(z.string()).optional(),
   answer: z.string().optional(),

@@ -39,13 +39,22 @@ export interface StageContext {
   recordUsage(model: string, usage: Usage): void;
 }
 
-/** What a stage returns: the changes to the run state, and details for its stage.completed event. */
+/**
+ * What a stage returns: the changes to the run state, and details for its stage.completed event.
+ * The loop fields of the state (`goto`, `loops`) are the runner's: a stage asks with `goto`.
+ */
 export interface StageOutcome {
-  state: Partial<RunState>;
+  state: Partial<Omit<RunState, "goto" | "loops">>;
   /** Human sentence for stage.completed. */
   message: string;
   /** JSON details for stage.completed `data`. */
   data?: Record<string, unknown>;
+  /**
+   * Go back to this earlier stage instead of going on: allowed only when the stage's definition
+   * has a `loop` whose `to` it names (else the run fails with `invalid_goto`). The runner counts
+   * it in `state.loops`; the state machine goes back at most `loop.max` times.
+   */
+  goto?: string;
 }
 
 /** A stage implementation. */

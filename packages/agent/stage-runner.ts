@@ -4,19 +4,19 @@ import {
   isTerminalType,
   type RunEvent,
   RunIdSchema,
-  STAGES,
   type Stage,
   StageSchema,
 } from "../events/index.ts";
-import { endRun, RunFinishedError, type RunLog, type Store, StoreUnavailableError } from "../store/index.ts";
+import { endRun, RunFinishedError, type RunLog, StoreUnavailableError } from "../store/index.ts";
 import type { AgentDeps } from "./agent-deps.ts";
 import { stageContext } from "./build-stage-context.ts";
 import { StageFailedError, TransientStageError } from "./errors.ts";
 import { addUsage } from "./model-client.ts";
-import { stageIndex } from "./progress.ts";
+import { stagePosition } from "./progress.ts";
 import { type RunState, RunStateSchema } from "./run-state.ts";
 import type { StageContext, StageImpl } from "./stage-context.ts";
 import { StageEvents } from "./stage-events.ts";
+import { applyOutcome } from "./stage-loop.ts";
 import { watchForEnd } from "./watch-for-end.ts";
 
 /** The stage function's input, as the ASL's Parameters build it (see packages/workflow/definition.ts). */
@@ -67,10 +67,16 @@ async function runParsed(runId: string, stage: Stage, state: RunState, deps: Age
   const log = deps.store.events.log(runId);
   const resume = await resumePoint(runId, stage, state, deps, log);
   if (resume.done) return state;
-  const events = new StageEvents(log, stage, resume.attempt, resume.last.progress);
-  await announce(runId, stage, resume, events, deps.store);
+  const code = stageCode(deps, stage); // an unknown stage fails before it writes anything
+  const events = new StageEvents(
+    log,
+    stagePosition(deps.agent.stages, stage).band,
+    resume.attempt,
+    resume.last.progress,
+  );
+  await announce(runId, stage, resume, events, deps);
   const startedAt = deps.store.table.now();
-  const model = deps.model.withModel(deps.models?.[stage] ?? deps.model.model);
+  const model = deps.model.withModel(deps.models?.get(stage) ?? deps.model.model);
   // Aborted when this stage ends, so nothing it started outlives it; model calls and tools
   // also have their own time limits (MODEL_TIMEOUT_MS, each tool's timeoutMs).
   const controller = new AbortController();
@@ -83,10 +89,9 @@ async function runParsed(runId: string, stage: Stage, state: RunState, deps: Age
     events,
     signal: controller.signal,
   });
-  const outcome = await runBody(stageCode(deps, stage), ctx, controller, deps, runId);
+  const outcome = await runBody(code, ctx, controller, deps, runId);
   const next: RunState = {
-    ...state,
-    ...outcome.state,
+    ...applyOutcome(deps.agent, stage, state, outcome), // the loop fields: see stage-loop.ts
     usageByStage: collected.usageByStage,
     models: [...collected.models],
     startedAt: state.startedAt ?? new Date(startedAt).toISOString(),
@@ -99,8 +104,8 @@ async function runParsed(runId: string, stage: Stage, state: RunState, deps: Age
 type Resume = { done: true } | { done: false; last: RunEvent; attempt: number; retried: boolean };
 
 /**
- * Read the newest event once and decide: the run already ended (a retried memory stage whose
- * first attempt completed it is done, anything else is RunFinishedError), the memory stage
+ * Read the newest event once and decide: the run already ended (a retried last stage whose
+ * first attempt completed it is done, anything else is RunFinishedError), the last stage
  * finished but not the run (complete it now), or which attempt this is.
  * @throws StageFailedError `run_not_found` for a run with no log; RunFinishedError.
  */
@@ -114,11 +119,11 @@ async function resumePoint(
   const last = await log.sync();
   if (!last) throw new StageFailedError("run_not_found", `run ${runId} has no log`);
   if (isTerminalType(last.type)) {
-    // A retried memory stage whose first attempt completed the run: done, not failed.
-    if (stage === "memory" && last.type === "run.completed") return { done: true };
+    // A retried last stage whose first attempt completed the run: done, not failed.
+    if (isLastStage(deps, stage) && last.type === "run.completed") return { done: true };
     throw new RunFinishedError(runId, last.type);
   }
-  if (stage === "memory" && last.type === "stage.completed" && last.stage === "memory") {
+  if (isLastStage(deps, stage) && last.type === "stage.completed" && last.stage === stage) {
     // The first attempt finished the stage but not the run (a store outage in complete()).
     await complete(runId, state, deps, (input) => log.append(input).then(() => undefined));
     return { done: true };
@@ -133,9 +138,10 @@ async function announce(
   stage: Stage,
   resume: Extract<Resume, { done: false }>,
   events: StageEvents,
-  store: Store,
+  deps: AgentDeps,
 ): Promise<void> {
   const { attempt } = resume;
+  const { store } = deps;
   if (resume.last.type === "run.queued") {
     await events.emit({
       type: "run.started",
@@ -163,8 +169,8 @@ async function announce(
     stage,
     attempt,
     progress: events.at(0),
-    message: STARTED_MESSAGES[stage],
-    data: { index: stageIndex(stage), total: STAGES.length },
+    message: STARTED_MESSAGES.get(stage) ?? `Running ${stage}…`,
+    data: { index: stagePosition(deps.agent.stages, stage).index, total: deps.agent.stages.length },
   });
 }
 
@@ -196,7 +202,10 @@ async function runBody(
   return outcome;
 }
 
-/** stage.completed, run.completed after memory, then the stage's duration statistics (best effort). */
+/**
+ * stage.completed, run.completed after the agent's last stage (unless it loops back), then the
+ * stage's duration statistics (best effort).
+ */
 async function finish(
   runId: string,
   stage: Stage,
@@ -214,10 +223,10 @@ async function finish(
     message: outcome.message,
     data: { durationMs, ...(outcome.data as Record<string, never>) },
   });
-  if (stage === "memory") await complete(runId, next, deps, events.emit);
+  if (isLastStage(deps, stage) && next.goto === undefined) await complete(runId, next, deps, events.emit);
   // Statistics feed clients' time-remaining estimates (after the run's own events, which they
   // must not delay); a run never fails for them.
-  await deps.store.stageStats.record(stage, durationMs).catch((err: unknown) =>
+  await deps.store.stageStats.record(deps.agent.name, stage, durationMs).catch((err: unknown) =>
     deps.log?.({
       level: "warn",
       msg: "could not record the stage duration",
@@ -263,14 +272,20 @@ async function complete(
   await deps.store.runs.unmarkActive(runId);
 }
 
-const STARTED_MESSAGES: Record<Stage, string> = {
-  context: "Loading context…",
-  analyzing: "Analyzing the request…",
-  planning: "Planning the task breakdown…",
-  validation: "Validating the plan…",
-  execution: "Executing the plan…",
-  memory: "Saving what was learned…",
-};
+/** stage.started's message for the built-in agent's stages; any other stage: `Running <stage>…`. */
+const STARTED_MESSAGES: ReadonlyMap<string, string> = new Map([
+  ["context", "Loading context…"],
+  ["analyzing", "Analyzing the request…"],
+  ["planning", "Planning the task breakdown…"],
+  ["validation", "Validating the plan…"],
+  ["execution", "Executing the plan…"],
+  ["memory", "Saving what was learned…"],
+]);
+
+/** True for the agent's last stage, whose completion completes the run. */
+function isLastStage(deps: AgentDeps, stage: string): boolean {
+  return deps.agent.stages.at(-1)?.name === stage;
+}
 
 /**
  * The code of a stage of the runner's agent.

@@ -16,6 +16,7 @@ import {
   startRunFromRequest,
 } from "../http/index.ts";
 import type { LogFn } from "../observability/index.ts";
+import type { RunAgentInfo } from "../run-start/index.ts";
 import { ENDED_STATUSES, endRun, type RunView, type Store } from "../store/index.ts";
 import type { Workflow } from "../workflow/index.ts";
 import { pageHtml } from "./page.ts";
@@ -24,6 +25,8 @@ import { pageHtml } from "./page.ts";
 export interface ApiDeps {
   store: Store;
   workflow: Workflow;
+  /** The agent runs are started for: its name and stage list go into each new run. */
+  agent: RunAgentInfo;
   auth: AuthSettings;
   /** Most runs one principal may have running at once (429 beyond it). */
   maxActiveRuns: number;
@@ -58,8 +61,9 @@ function withToken(streamUrl: string, token: string | undefined): string {
  * - POST /runs → 202 `{ runId, status, links }` and a Location header; starts the workflow. With
  *   an `Idempotency-Key` header, the same key and request within 24 h answer the same 202 (and
  *   `Idempotent-Replayed: true`) without starting anything; the same key with another request is 422.
- * - GET /runs/{runId} → the run's status, stage, progress, last seq and result, plus
- *   `stageEstimates` (mean stage durations of recent runs, for a time-remaining estimate).
+ * - GET /runs/{runId} → the run's agent and stage list, status, stage, progress, last seq and
+ *   result, plus `stageEstimates` (mean durations of its agent's stages in recent runs, for a
+ *   time-remaining estimate).
  * - GET /runs/{runId}/events?after=N&limit=M → a JSON page of events (for clients that cannot stream).
  * - POST /runs/{runId}/cancel → 202 (again for a run already cancelled), 409 `run_finished` for a
  *   run that ended otherwise; writes run.cancelled and stops the execution.
@@ -124,6 +128,7 @@ function registerRunRoutes(app: Hono<AppEnv>, deps: ApiDeps, log: LogFn): void {
     const started = await startRunFromRequest(c, {
       store,
       workflow,
+      agent: deps.agent,
       maxActiveRuns: deps.maxActiveRuns,
       log,
     });
@@ -213,12 +218,10 @@ function registerRunViews(app: Hono<AppEnv>, deps: ApiDeps): void {
   const { ownedRun } = runAccess(deps);
   app.get("/runs/:runId", async (c) => {
     const runId = runIdParam(c.req.param("runId"));
+    const view = ownedBy(await store.runs.view(runId), principalOf(c));
     // The estimates are a hint: without them the client shows no time remaining, nothing worse.
-    const [found, estimates] = await Promise.all([
-      store.runs.view(runId),
-      store.stageStats.estimates().catch(() => ({})),
-    ]);
-    const view = ownedBy(found, principalOf(c));
+    const stageNames = view.stages.map((s) => s.name);
+    const estimates = await store.stageStats.estimates(view.agent, stageNames).catch(() => ({}));
     const origin = new URL(c.req.url).origin;
     return c.json({
       ...publicView(view, links(origin, deps.streamBaseUrl ?? origin, runId)),

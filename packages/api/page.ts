@@ -51,7 +51,7 @@ const PAGE_TEMPLATE = `<!doctype html>
   #progress-text { color: var(--muted); font-variant-numeric: tabular-nums; }
   #timeline { list-style: none; padding: 0; margin: .5rem 0; border-left: 3px solid var(--line); }
   #timeline li { display: grid; grid-template-columns: 7rem 8rem 5rem 1fr; gap: .5rem; padding: .2rem .6rem; font-variant-numeric: tabular-nums; }
-  #timeline .name { font-weight: 600; text-transform: capitalize; }
+  #timeline .name { font-weight: 600; text-transform: capitalize; overflow-wrap: anywhere; }
   #timeline .message { color: var(--muted); overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
   #timeline li[data-state="pending"] { color: var(--muted); }
   #timeline li[data-state="running"] .state, #timeline li[data-state="retrying"] .state { color: var(--accent); }

@@ -68,12 +68,15 @@ async function follow(
   };
   process.on("SIGINT", onInterrupt);
   process.stdout.on("error", onStdoutError);
-  // The run as it is now: estimates for the time left, and the question and start time when
-  // watching from a later seq (run.queued, which carries them, is then not replayed).
+  // The run as it is now: estimates for the time left, and the question, agent, stage list and
+  // start time when watching from a later seq (run.queued, which carries them, is then not
+  // replayed; when it is, it sets the same stages again).
   const known = await client.getRun(runId).catch(() => undefined);
   if (known) {
     estimates = known.stageEstimates;
     view.question = known.question;
+    view.agent = known.agent;
+    view.stages = initialRunProgress(runId, known.stages).stages;
     view.createdAt = Date.parse(known.createdAt);
   }
   try {

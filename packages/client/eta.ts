@@ -2,18 +2,21 @@ import type { RunProgress } from "./run-view.ts";
 import type { StageEstimates } from "./types.ts";
 
 /**
- * Estimated time until the run ends (ms), from the mean stage durations of recent runs
- * (GET /runs/{runId} `stageEstimates`): the estimates of the stages still pending, plus what
- * is left of the running stage's estimate (at least 0). Undefined when a stage still to run
- * has no estimate (no history yet); 0 once the run ended.
+ * Estimated time until the run ends (ms), from the mean durations of its agent's stages in
+ * recent runs (GET /runs/{runId} `stageEstimates`): over the view's stages (the run's own,
+ * whatever they are), the estimates of the stages still pending, plus what is left of the
+ * running stage's estimate (at least 0). Undefined when a stage still to run has no estimate
+ * (no history yet) or the stages are not known yet; 0 once the run ended.
  * @param now the current time on the server's clock (ms since epoch).
  */
 export function remainingMs(view: RunProgress, estimates: StageEstimates, now: number): number | undefined {
   if (view.terminal) return 0;
+  if (view.stages.length === 0) return undefined;
   let total = 0;
   for (const stage of view.stages) {
     if (stage.state === "done") continue;
-    const estimate = estimates[stage.stage];
+    // Own keys only: a stage may be called `constructor` (stage names are open).
+    const estimate = Object.hasOwn(estimates, stage.stage) ? estimates[stage.stage] : undefined;
     if (!estimate) return undefined;
     const spent = stage.startedAt === undefined ? 0 : Math.max(0, now - stage.startedAt);
     total += Math.max(0, estimate.meanMs - spent);

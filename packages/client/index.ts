@@ -2,11 +2,18 @@
  * @stagecast/client: the typed client for Node and browsers (docs/client.md). Event types come
  * from the shared zod schema, so `event.data` is typed by `event.type`.
  */
-export type { EventOf, RunEvent, RunEventType, RunStatus, Stage, TerminalType } from "../events/index.ts";
+export type {
+  EventOf,
+  RunEvent,
+  RunEventType,
+  RunStage,
+  RunStatus,
+  Stage,
+  TerminalType,
+} from "../events/index.ts";
 export {
   isTerminalType,
   RunEventSchema,
-  STAGES,
   STATUS_OF_TERMINAL,
   TERMINAL_TYPES,
 } from "../events/index.ts";
@@ -17,6 +24,7 @@ export type { TokenSource } from "./http.ts";
 export {
   applyEvent,
   initialRunProgress,
+  type ListedStage,
   type RunProgress,
   type StageState,
   type StageView,

@@ -3,12 +3,20 @@ import {
   type RunEvent,
   type RunStatus,
   type SafeError,
-  STAGES,
   STATUS_OF_TERMINAL,
   type Stage,
   type TerminalType,
   type Usage,
 } from "../events/index.ts";
+
+/**
+ * A stage as a run lists it (run.queued `data.stages`, GET /runs/{runId} `stages`: a
+ * RunStage); the weight may be left out.
+ */
+export interface ListedStage {
+  name: Stage;
+  weight?: number;
+}
 
 /** Where a stage is in a run, as a timeline shows it. */
 export type StageState = "pending" | "running" | "retrying" | "done" | "failed" | "cancelled";
@@ -20,6 +28,11 @@ export type StageState = "pending" | "running" | "retrying" | "done" | "failed" 
  */
 export interface StageView {
   stage: Stage;
+  /**
+   * The stage's weight as the run listed it (relative: its share of the progress bar is
+   * weight / Σ weights); absent for a stage the run did not list.
+   */
+  weight?: number;
   state: StageState;
   attempt: number;
   startedAt?: number;
@@ -50,6 +63,13 @@ export interface RunProgress {
   runId: string;
   status: RunStatus;
   question?: string;
+  /** The name of the agent that runs it (from run.queued). */
+  agent?: string;
+  /**
+   * The timeline: the run's own stages in run order (from run.queued, or from GET /runs/{runId}
+   * given to {@link initialRunProgress}), whatever their names and number. A stage that shows
+   * up in an event without being listed is added after the others, in order of appearance.
+   */
   stages: StageView[];
   progress: number;
   message: string;
@@ -64,18 +84,25 @@ export interface RunProgress {
   models?: string[];
 }
 
-/** A run's view before any event arrived. */
-export function initialRunProgress(runId: string): RunProgress {
-  return {
+/**
+ * A run's view before any event arrived.
+ * @param stages the run's stages in run order, when known before its events (GET /runs/{runId}
+ *   `stages`, for a client that joins mid-run and does not replay run.queued); otherwise the
+ *   timeline starts empty and run.queued fills it.
+ */
+export function initialRunProgress(runId: string, stages: readonly ListedStage[] = []): RunProgress {
+  const view: RunProgress = {
     runId,
     status: "queued",
-    stages: STAGES.map((stage) => ({ stage, state: "pending", attempt: 0 })),
+    stages: [],
     progress: 0,
     message: "",
     answer: "",
     tools: [],
     lastSeq: 0,
   };
+  listStages(view, stages);
+  return view;
 }
 
 /** Identifies which attempt wrote the current answer, so a retried attempt starts it afresh. */
@@ -93,12 +120,14 @@ export function applyEvent(view: RunProgress, event: RunEvent): RunProgress {
   const at = Date.parse(event.ts);
   view.progress = Math.max(view.progress, event.progress);
   view.message = event.message;
-  const stage = event.stage ? view.stages.find((s) => s.stage === event.stage) : undefined;
+  const stage = event.stage ? stageOf(view, event.stage) : undefined;
   if (stage && !isTerminalType(event.type)) stage.message = event.message;
   switch (event.type) {
     case "run.queued":
       view.question = event.data.question;
       view.createdAt = at;
+      if (event.data.agent !== undefined) view.agent = event.data.agent;
+      if (event.data.stages) listStages(view, event.data.stages);
       break;
     case "run.started":
       view.status = "running";
@@ -168,6 +197,36 @@ export function applyEvent(view: RunProgress, event: RunEvent): RunProgress {
   }
   if (isTerminalType(event.type)) end(view, event.type, at);
   return view;
+}
+
+function pendingStage({ name, weight }: ListedStage): StageView {
+  return { stage: name, ...(weight === undefined ? {} : { weight }), state: "pending", attempt: 0 };
+}
+
+/** The view's entry for stage `name`; a stage the run did not list is added at the end. */
+function stageOf(view: RunProgress, name: Stage): StageView {
+  let stage = view.stages.find((s) => s.stage === name);
+  if (!stage) {
+    stage = pendingStage({ name });
+    view.stages.push(stage);
+  }
+  return stage;
+}
+
+/**
+ * Set the timeline to the run's stage list (run.queued), keeping what is known of each stage
+ * already shown; a stage shown but not in the list stays, after the listed ones.
+ */
+function listStages(view: RunProgress, listed: readonly ListedStage[]): void {
+  const known = new Map(view.stages.map((s) => [s.stage, s]));
+  const shown = new Map<Stage, StageView>();
+  for (const entry of listed) {
+    if (shown.has(entry.name)) continue; // a name listed twice is shown once
+    const stage = known.get(entry.name) ?? pendingStage(entry);
+    if (entry.weight !== undefined) stage.weight = entry.weight;
+    shown.set(entry.name, stage);
+  }
+  view.stages = [...shown.values(), ...view.stages.filter((s) => !shown.has(s.stage))];
 }
 
 function end(view: RunProgress, type: TerminalType, at: number) {

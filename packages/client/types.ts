@@ -1,4 +1,4 @@
-import type { RunEvent, RunStatus, SafeError, Stage } from "../events/index.ts";
+import type { RunEvent, RunStage, RunStatus, SafeError, Stage } from "../events/index.ts";
 
 /** Absolute URLs of a run's resources; `stream` carries the stream token when auth is on. */
 export interface RunLinks {
@@ -25,7 +25,10 @@ export interface StartedRun {
   links: RunLinks;
 }
 
-/** How long earlier runs' stages took (mean ms over recent runs), for a time-remaining estimate. */
+/**
+ * How long the run's agent's stages took in earlier runs, by stage name: attempts completed
+ * and their mean duration (ms) over recent runs, for a time-remaining estimate.
+ */
 export type StageEstimates = Partial<Record<Stage, { runs: number; meanMs: number }>>;
 
 /**
@@ -38,6 +41,13 @@ export interface RunSummary {
   question: string;
   projectId?: string;
   conversationId?: string;
+  /** The name of the agent that runs it. */
+  agent: string;
+  /**
+   * The agent's stages in run order with their weights (what a timeline shows); empty for a
+   * run from before runs listed their stages.
+   */
+  stages: RunStage[];
   stage?: Stage;
   progress: number;
   lastSeq: number;

@@ -1,8 +1,8 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import OpenAI from "openai";
-import { type AgentDeps, createDefaultTools, defaultAgent, ModelClient } from "../agent/index.ts";
+import { type Agent, type AgentDeps, createDefaultTools, ModelClient } from "../agent/index.ts";
 import { CORS_POLICY, type Config, parseOrigins } from "../config/index.ts";
-import type { RunEvent, Stage } from "../events/index.ts";
+import type { RunEvent } from "../events/index.ts";
 import type { LogFn } from "../observability/index.ts";
 import { openStore, type Store } from "../store/index.ts";
 import type { FlushStrategy, StreamSettings } from "../stream/index.ts";
@@ -45,13 +45,35 @@ export function createModelClient(config: Config, offlineBaseUrl?: string): Mode
   return new ModelClient({ openai, model, timeoutMs: config.MODEL_TIMEOUT_MS });
 }
 
-/** The stage runner's dependencies for a configuration: models per stage, the built-in tools, delta bounds. */
-export function createAgentDeps(config: Config, store: Store, model: ModelClient, log?: LogFn): AgentDeps {
-  const models: Partial<Record<Stage, string>> = {};
-  if (config.OPENAI_MODEL_ANALYZING) models.analyzing = config.OPENAI_MODEL_ANALYZING;
-  if (config.OPENAI_MODEL_PLANNING) models.planning = config.OPENAI_MODEL_PLANNING;
-  if (config.OPENAI_MODEL_EXECUTION) models.execution = config.OPENAI_MODEL_EXECUTION;
-  if (config.OPENAI_MODEL_MEMORY) models.memory = config.OPENAI_MODEL_MEMORY;
+/**
+ * Model name by stage of `agent`: the setting `OPENAI_MODEL_<STAGE>` (the stage's name in
+ * upper case, e.g. OPENAI_MODEL_PLANNING) when the configuration has one, else the stage's own
+ * `model`; stages with neither use the default model.
+ */
+export function stageModels(config: Config, agent: Agent): Map<string, string> {
+  const settings: Readonly<Record<string, unknown>> = config;
+  const models = new Map<string, string>();
+  for (const stage of agent.stages) {
+    const key = `OPENAI_MODEL_${stage.name.toUpperCase()}`;
+    const setting = Object.hasOwn(settings, key) ? settings[key] : undefined;
+    const model = typeof setting === "string" && setting !== "" ? setting : stage.model;
+    if (model) models.set(stage.name, model);
+  }
+  return models;
+}
+
+/**
+ * The stage runner's dependencies for a configuration and agent: models per stage (see
+ * {@link stageModels}), the built-in tools, delta bounds.
+ */
+export function createAgentDeps(
+  config: Config,
+  store: Store,
+  model: ModelClient,
+  agent: Agent,
+  log?: LogFn,
+): AgentDeps {
+  const models = stageModels(config, agent);
   const tools = createDefaultTools({
     httpGet: {
       allowlist: config.HTTP_GET_ALLOWLIST.split(",")
@@ -62,7 +84,7 @@ export function createAgentDeps(config: Config, store: Store, model: ModelClient
     },
   });
   return {
-    agent: defaultAgent,
+    agent,
     store,
     model,
     models,

@@ -1,10 +1,19 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context, MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
-import { type AgentDeps, finalizeRun, runStage, type StageImpl, withStageCode } from "../agent/index.ts";
+import {
+  type AgentDefinition,
+  type AgentDeps,
+  checkAgent,
+  defaultAgent,
+  finalizeRun,
+  runStage,
+  type StageImpl,
+  withStageCode,
+} from "../agent/index.ts";
 import { createApiApp } from "../api/index.ts";
 import { type Config, ConfigError } from "../config/index.ts";
-import type { RunEvent, Stage } from "../events/index.ts";
+import type { RunEvent } from "../events/index.ts";
 import type { AuthSettings } from "../http/index.ts";
 import type { LogFn, Meter } from "../observability/index.ts";
 import type { TriggerDeps } from "../run-start/index.ts";
@@ -47,8 +56,14 @@ export interface Platform<W extends Workflow = Workflow> {
   meter?: Meter;
   /** Sees every event the store writes (metrics on AWS, request counts in the benchmark). */
   onEventStored?: (event: RunEvent) => void;
-  /** Replace some built-in stage implementations (fault tests, custom agents). */
-  stages?: Partial<Record<Stage, StageImpl>>;
+  /**
+   * The agent to run instead of the built-in one (checked on first use: an invalid definition
+   * throws AgentDefinitionError then). The workflow's state machine must be built from the
+   * same agent (`parts.agent.agent`).
+   */
+  agent?: AgentDefinition;
+  /** Replace some of the agent's stage implementations by name (fault tests, the benchmark). */
+  stages?: Readonly<Record<string, StageImpl>>;
   /** A development token the page offers (local, loopback only). */
   devToken?: string;
   /** Time left in the current invocation (ms), so a stream ends before Lambda cuts it. */
@@ -106,9 +121,10 @@ export function compose<W extends Workflow>(config: Config, platform: Platform<W
   const log = platform.log;
   const store = once(() => createStore(config, platform.dynamo, platform.onEventStored));
   const agent = once(() => {
-    const deps = createAgentDeps(config, store(), createModelClient(config, platform.offlineModelUrl), log);
-    if (platform.stages) deps.agent = withStageCode(deps.agent, platform.stages);
-    return deps;
+    const checked = platform.agent ? checkAgent(platform.agent) : defaultAgent;
+    const chosen = platform.stages ? withStageCode(checked, platform.stages) : checked;
+    const model = createModelClient(config, platform.offlineModelUrl);
+    return createAgentDeps(config, store(), model, chosen, log);
   });
   const auth = once(() => {
     if (config.AUTH === "off" && !platform.authOffAllowed) {
@@ -141,6 +157,7 @@ export function compose<W extends Workflow>(config: Config, platform: Platform<W
     triggerDeps: () => ({
       store: store(),
       workflow: workflow(),
+      agent: agent().agent,
       maxActiveRuns: config.MAX_ACTIVE_RUNS,
       owner: config.TRIGGER_OWNER,
       log,
@@ -156,6 +173,7 @@ function apiApp<W extends Workflow>(parts: Parts<W>, platform: Platform<W>) {
   return createApiApp({
     store: parts.store,
     workflow: parts.workflow,
+    agent: parts.agent.agent,
     auth: parts.auth,
     maxActiveRuns: config.MAX_ACTIVE_RUNS,
     log: platform.log,
@@ -170,7 +188,7 @@ function streamApp<W extends Workflow>(parts: Parts<W>, platform: Platform<W>) {
     store: parts.store,
     settings: streamSettings(config, platform.defaultFlush),
     auth: parts.auth,
-    start: { workflow: parts.workflow, maxActiveRuns: config.MAX_ACTIVE_RUNS },
+    start: { workflow: parts.workflow, agent: parts.agent.agent, maxActiveRuns: config.MAX_ACTIVE_RUNS },
     log: platform.log,
     ...(platform.meter ? { meter: platform.meter } : {}),
     ...(platform.remainingMs ? { remainingMs: platform.remainingMs } : {}),

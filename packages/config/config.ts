@@ -24,7 +24,11 @@ export const ConfigSchema = z.object({
   OPENAI_API_KEY: z.string().optional(),
   /** Model name sent to the API; defaults to `offline` for the embedded model, `gpt-4o-mini` otherwise. */
   OPENAI_MODEL: z.string().optional(),
-  /** Model for the analyzing stage (default OPENAI_MODEL). */
+  /**
+   * Model for the analyzing stage (default: the stage's own `model`, else OPENAI_MODEL). Any
+   * agent's stage gets `OPENAI_MODEL_<ITS NAME IN UPPER CASE>` when this schema has that
+   * setting: these four, named after the built-in agent's model-calling stages.
+   */
   OPENAI_MODEL_ANALYZING: z.string().optional(),
   /** Model for the planning stage (default OPENAI_MODEL). */
   OPENAI_MODEL_PLANNING: z.string().optional(),

@@ -1,15 +1,31 @@
 import * as z from "zod";
 
 /**
- * The six agent stages, in workflow order. The order is the contract clients render a
- * timeline from, and the order the state machine visits them (docs/design.md, "The picture on AWS").
+ * What a stage name looks like: a lower-case letter, then lower-case letters, digits or `_`,
+ * at most 32 characters. Stage names are open (each agent names its own stages, see
+ * packages/agent's checkAgent), so this pattern is the whole contract: a plain identifier that
+ * is safe in events, statistics attribute names and derived state names.
  */
-export const STAGES = ["context", "analyzing", "planning", "validation", "execution", "memory"] as const;
+export const STAGE_NAME_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
 
-/** One of {@link STAGES}. */
-export const StageSchema = z.enum(STAGES);
-/** A stage name, e.g. `"planning"`. */
+/** A stage name (see {@link STAGE_NAME_PATTERN}), e.g. `"planning"`. */
+export const StageSchema = z
+  .string()
+  .regex(STAGE_NAME_PATTERN, "a stage name is a lower-case letter, then letters, digits or _ (≤ 32)");
+/** A stage name, e.g. `"planning"`: any name an agent gives a stage. */
 export type Stage = z.infer<typeof StageSchema>;
+
+/**
+ * A stage as a run lists it (run.queued `data.stages`, GET /runs/{runId} `stages`): its name
+ * and weight, a positive number relative to the other stages' weights. A stage's share of the
+ * run's progress bar is weight / Σ weights (the bands tile 0–100 in list order).
+ */
+export const RunStageSchema = z.object({
+  name: StageSchema,
+  weight: z.number().positive(),
+});
+/** One entry of a run's stage list: `{ name, weight }`. */
+export type RunStage = z.infer<typeof RunStageSchema>;
 
 /**
  * A run identifier: a ULID (26 Crockford base-32 characters, time-ordered), so ids sort by
@@ -72,6 +88,13 @@ export const RunEventSchema = z.discriminatedUnion("type", [
       question: z.string(),
       projectId: z.string().optional(),
       conversationId: z.string().optional(),
+      /**
+       * The agent that runs it (its name) and that agent's stages in run order: what a client
+       * draws its timeline from. Absent only in runs queued before runs carried their stage
+       * list; a client then adds stages as they appear.
+       */
+      agent: z.string().optional(),
+      stages: z.array(RunStageSchema).optional(),
     }),
   ),
   ev("run.started", z.object({ executionName: z.string().optional() })),

@@ -5,6 +5,7 @@
 export { CreateRunSchema, describeIssues, IdempotencyKeySchema } from "./schema.ts";
 export {
   IdempotencyConflictError,
+  type RunAgentInfo,
   type StartOutcome,
   type StartRunDeps,
   startRun,

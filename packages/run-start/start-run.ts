@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { ulid } from "ulid";
+import type { RunStage } from "../events/index.ts";
 import type { LogFn } from "../observability/index.ts";
 import { buildEvent, endRun, isOwnedBy, RunExistsError, type Store } from "../store/index.ts";
 import { type Workflow, WorkflowUnavailableError } from "../workflow/index.ts";
@@ -20,10 +21,22 @@ export class IdempotencyConflictError extends Error {
   override name = "IdempotencyConflictError";
 }
 
+/**
+ * The agent runs are started for, as far as starting one needs it: its name and its stages in
+ * run order with their weights (an Agent from packages/agent is one). They go into run.queued
+ * and the run item, so every client draws the run's own stages.
+ */
+export interface RunAgentInfo {
+  name: string;
+  stages: readonly RunStage[];
+}
+
 /** What starting a run needs. */
 export interface StartRunDeps {
   store: Store;
   workflow: Workflow;
+  /** The agent the workflow runs (compose passes `parts.agent.agent`). */
+  agent: RunAgentInfo;
   /** Most runs one owner may have running at once. */
   maxActiveRuns: number;
   log?: LogFn;
@@ -49,9 +62,9 @@ export interface StartOutcome {
  * Start a run: the one path behind POST /runs and the SQS / EventBridge trigger.
  * 1. With an idempotency key: claim it (per owner, 24 h); a repeat returns the first run.
  * 2. A new run takes one of the owner's run slots, atomically.
- * 3. Create the run item, queue it (run.queued at exactly seq 1), start the workflow (the
- *    execution name is the run id). Each step is safe to repeat, so a replay finishes whatever
- *    an earlier request with the same key left undone.
+ * 3. Create the run item, queue it (run.queued at exactly seq 1; both carry the agent's name
+ *    and stage list), start the workflow (the execution name is the run id). Each step is safe
+ *    to repeat, so a replay finishes whatever an earlier request with the same key left undone.
  * @throws TooManyActiveRunsError, IdempotencyConflictError; WorkflowUnavailableError (the run
  *   is then ended with run.failed `workflow_unavailable` and the key freed); StoreError.
  */
@@ -85,8 +98,9 @@ export async function startRun(deps: StartRunDeps, request: StartRunRequest): Pr
       throw new TooManyActiveRunsError(deps.maxActiveRuns);
     }
   }
+  const stages = deps.agent.stages.map(({ name, weight }) => ({ name, weight }));
   try {
-    await store.runs.create(runId, input, owner, slot);
+    await store.runs.create(runId, { ...input, agent: deps.agent.name, stages }, owner, slot);
   } catch (err) {
     if (slot !== undefined) await store.slots.release(owner, slot, runId);
     if (!(err instanceof RunExistsError && key !== undefined)) throw err;
@@ -105,6 +119,8 @@ export async function startRun(deps: StartRunDeps, request: StartRunRequest): Pr
             question: input.question,
             ...(input.projectId ? { projectId: input.projectId } : {}),
             ...(input.conversationId ? { conversationId: input.conversationId } : {}),
+            agent: deps.agent.name,
+            stages,
           },
         },
         runId,

@@ -70,8 +70,18 @@ export const slotsPk = (owner: string): string => `SLOTS#${ownerSegment(owner)}`
 /** Sort key of slot number `slot`: the number in decimal (`0`, `1`, …). */
 export const slotSk = (slot: number): string => String(slot);
 
-/** Partition of the stage-duration statistics: one item per UTC day. */
-export const STATS_PK = "STATS#STAGES";
+/**
+ * Partition of one agent's stage-duration statistics: `STATS#AGENT#<agent>`, one item per UTC
+ * day. Per agent, so two agents with a stage of the same name never mix their durations (agent
+ * names have no `#`: see AgentNameSchema).
+ */
+export const statsPk = (agent: string): string => `STATS#AGENT#${agent}`;
+
+/** The statistics item's attributes for `stage`: attempts completed and their total duration (ms). */
+export const statsAttributes = (stage: string): { runs: string; ms: string } => ({
+  runs: `${stage}Runs`,
+  ms: `${stage}Ms`,
+});
 
 /** Sort key of the statistics item of the UTC day holding `ms` (ms since epoch): `DAY#YYYY-MM-DD`. */
 export const statsDaySk = (ms: number): string => `DAY#${new Date(ms).toISOString().slice(0, 10)}`;

@@ -1,4 +1,10 @@
-import { type RunEvent, type RunStatus, type SafeError, STATUS_OF_TERMINAL } from "../events/index.ts";
+import {
+  type RunEvent,
+  type RunStage,
+  type RunStatus,
+  type SafeError,
+  STATUS_OF_TERMINAL,
+} from "../events/index.ts";
 
 /**
  * The owner of runs started while authentication is off (every caller is this principal), and
@@ -18,13 +24,24 @@ export function isOwnedBy(run: { owner?: string | undefined }, principal: string
 }
 
 /**
+ * The agent runs were started with before the run item named its agent: the built-in one,
+ * whose name this is. {@link RunRecords.view} shows it for such an item.
+ */
+export const LEGACY_AGENT = "default";
+
+/**
  * The request a run was created for. `question` is the user's text; `projectId` scopes memory;
  * `conversationId` links runs that are turns of one conversation.
+ * `agent` and `stages` are the agent that runs it (its name) and its stages in run order
+ * (`{ name, weight }`, as run.queued carries them), stored on the item at creation so
+ * GET /runs/{runId} needs no other read; startRun always sets them.
  */
 export interface RunInput {
   question: string;
   projectId?: string;
   conversationId?: string;
+  agent?: string;
+  stages?: readonly RunStage[];
 }
 
 /**
@@ -57,6 +74,10 @@ export type RunPatch = Partial<Pick<RunRecord, "status" | "executionArn" | "answ
  * because it may be newer than the item).
  */
 export interface RunView extends RunRecord {
+  /** The agent's name ({@link LEGACY_AGENT} for an item from before runs named theirs). */
+  agent: string;
+  /** The agent's stages in run order; empty for an item from before runs listed theirs. */
+  stages: readonly RunStage[];
   stage?: RunEvent["stage"];
   progress: number;
   lastSeq: number;

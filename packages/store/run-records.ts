@@ -11,7 +11,14 @@ import { isTerminalType, STATUS_OF_TERMINAL } from "../events/index.ts";
 import { RunExistsError, RunNotFoundError, StoreError } from "./errors.ts";
 import { ACTIVE_PK, OWNER_RUN_SK_PREFIX, ownerPk, ownerRunSk, RUN_SK, runPk } from "./keys.ts";
 import type { RunEvents } from "./run-events.ts";
-import { ANONYMOUS, type RunInput, type RunPatch, type RunRecord, type RunView } from "./run-record.ts";
+import {
+  ANONYMOUS,
+  LEGACY_AGENT,
+  type RunInput,
+  type RunPatch,
+  type RunRecord,
+  type RunView,
+} from "./run-record.ts";
 import { isConditionFailed, toStoreError } from "./sdk-errors.ts";
 import { newestByPrefix, putSideItem } from "./side-items.ts";
 import { RunSlots } from "./slots.ts";
@@ -36,8 +43,9 @@ export class RunRecords {
   }
 
   /**
-   * Create the run item with status `queued`, then its active marker (holding `slot`, the run
-   * slot it took, if any) and its owner index entry.
+   * Create the run item with status `queued` (and the agent's name and stage list when
+   * `input` has them), then its active marker (holding `slot`, the run slot it took, if any)
+   * and its owner index entry.
    * @throws RunExistsError when the id is taken (the write is conditional, so nothing is overwritten).
    */
   async create(runId: string, input: RunInput, owner = ANONYMOUS, slot?: number): Promise<RunRecord> {
@@ -49,6 +57,10 @@ export class RunRecords {
       question: input.question,
       ...(input.projectId === undefined ? {} : { projectId: input.projectId }),
       ...(input.conversationId === undefined ? {} : { conversationId: input.conversationId }),
+      ...(input.agent === undefined ? {} : { agent: input.agent }),
+      ...(input.stages === undefined
+        ? {}
+        : { stages: input.stages.map(({ name, weight }) => ({ name, weight })) }),
       createdAt: ts,
       updatedAt: ts,
       expiresAt: this.table.expiresAt(),
@@ -185,12 +197,17 @@ export class RunRecords {
     }
   }
 
-  /** The run item merged with its log's last event, or undefined when there is no such run. */
+  /**
+   * The run item merged with its log's last event, or undefined when there is no such run. An
+   * item from before runs named their agent shows {@link LEGACY_AGENT} and no stages.
+   */
   async view(runId: string): Promise<RunView | undefined> {
     const [record, last] = await Promise.all([this.get(runId), this.#events.last(runId)]);
     if (!record) return undefined;
     return {
       ...record,
+      agent: record.agent ?? LEGACY_AGENT,
+      stages: record.stages ?? [],
       // The log is the truth: a terminal event decides the status even if the item lags.
       status: last && isTerminalType(last.type) ? STATUS_OF_TERMINAL[last.type] : record.status,
       ...(last?.stage === undefined ? {} : { stage: last.stage }),

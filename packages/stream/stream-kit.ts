@@ -3,6 +3,7 @@ import { type SSEStreamingApi, streamSSE } from "hono/streaming";
 import { type AppEnv, type AuthSettings, HttpError } from "../http/index.ts";
 import type { LogFn, Meter } from "../observability/index.ts";
 import { METRIC } from "../observability/index.ts";
+import type { RunAgentInfo } from "../run-start/index.ts";
 import type { Store } from "../store/index.ts";
 import type { Workflow } from "../workflow/index.ts";
 import { FLUSH_STRATEGIES, type FlushStrategy } from "./flush.ts";
@@ -31,7 +32,7 @@ export interface StreamDeps {
    * What POST /ask-stream (the AutoGen streaming API's route) starts runs with. Without it that route answers
    * 404: a stream host that may only read the table cannot start runs.
    */
-  start?: { workflow: Workflow; maxActiveRuns: number };
+  start?: { workflow: Workflow; agent: RunAgentInfo; maxActiveRuns: number };
   log?: LogFn;
   /** Stream metrics (StreamConnections, StreamDuration), published when each stream ends. */
   meter?: Meter;

@@ -1,15 +1,22 @@
-import { type EventInput, type RunEvent, STAGES } from "../events/index.ts";
+import type { EventInput, RunEvent } from "../events/index.ts";
 
 /** Time between two synthetic events (ms): the whole synthetic run takes about 2 s. */
 export const SYNTHETIC_EVENT_GAP_MS = 100;
+
+/**
+ * The synthetic run's agent and stages (data, not the built-in agent: nothing runs them). Equal
+ * weights, so each stage owns a sixth of the progress bar.
+ */
+const SYNTHETIC_AGENT = "synthetic";
+const SYNTHETIC_STAGES = ["context", "analyzing", "planning", "validation", "execution", "memory"] as const;
 
 /** The answer the synthetic run writes, in three llm.delta chunks. */
 const ANSWER = ["Streaming works: ", "this is a synthetic run, ", "no model was called."];
 
 /**
- * The events of a short synthetic run for GET /test-stream (the AutoGen streaming API's test route): every
- * stage starts and completes, execution runs one tool and writes the answer in three
- * deltas, and the run completes. Nothing is stored and no model is called; the events are
+ * The events of a short synthetic run for GET /test-stream (the AutoGen streaming API's test
+ * route): run.queued lists six stages (agent `synthetic`), every one starts and completes,
+ * execution runs one tool and writes the answer in three deltas, and the run completes. Nothing is stored and no model is called; the events are
  * valid RunEvents, so clients exercise exactly the code paths a real run takes.
  * @param runId a ULID for the synthetic run (not stored anywhere).
  * @param startMs the time of the first event (ms since epoch); each next one is
@@ -21,20 +28,25 @@ export function syntheticRun(runId: string, startMs: number): RunEvent[] {
       type: "run.queued",
       progress: 0,
       message: "Run queued.",
-      data: { question: "Is streaming working?" },
+      data: {
+        question: "Is streaming working?",
+        agent: SYNTHETIC_AGENT,
+        stages: SYNTHETIC_STAGES.map((name) => ({ name, weight: 1 })),
+      },
     },
     { type: "run.started", progress: 0, message: "Run started.", data: {} },
   ];
-  STAGES.forEach((stage, index) => {
-    const start = Math.round((index / STAGES.length) * 1000) / 10;
-    const end = Math.round(((index + 1) / STAGES.length) * 1000) / 10;
+  const total = SYNTHETIC_STAGES.length;
+  SYNTHETIC_STAGES.forEach((stage, index) => {
+    const start = Math.round((index / total) * 1000) / 10;
+    const end = Math.round(((index + 1) / total) * 1000) / 10;
     inputs.push({
       type: "stage.started",
       stage,
       attempt: 0,
       progress: start,
       message: `Stage ${stage} started.`,
-      data: { index, total: STAGES.length },
+      data: { index, total },
     });
     if (stage === "execution") {
       const input = { expression: "6 * 7" };

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { defaultAgent } from "../../packages/agent/index.ts";
 import { streamSettings } from "../../packages/compose/index.ts";
 import {
   AUTOGEN_EVENT_TYPES,
@@ -10,7 +11,6 @@ import {
   EVENT_TYPES,
   type RunEvent,
   RunEventSchema,
-  STAGES,
   toAutoGenEvent,
 } from "../../packages/events/index.ts";
 import { openStore } from "../../packages/store/index.ts";
@@ -18,6 +18,9 @@ import { createStreamApp } from "../../packages/stream/stream-app.ts";
 import { answer, countItems, expectCleanError } from "../support/hostile.ts";
 import { readSse } from "../support/sse.ts";
 import { startRun, startTestStack } from "../support/stack.ts";
+
+/** The built-in agent's stage names, in run order. */
+const STAGES = defaultAgent.stages.map((s) => s.name);
 
 /**
  * The AutoGen streaming API (docs/api.md §7, docs/origins.md) against the real local stack:
@@ -178,7 +181,7 @@ const isStageOrRun = (type: string) => type.startsWith("stage.") || type.startsW
 describe("stage duration statistics (GET /runs/{id} stageEstimates)", () => {
   // First on the AUTH=off stack on purpose: nothing has run there yet.
   it("has no estimates before any run, then the mean of the completed runs' stage durations", async () => {
-    expect(await off.store.stageStats.estimates()).toEqual({});
+    expect(await off.store.stageStats.estimates("default", STAGES)).toEqual({});
 
     const first = await startRun(off.url, { question: "First run feeding the estimates" });
     const early = await getRun(off, first.runId);
@@ -232,23 +235,49 @@ describe("stage duration statistics (GET /runs/{id} stageEstimates)", () => {
         now: () => ms,
       });
     const then = at(base);
-    expect(await then.stageStats.estimates()).toEqual({});
-    await then.stageStats.record("planning", 100);
-    await then.stageStats.record("planning", 300);
-    expect(await then.stageStats.estimates()).toEqual({ planning: { runs: 2, meanMs: 200 } });
+    const estimates = (store: ReturnType<typeof at>) => store.stageStats.estimates("default", STAGES);
+    expect(await estimates(then)).toEqual({});
+    await then.stageStats.record("default", "planning", 100);
+    await then.stageStats.record("default", "planning", 300);
+    expect(await estimates(then)).toEqual({ planning: { runs: 2, meanMs: 200 } });
     // Still inside the window six days later, outside it eight days later.
-    expect(await at(base + 6 * DAY).stageStats.estimates()).toEqual({ planning: { runs: 2, meanMs: 200 } });
-    expect(await at(base + 8 * DAY).stageStats.estimates()).toEqual({});
+    expect(await estimates(at(base + 6 * DAY))).toEqual({ planning: { runs: 2, meanMs: 200 } });
+    expect(await estimates(at(base + 8 * DAY))).toEqual({});
     // Another day's samples add up with the earlier ones while both are in the window.
-    await at(base + 2 * DAY).stageStats.record("planning", 500);
-    expect(await at(base + 2 * DAY).stageStats.estimates()).toEqual({ planning: { runs: 3, meanMs: 300 } });
-    expect(await at(base + 8 * DAY).stageStats.estimates()).toEqual({ planning: { runs: 1, meanMs: 500 } });
+    await at(base + 2 * DAY).stageStats.record("default", "planning", 500);
+    expect(await estimates(at(base + 2 * DAY))).toEqual({ planning: { runs: 3, meanMs: 300 } });
+    expect(await estimates(at(base + 8 * DAY))).toEqual({ planning: { runs: 1, meanMs: 500 } });
     // A negative duration (clock skew) counts as 0 ms; fractions are rounded.
     const later = at(base + 20 * DAY);
-    await later.stageStats.record("context", -50);
-    await later.stageStats.record("context", 0.4);
-    await later.stageStats.record("context", 2.6);
-    expect(await later.stageStats.estimates()).toEqual({ context: { runs: 3, meanMs: 1 } });
+    await later.stageStats.record("default", "context", -50);
+    await later.stageStats.record("default", "context", 0.4);
+    await later.stageStats.record("default", "context", 2.6);
+    expect(await estimates(later)).toEqual({ context: { runs: 3, meanMs: 1 } });
+  });
+
+  it("keeps each agent's statistics apart and reports only the stages asked for", async () => {
+    const DAY = 86_400_000;
+    const other = openStore({
+      client: off.store.table.client,
+      tableName: off.store.table.tableName,
+      retentionSeconds: off.store.table.retentionSeconds,
+      now: () => Math.floor((Date.now() + 200 * DAY) / DAY) * DAY,
+    });
+    await other.stageStats.record("writer-agent", "planning", 40);
+    await other.stageStats.record("writer-agent", "constructor", 60);
+    await other.stageStats.record("default", "planning", 1000);
+    expect(await other.stageStats.estimates("writer-agent", ["planning", "constructor", "toString"])).toEqual(
+      {
+        planning: { runs: 1, meanMs: 40 },
+        constructor: { runs: 1, meanMs: 60 },
+      },
+    );
+    expect(await other.stageStats.estimates("writer-agent", ["constructor"])).toEqual({
+      constructor: { runs: 1, meanMs: 60 },
+    });
+    expect(await other.stageStats.estimates("default", ["planning"])).toEqual({
+      planning: { runs: 1, meanMs: 1000 },
+    });
   });
 });
 
@@ -395,7 +424,10 @@ describe("the AutoGen API's own examples against AUTH=off", () => {
       expect(EVENT_TYPES).toContain(event.type);
       return event;
     });
-    expect(events[0]?.type).toBe("run.queued");
+    expect(events[0]).toMatchObject({
+      type: "run.queued",
+      data: { agent: "synthetic", stages: STAGES.map((name) => ({ name, weight: 1 })) },
+    });
     expect(events.at(-1)?.type).toBe("run.completed");
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(events.filter((e) => e.type === "stage.started").map((e) => e.stage)).toEqual([...STAGES]);

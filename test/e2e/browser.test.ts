@@ -1,8 +1,8 @@
 import { mkdirSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { STAGES } from "../../packages/events/index.ts";
 import { renderMarkdown } from "../../packages/web/markdown.ts";
+import { DEFAULT_STAGES as STAGES } from "../support/agents.ts";
 import { launchChromium } from "../support/chromium.ts";
 import { startTestStack } from "../support/stack.ts";
 
@@ -146,7 +146,7 @@ describe("the web client in a real browser", () => {
   }, 120_000);
 
   it("shows Reconnecting… while the stream cannot be reached, then resumes without duplicating text", async () => {
-    for (const stage of STAGES) await stack.store.stageStats.record(stage, 2000);
+    for (const stage of STAGES) await stack.store.stageStats.record("default", stage, 2000);
     const page = await browser.newPage();
     try {
       await page.goto(stack.url);

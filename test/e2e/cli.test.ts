@@ -3,7 +3,8 @@ import { readFile, stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { isTerminalType, type RunEvent, RunEventSchema, STAGES } from "../../packages/events/schema.ts";
+import { isTerminalType, type RunEvent, RunEventSchema } from "../../packages/events/schema.ts";
+import { DEFAULT_STAGES as STAGES } from "../support/agents.ts";
 import { startRun, startTestStack } from "../support/stack.ts";
 
 /**

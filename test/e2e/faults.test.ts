@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { isTerminalType, type RunEvent, STAGES, type Stage } from "../../packages/events/index.ts";
+import { isTerminalType, type RunEvent, type Stage } from "../../packages/events/index.ts";
+import { DEFAULT_STAGES as STAGES } from "../support/agents.ts";
 import {
   connectionResetError,
   type FaultPlan,

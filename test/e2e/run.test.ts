@@ -1,7 +1,8 @@
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { EventSource } from "eventsource";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isTerminalType, type RunEvent, RunEventSchema, STAGES } from "../../packages/events/index.ts";
+import { isTerminalType, type RunEvent, RunEventSchema } from "../../packages/events/index.ts";
+import { DEFAULT_STAGES as STAGES } from "../support/agents.ts";
 import { readSse } from "../support/sse.ts";
 import { startRun, startTestStack } from "../support/stack.ts";
 

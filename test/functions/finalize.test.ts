@@ -47,22 +47,48 @@ describe("functions/finalize.ts (Catch and EventBridge)", () => {
     // Catch, the EventBridge rule and retries may all call Finalize: the second call is a no-op.
     await expect(fns.finalize(event)).resolves.toBe("already_ended");
     expect(await allEvents(runId)).toHaveLength(events.length);
-    await expect(fns.finalize({ runId, error: { Error: "PlanInvalid", Cause: "again" } })).resolves.toBe(
+    await expect(fns.finalize({ runId, error: { Error: "StageFailedError", Cause: "again" } })).resolves.toBe(
       "already_ended",
     );
     expect(await allEvents(runId)).toHaveLength(events.length);
   });
 
-  it("maps the Catch shape's error name to a safe code (PlanInvalid → plan_invalid)", async () => {
+  it("writes a loop's exhausted error as the definition's LoopExhausted Pass state states it (plan_invalid)", async () => {
     const runId = await seedRun();
-    const cause = JSON.stringify({ errorMessage: "plan had 0 steps: secret internals", trace: ["at x"] });
-    await expect(fns.finalize({ runId, error: { Error: "PlanInvalid", Cause: cause } })).resolves.toBe(
-      "failed",
-    );
+    const error = {
+      Error: "LoopExhausted",
+      Cause: "The agent could not produce a valid plan after two repairs.",
+      Code: "plan_invalid",
+    };
+    await expect(fns.finalize({ runId, error })).resolves.toBe("failed");
     const last = (await allEvents(runId)).at(-1);
-    expect(last).toMatchObject({ type: "run.failed", data: { error: { code: "plan_invalid" } } });
+    const safe = {
+      code: "plan_invalid",
+      message: "The agent could not produce a valid plan after two repairs.",
+    };
+    expect(last).toMatchObject({ type: "run.failed", data: { error: safe } });
+    expect(await store.runs.get(runId)).toMatchObject({ status: "failed", error: safe });
+  });
+
+  it.each([
+    // A Catch result has only Error and Cause: a stage's error named LoopExhausted shows nothing of its Cause.
+    ["a Catch-shaped LoopExhausted (no Code)", { Error: "LoopExhausted", Cause: "secret: model said so" }],
+    [
+      "a Code beside another error name",
+      { Error: "StageFailedError", Cause: "secret", Code: "plan_invalid" },
+    ],
+    [
+      "a Code that is not a safe code",
+      { Error: "LoopExhausted", Cause: "Gave up.", Code: "Not Safe secret" },
+    ],
+    ["a Cause that is not a sentence", { Error: "LoopExhausted", Cause: { secret: 1 }, Code: "gave_up" }],
+  ])("does not trust %s: maps the error name, never shows the Cause", async (_label, error) => {
+    const runId = await seedRun();
+    await expect(fns.finalize({ runId, error })).resolves.toBe("failed");
+    const last = (await allEvents(runId)).at(-1);
+    expect(last?.type).toBe("run.failed");
     expect(JSON.stringify(last)).not.toContain("secret");
-    expect(await store.runs.get(runId)).toMatchObject({ status: "failed", error: { code: "plan_invalid" } });
+    expect(JSON.stringify(last)).not.toContain("plan_invalid");
   });
 
   it("ends a run whose execution TIMED_OUT with run.timed_out, keeping the last stage and progress", async () => {

@@ -41,8 +41,8 @@ describe("functions/stage.ts (the stage Task)", () => {
   it("rejects an invalid input with a StageFailedError (the name the state machine's Catch matches)", async () => {
     for (const input of [
       { runId: "not-a-ulid", stage: "context", state: {} },
-      { runId: ulid(), stage: "dreaming", state: {} },
-      { runId: ulid(), stage: "context", state: { repairs: -1 } },
+      { runId: ulid(), stage: "Dreaming!", state: {} },
+      { runId: ulid(), stage: "context", state: { loops: { validation: -1 } } },
       null,
     ]) {
       const error = await fns.stage(input).then(
@@ -52,5 +52,18 @@ describe("functions/stage.ts (the stage Task)", () => {
       expect(error?.name).toBe("StageFailedError");
       expect(error?.code).toBe("invalid_input");
     }
+  });
+
+  it("fails a run with unknown_stage for a well-formed stage name its agent does not have, writing nothing else", async () => {
+    const created = json<{ runId: string }>(await fns.api(postRuns({ question: "Which stage?" })));
+    const error = await fns.stage({ runId: created.runId, stage: "dreaming", state: {} }).then(
+      () => undefined,
+      (e: unknown) => e as Error & { code?: string },
+    );
+    expect(error?.name).toBe("StageFailedError");
+    expect(error?.code).toBe("unknown_stage");
+    const events = await allEvents(created.runId);
+    expect(events.map((e) => e.type)).toEqual(["run.queued", "run.failed"]);
+    expect(events[1]).toMatchObject({ data: { error: { code: "unknown_stage" } } });
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { defaultAgent } from "../../packages/agent/index.ts";
 import { TERMINAL_TYPES } from "../../packages/events/index.ts";
 import { definitionJson, FINALIZED_STATUSES } from "../../packages/workflow/definition.ts";
 import { allowedOn, loadSynthesis } from "./synthesis.ts";
@@ -94,11 +95,11 @@ describe("synthesized stack (sst.config.ts under Pulumi mocks)", () => {
     expect(ci.app).toMatchObject({ removal: "remove", protect: false });
   });
 
-  it("defines the state machine as the shared ASL module with the deployed function ARNs substituted", () => {
+  it("defines the state machine as the ASL generated from the default agent, with the deployed function ARNs substituted", () => {
     const sm = ci.one("aws:sfn/stateMachine:StateMachine", "Workflow").inputs;
     expect(sm.type).toBe("STANDARD");
     expect(sm.definition).toBe(
-      definitionJson({
+      definitionJson(defaultAgent, {
         stageFunctionArn: ci.functionArn("Stage"),
         finalizeFunctionArn: ci.functionArn("Finalize"),
       }),
@@ -108,6 +109,8 @@ describe("synthesized stack (sst.config.ts under Pulumi mocks)", () => {
       logDestination: expect.stringMatching(/:\*$/),
     });
     expect(sm.tracingConfiguration).toEqual({ enabled: true });
+    // The stage function lives as long as the agent's longest stage Task (execution, 900 s).
+    expect(ci.fn("Stage").inputs.timeout).toBe(Math.max(...defaultAgent.stages.map((s) => s.timeoutSeconds)));
   });
 
   it("lets the state machine invoke the stage and Finalize functions and nothing else", () => {

@@ -4,6 +4,7 @@ import {
   type LocalStackOptions,
   startLocalStack,
 } from "../../local/stack/stack.ts";
+import { checkAgent, defaultAgent } from "../../packages/agent/index.ts";
 import { type Config, loadConfig } from "../../packages/config/config.ts";
 import { buildDefinition } from "../../packages/workflow/index.ts";
 
@@ -14,7 +15,7 @@ import { buildDefinition } from "../../packages/workflow/index.ts";
  */
 export async function startTestStack(
   env: Record<string, string> = {},
-  options: Pick<LocalStackOptions, "stages" | "instrumentDynamo"> = {},
+  options: Pick<LocalStackOptions, "agent" | "stages" | "instrumentDynamo"> = {},
 ): Promise<LocalStack & { config: Config }> {
   const config = loadConfig({
     PORT: "0",
@@ -31,7 +32,9 @@ export async function startTestStack(
   });
   // No real backoff sleeps in tests: every retrying state waits 0 s.
   const retryIntervalOverrides = Object.fromEntries(
-    Object.keys(buildDefinition(LOCAL_ARNS).States).map((s) => [s, 0]),
+    Object.keys(
+      buildDefinition(options.agent ? checkAgent(options.agent) : defaultAgent, LOCAL_ARNS).States,
+    ).map((s) => [s, 0]),
   );
   const stack = await startLocalStack(config, { retryIntervalOverrides, log: () => {}, ...options });
   return { ...stack, config };

@@ -1,4 +1,3 @@
-import type { Stage } from "../../events/index.ts";
 import type { StageImpl } from "../stage-context.ts";
 import { analyzingStage } from "./analyzing-stage.ts";
 import { contextStage } from "./context-stage.ts";
@@ -7,12 +6,12 @@ import { memoryStage } from "./memory-stage.ts";
 import { planningStage } from "./planning-stage.ts";
 import { validationStage } from "./validation-stage.ts";
 
-/** The six built-in stage implementations, by stage name. */
-export const STAGE_IMPLS: Record<Stage, StageImpl> = {
+/** The built-in agent's six stage implementations, by stage name (tests wrap them). */
+export const STAGE_IMPLS = {
   context: contextStage,
   analyzing: analyzingStage,
   planning: planningStage,
   validation: validationStage,
   execution: executionStage,
   memory: memoryStage,
-};
+} as const satisfies Readonly<Record<string, StageImpl>>;

@@ -27,7 +27,8 @@ export function describePlan(steps: readonly PlanStep[]): string[] {
 /** planning: the model writes an ordered plan of tool and model steps ({@link PlanSchema}); validation checks it next. */
 export const planningStage: StageImpl = async (ctx) => {
   const feedback = ctx.state.feedback ?? [];
-  const repairing = (ctx.state.repairs ?? 0) > 0;
+  // Validation's loop count: how many plans it has sent back so far.
+  const repairing = (ctx.state.loops?.validation ?? 0) > 0;
   await ctx.progress(repairing ? "Repairing the plan…" : "Asking the model for a plan…", {}, 0.1);
   const user = [
     requestBlock(ctx.state),

@@ -62,9 +62,10 @@ export function checkPlan(plan: readonly PlanStep[], tools: ToolRegistry): strin
 }
 
 /**
- * validation: checks the plan deterministically. An invalid plan sets `planValid: false` and
- * counts a repair; the state machine's Choice sends it back to planning with the problems as
- * feedback, at most twice, then fails the run with `plan_invalid`.
+ * validation: checks the plan deterministically. An invalid plan asks to go back to planning
+ * (`goto: "planning"`, the built-in agent's loop) with the problems as feedback; the runner
+ * counts it and the state machine goes back at most `loop.max` (2) times, then fails the run
+ * with the loop's `plan_invalid`.
  */
 export const validationStage: StageImpl = async (ctx) => {
   const plan = ctx.state.plan ?? [];
@@ -81,10 +82,9 @@ export const validationStage: StageImpl = async (ctx) => {
     0.8,
   );
   return {
-    state: valid
-      ? { planValid: true, feedback: [] }
-      : { planValid: false, feedback: problems, repairs: (ctx.state.repairs ?? 0) + 1 },
+    state: { feedback: valid ? [] : problems },
     message: valid ? "Plan is valid." : "Plan rejected; sending it back to planning.",
     data: { valid, problems },
+    ...(valid ? {} : { goto: "planning" }),
   };
 };

@@ -1,7 +1,21 @@
-import { afterEach, describe, expect, it } from "vitest";
-import type { LocalStackOptions } from "../../../local/stack/stack.ts";
-import { STAGE_IMPLS, type StageImpl, TransientStageError } from "../../../packages/agent/index.ts";
+import OpenAI from "openai";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { LocalWorkflow } from "../../../local/stack/local-workflow.ts";
+import { LOCAL_ARNS, type LocalStackOptions } from "../../../local/stack/stack.ts";
+import {
+  type AgentDeps,
+  checkAgent,
+  createDefaultTools,
+  finalizeRun,
+  ModelClient,
+  runStage,
+  STAGE_IMPLS,
+  type StageImpl,
+  TransientStageError,
+} from "../../../packages/agent/index.ts";
 import { isTerminalType, type RunEvent } from "../../../packages/events/index.ts";
+import { buildDefinition } from "../../../packages/workflow/index.ts";
+import { startTestDynamo, type TestDynamo } from "../../support/dynamo.ts";
 import { readSse } from "../../support/sse.ts";
 import { startRun, startTestStack } from "../../support/stack.ts";
 
@@ -215,5 +229,158 @@ describe("stream tailing edges", () => {
     } finally {
       stack.store.table.client.middlewareStack.remove("countQueries");
     }
+  });
+});
+
+describe("a custom agent's loop on the local runner (real stage runner and Finalize, in process)", () => {
+  let dynamo: TestDynamo;
+  beforeAll(async () => {
+    dynamo = await startTestDynamo("stagecast-custom-loop");
+  });
+  afterAll(async () => {
+    await dynamo?.close();
+  });
+
+  /** draft → review (back to draft at most twice) → publish; review accepts from its `acceptAt`-th look. */
+  function reviewer(acceptAt: number) {
+    let looks = 0;
+    const draft: StageImpl = async (ctx) => {
+      const rewrites = ctx.state.loops?.review ?? 0;
+      await ctx.progress(rewrites ? `Rewriting (rewrite ${rewrites}).` : "Drafting.", { rewrites }, 0.5);
+      return { state: { answer: `draft ${rewrites + 1}` }, message: "Drafted." };
+    };
+    const review: StageImpl = async (ctx) => {
+      looks++;
+      await ctx.progress(`Reviewing ${ctx.state.answer}.`, {}, 0.5);
+      return looks >= acceptAt
+        ? { state: {}, message: "Accepted." }
+        : { state: {}, message: "Rejected.", goto: "draft" };
+    };
+    const publish: StageImpl = async () => ({ state: {}, message: "Published." });
+    return checkAgent({
+      name: "reviewer",
+      stages: [
+        { name: "draft", weight: 1, timeoutSeconds: 30, run: draft },
+        {
+          name: "review",
+          weight: 2,
+          timeoutSeconds: 30,
+          run: review,
+          loop: {
+            to: "draft",
+            max: 2,
+            exhausted: {
+              code: "review_rejected",
+              message: "The draft was still rejected after two rewrites.",
+            },
+          },
+        },
+        { name: "publish", weight: 1, timeoutSeconds: 30, run: publish },
+      ],
+    });
+  }
+
+  /** Run one request of `agent` on a LocalWorkflow built from its ASL; the log and Finalize's inputs. */
+  async function runAgent(agent: ReturnType<typeof reviewer>, runId: string) {
+    const { store } = dynamo;
+    const deps: AgentDeps = {
+      store,
+      // Never called: these stages make no model call.
+      model: new ModelClient({
+        openai: new OpenAI({ apiKey: "x", baseURL: "http://127.0.0.1:9/v1" }),
+        model: "m",
+      }),
+      tools: createDefaultTools({ httpGet: { allowlist: [], timeoutMs: 1000, maxBytes: 1000 } }),
+      delta: { intervalMs: 50, maxChars: 1000 },
+      cancelCheckMs: 50,
+      agent,
+    };
+    const finalized: unknown[] = [];
+    const definition = buildDefinition(agent, LOCAL_ARNS);
+    const workflow = new LocalWorkflow({
+      definition,
+      arns: LOCAL_ARNS,
+      stage: (input) => runStage(input, deps),
+      finalize: (input) => {
+        finalized.push(input);
+        return finalizeRun(input, store);
+      },
+      retryIntervalOverrides: Object.fromEntries(Object.keys(definition.States).map((s) => [s, 0])),
+    });
+    await store.runs.create(runId, { question: "Write me a haiku." });
+    await store.events.log(runId).append({
+      type: "run.queued",
+      progress: 0,
+      message: "Run queued.",
+      data: { question: "Write me a haiku." },
+    });
+    await workflow.start(runId);
+    await workflow.idle();
+    const { events } = await store.events.read(runId, 0, 1000);
+    const started = events.filter((e) => e.type === "stage.started").map((e) => e.stage);
+    return { events, finalized, started };
+  }
+
+  it("takes the loop: review sends the draft back once, then publish runs", async () => {
+    const { events, finalized, started } = await runAgent(reviewer(2), "01M7Z3AYGVMJPM6ANRF6QTT3B1");
+    expect(started).toEqual(["draft", "review", "draft", "review", "publish"]);
+    expect(finalized).toEqual([]);
+    expect(events.filter((e) => isTerminalType(e.type)).map((e) => e.type)).toEqual(["run.completed"]);
+    // The second draft saw the runner's count; stage.completed of each review is there.
+    const drafts = events.filter((e) => e.type === "stage.progress" && e.stage === "draft");
+    expect(drafts.map((e) => e.message)).toEqual(["Drafting.", "Rewriting (rewrite 1)."]);
+    const reviews = events.filter((e) => e.type === "stage.completed" && e.stage === "review");
+    expect(reviews.map((e) => e.message)).toEqual(["Rejected.", "Accepted."]);
+    // Progress never goes backwards, even when the run goes back to an earlier stage.
+    const progress = events.map((e) => e.progress);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+  });
+
+  it("the exhausted path: a third rejection ends in Finalize with the definition's code and message", async () => {
+    const { events, finalized, started } = await runAgent(
+      reviewer(Number.POSITIVE_INFINITY),
+      "01M7Z3AYGVMJPM6ANRF6QTT3B2",
+    );
+    expect(started).toEqual(["draft", "review", "draft", "review", "draft", "review"]);
+    // First the definition's exhausted path; then, like the EventBridge rule on AWS, the
+    // runner's call for the failed execution, a no-op (the run already ended).
+    expect(finalized).toHaveLength(2);
+    expect(finalized[0]).toEqual({
+      runId: "01M7Z3AYGVMJPM6ANRF6QTT3B2",
+      error: {
+        Error: "LoopExhausted",
+        Cause: "The draft was still rejected after two rewrites.",
+        Code: "review_rejected",
+      },
+    });
+    const terminals = events.filter((e) => isTerminalType(e.type));
+    expect(terminals).toHaveLength(1);
+    expect(terminals[0]).toMatchObject({
+      type: "run.failed",
+      data: {
+        error: { code: "review_rejected", message: "The draft was still rejected after two rewrites." },
+      },
+    });
+    expect((await dynamo.store.runs.view("01M7Z3AYGVMJPM6ANRF6QTT3B2"))?.status).toBe("failed");
+  });
+
+  it("a goto the definition does not allow fails the run with invalid_goto", async () => {
+    const agent = reviewer(1);
+    const rogue = checkAgent({
+      name: agent.name,
+      stages: agent.stages.map((stage) =>
+        stage.name === "publish"
+          ? { ...stage, run: async () => ({ state: {}, message: "Back!", goto: "draft" }) }
+          : stage,
+      ),
+    });
+    const { events, started } = await runAgent(rogue, "01M7Z3AYGVMJPM6ANRF6QTT3B3");
+    expect(started).toEqual(["draft", "review", "publish"]);
+    expect(events.at(-1)).toMatchObject({
+      type: "run.failed",
+      stage: "publish",
+      data: { error: { code: "invalid_goto" } },
+    });
+    expect(events.some((e) => e.type === "stage.completed" && e.stage === "publish")).toBe(false);
   });
 });

@@ -69,6 +69,9 @@ describe("checkAgent", () => {
       },
       /loops to a, which is not an earlier stage/,
     ],
+    // Capitalised, they would be the state machine's fixed Finalize and Failed states.
+    ["the reserved stage name finalize", { name: "x", stages: [{ name: "finalize", run }] }, /reserved/],
+    ["the reserved stage name failed", { name: "x", stages: [{ name: "failed", run }] }, /reserved/],
   ])("refuses %s with an AgentDefinitionError naming it", (_label, definition, message) => {
     expect(() => checkAgent(definition as never)).toThrow(AgentDefinitionError);
     expect(() => checkAgent(definition as never)).toThrow(message);

@@ -904,7 +904,7 @@ describe("the active-run limit", () => {
 
     // The first run keeps writing its own events (and its stages' durations); everything else
     // must stay as it is.
-    const running = [`RUN#${firstId}`, "STATS#STAGES"];
+    const running = [`RUN#${firstId}`, "STATS#AGENT#default"];
     const before = await countItems(lim.store, running);
     const refused = await post(alice, "retry-me-later");
     expectCleanError(refused, 429, "too_many_active_runs", SECRETS);

@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defaultAgent } from "../../../packages/agent/index.ts";
 import {
   createClient,
   isTerminalType,
   type RunEvent,
-  STAGES,
   StagecastApiError,
   StagecastConnectionError,
   type StreamState,
 } from "../../../packages/client/index.ts";
+import { DEFAULT_STAGES as STAGES } from "../../support/agents.ts";
 import {
   collect,
   cutAfterEvents,
@@ -91,6 +92,8 @@ describe("client against the local stack (AUTH=off, fast model)", () => {
       question,
       lastSeq: events.length,
       progress: 100,
+      agent: "default",
+      stages: defaultAgent.stages.map(({ name, weight }) => ({ name, weight })),
     });
     expect(run.answer).toBe(answer);
     expect(Object.keys(run.stageEstimates).sort()).toEqual([...STAGES].sort());

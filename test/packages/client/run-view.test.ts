@@ -6,10 +6,10 @@ import {
   initialRunProgress,
   type RunEvent,
   remainingMs,
-  STAGES,
 } from "../../../packages/client/index.ts";
 import type { EventInput } from "../../../packages/events/index.ts";
 import { syntheticRun } from "../../../packages/stream/synthetic-run.ts";
+import { DEFAULT_STAGES as STAGES } from "../../support/agents.ts";
 
 const RUN = "01JZ0000000000000000000000";
 const T0 = Date.parse("2026-11-21T10:00:00.000Z");
@@ -22,19 +22,29 @@ function log(inputs: EventInput[]): RunEvent[] {
   );
 }
 
-const queued: EventInput = {
+/** run.queued of a run of `agent` with these stages (names in order, weight 1 each). */
+const queuedWith = (stages: readonly string[], agent = "default"): EventInput => ({
   type: "run.queued",
   progress: 0,
   message: "Run queued.",
-  data: { question: "Why?" },
-};
-const started = (stage: (typeof STAGES)[number], attempt = 0): EventInput => ({
+  data: { question: "Why?", agent, stages: stages.map((name) => ({ name, weight: 1 })) },
+});
+const queued = queuedWith(STAGES);
+const started = (stage: string, attempt = 0, stages: readonly string[] = STAGES): EventInput => ({
   type: "stage.started",
   stage,
   attempt,
   progress: 10,
   message: `${stage} started`,
-  data: { index: STAGES.indexOf(stage), total: 6 },
+  data: { index: Math.max(0, stages.indexOf(stage)), total: stages.length },
+});
+const completed = (stage: string, progress: number): EventInput => ({
+  type: "stage.completed",
+  stage,
+  attempt: 0,
+  progress,
+  message: `${stage} done`,
+  data: { durationMs: 1000 },
 });
 const delta = (text: string, attempt = 0): EventInput => ({
   type: "llm.delta",
@@ -136,6 +146,110 @@ describe("applyEvent (what clients show of a run)", () => {
     expect(failed.status).toBe("failed");
     expect(failed.error).toEqual(error);
     expect(failed.stages[0]?.state).toBe("failed");
+  });
+});
+
+describe("the timeline is the run's own stage list (any agent)", () => {
+  const CUSTOM = ["gather", "draft_2", "review"];
+  const state = (view: ReturnType<typeof initialRunProgress>) => view.stages.map((s) => [s.stage, s.state]);
+
+  it("starts empty and takes exactly the stages run.queued lists, in order, with the agent's name", () => {
+    const view = initialRunProgress(RUN);
+    expect(view.stages).toEqual([]);
+    applyEvent(view, log([queuedWith(CUSTOM, "writer")])[0] as RunEvent);
+    expect(view.agent).toBe("writer");
+    expect(state(view)).toEqual(CUSTOM.map((s) => [s, "pending"]));
+    for (const e of log([
+      queuedWith(CUSTOM, "writer"),
+      started("gather", 0, CUSTOM),
+      completed("gather", 25),
+      started("draft_2", 0, CUSTOM),
+      completed("draft_2", 75),
+      started("review", 0, CUSTOM),
+      completed("review", 100),
+      {
+        type: "run.completed",
+        progress: 100,
+        message: "Run completed.",
+        data: {
+          answer: "ok",
+          models: [],
+          usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
+          usageByStage: {},
+          durationMs: 6000,
+        },
+      },
+    ]))
+      applyEvent(view, e);
+    expect(state(view)).toEqual(CUSTOM.map((s) => [s, "done"]));
+    expect(view.status).toBe("completed");
+  });
+
+  it("takes the stage list from GET /runs/{id} when joining mid-run, and run.queued later does not repeat it", () => {
+    const events = log([queuedWith(CUSTOM), started("gather", 0, CUSTOM), completed("gather", 25)]);
+    const joined = initialRunProgress(RUN, [
+      { name: "gather", weight: 1 },
+      { name: "draft_2", weight: 2 },
+      { name: "review", weight: 1 },
+    ]);
+    // Watching after seq 1: run.queued is not replayed.
+    for (const e of events.slice(1)) applyEvent(joined, e);
+    expect(state(joined)).toEqual([
+      ["gather", "done"],
+      ["draft_2", "pending"],
+      ["review", "pending"],
+    ]);
+    // A full replay into a view that already knew the stages lists each once.
+    const replayed = initialRunProgress(
+      RUN,
+      CUSTOM.map((name) => ({ name })),
+    );
+    for (const e of events) applyEvent(replayed, e);
+    expect(state(replayed)).toEqual(state(joined));
+  });
+
+  it("adds a stage it was not told of after the listed ones, in order of appearance", () => {
+    const view = initialRunProgress(RUN);
+    for (const e of log([
+      queuedWith(["gather"]),
+      started("gather", 0, ["gather"]),
+      started("extra_b"),
+      started("extra_a"),
+    ]))
+      applyEvent(view, e);
+    expect(view.stages.map((s) => s.stage)).toEqual(["gather", "extra_b", "extra_a"]);
+    // A log from before runs listed their stages: the timeline grows as stages appear.
+    const legacy = initialRunProgress(RUN);
+    for (const e of log([
+      { type: "run.queued", progress: 0, message: "Run queued.", data: { question: "old" } },
+      started("context"),
+      completed("context", 8),
+      started("analyzing"),
+    ]))
+      applyEvent(legacy, e);
+    expect(state(legacy)).toEqual([
+      ["context", "done"],
+      ["analyzing", "running"],
+    ]);
+  });
+
+  it("estimates the time left over the run's own stages only, own keys only", () => {
+    const view = initialRunProgress(RUN);
+    expect(remainingMs(view, {}, T0)).toBeUndefined(); // no stages known yet
+    for (const e of log([
+      queuedWith(["constructor", "review"]),
+      started("constructor", 0, ["constructor", "review"]),
+    ]))
+      applyEvent(view, e);
+    // `constructor` has no estimate: Object.prototype's must not pass for one.
+    expect(remainingMs(view, { review: { runs: 1, meanMs: 500 } }, T0 + 1000)).toBeUndefined();
+    const estimates = {
+      constructor: { runs: 2, meanMs: 2000 },
+      review: { runs: 1, meanMs: 500 },
+      other: { runs: 9, meanMs: 9e9 },
+    };
+    // constructor started at T0 + 1 s; 500 ms in, 1500 ms of it and review's 500 ms remain.
+    expect(remainingMs(view, estimates, T0 + 1500)).toBe(1500 + 500);
   });
 });
 

@@ -28,7 +28,15 @@ const samples: { [T in RunEventType]: EventOf<T> } = {
     type: "run.queued",
     progress: 0,
     message: "Queued.",
-    data: { question: "What is the capital of France?", projectId: "proj-1" },
+    data: {
+      question: "What is the capital of France?",
+      projectId: "proj-1",
+      agent: "default",
+      stages: [
+        { name: "context", weight: 8 },
+        { name: "write_up_2", weight: 0.5 },
+      ],
+    },
   },
   "run.started": {
     runId,
@@ -206,6 +214,17 @@ describe("RunEventSchema", () => {
     },
   );
 
+  it("accepts any stage name an agent may give (the stage-name pattern), not a fixed list", () => {
+    for (const stage of ["a", "gather", "compose_draft", "step_2", `s${"x".repeat(31)}`]) {
+      expect(RunEventSchema.safeParse({ ...samples["stage.progress"], stage }).success, stage).toBe(true);
+    }
+  });
+
+  it("accepts a run.queued without agent and stages (a run queued before runs listed them)", () => {
+    const old = { ...samples["run.queued"], data: { question: "old" } };
+    expect(RunEventSchema.parse(old)).toEqual(old);
+  });
+
   it("accepts the minimal forms (optional fields absent)", () => {
     const minimal = {
       runId,
@@ -235,11 +254,21 @@ describe("RunEventSchema", () => {
     ["runId with U (not Crockford)", { ...base, runId: `U${runId.slice(1)}` }],
     ["UUID runId", { ...base, runId: "0190b1d2-7f3a-7c3e-9a4b-1234567890ab" }],
     ["ts not ISO", { ...base, ts: "yesterday" }],
-    ["unknown stage", { ...base, stage: "dreaming" }],
+    ["stage name in upper case", { ...base, stage: "Dreaming" }],
+    ["stage name with a dash", { ...base, stage: "day-dreaming" }],
+    ["stage name over 32 characters", { ...base, stage: `s${"x".repeat(32)}` }],
     ["negative attempt", { ...base, attempt: -1 }],
     ["message too long", { ...base, message: "x".repeat(1001) }],
     ["missing message", { ...base, message: undefined }],
     ["run.queued without question", { ...samples["run.queued"], data: {} }],
+    [
+      "run.queued with a stage of weight 0",
+      { ...samples["run.queued"], data: { question: "q", stages: [{ name: "a", weight: 0 }] } },
+    ],
+    [
+      "run.queued with a stage of a malformed name",
+      { ...samples["run.queued"], data: { question: "q", stages: [{ name: "A b", weight: 1 }] } },
+    ],
     ["llm.delta without text", { ...samples["llm.delta"], data: { model: "m" } }],
     ["stage.started with total 0", { ...samples["stage.started"], data: { index: 0, total: 0 } }],
     ["tool.started without callId", { ...samples["tool.started"], data: { name: "search", input: {} } }],

@@ -1,6 +1,7 @@
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defaultAgent } from "../../../packages/agent/index.ts";
 import { readSse } from "../../support/sse.ts";
 import { startTestStack } from "../../support/stack.ts";
 
@@ -76,5 +77,27 @@ describe("POST /runs with Idempotency-Key", () => {
     const a = await (await post({ question: "no key" })).json();
     const b = await (await post({ question: "no key" })).json();
     expect(a.runId).not.toBe(b.runId);
+  });
+});
+
+describe("the run carries its agent's stage list", () => {
+  it("writes the agent and its stages ({ name, weight }, in order) into run.queued and the run item", async () => {
+    const res = await post({ question: "Which stages will I go through?" });
+    expect(res.status).toBe(202);
+    const { runId } = (await res.json()) as { runId: string };
+    const stages = defaultAgent.stages.map(({ name, weight }) => ({ name, weight }));
+    const first = (await stack.store.events.read(runId, 0, 1)).events[0];
+    expect(first).toMatchObject({ seq: 1, type: "run.queued", data: { agent: "default", stages } });
+    // Stored on the run item at creation: GET /runs/{id} reads no other item for it.
+    expect(await stack.store.runs.get(runId)).toMatchObject({ agent: "default", stages });
+    const view = (await (await fetch(`${stack.url}/runs/${runId}`)).json()) as Record<string, unknown>;
+    expect(view).toMatchObject({ agent: "default", stages });
+    await stack.workflow.idle();
+  });
+
+  it("shows an item from before runs listed their stages as the built-in agent's, with no stages", async () => {
+    const runId = ulid();
+    await stack.store.runs.create(runId, { question: "an old run" });
+    expect(await stack.store.runs.view(runId)).toMatchObject({ agent: "default", stages: [] });
   });
 });

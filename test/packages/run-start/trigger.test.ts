@@ -1,5 +1,6 @@
 import type { EventBridgeEvent, SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defaultAgent } from "../../../packages/agent/index.ts";
 import { isTerminalType } from "../../../packages/events/index.ts";
 import {
   handleEventBridge,
@@ -21,6 +22,7 @@ beforeAll(async () => {
   deps = {
     store: stack.store,
     workflow: stack.workflow,
+    agent: defaultAgent,
     maxActiveRuns: 100,
     owner: "trigger",
     log: () => {},

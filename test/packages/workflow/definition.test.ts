@@ -1,16 +1,22 @@
 import { createRequire } from "node:module";
 import { type RunOptions, StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
 import { describe, expect, it } from "vitest";
-import { STAGES, type Stage } from "../../../packages/events/index.ts";
+import { type Agent, checkAgent, defaultAgent, type StageImpl } from "../../../packages/agent/index.ts";
+import type { RunState } from "../../../packages/agent/run-state.ts";
+import type { StageOutcome } from "../../../packages/agent/stage-context.ts";
+import { applyOutcome } from "../../../packages/agent/stage-loop.ts";
 import {
   buildDefinition,
-  DEFAULT_STAGE_TIMEOUTS,
   definitionJson,
   executionInput,
-  MAX_PLAN_REPAIRS,
+  exhaustedStateName,
+  LOOP_EXHAUSTED_ERROR,
+  loopStateName,
   stateName,
   TRANSIENT_ERRORS,
   type WorkflowArns,
+  type WorkflowShape,
+  WorkflowShapeError,
 } from "../../../packages/workflow/index.ts";
 
 /** asl-validator is CommonJS without types: `validator(definition, options?) → { isValid, errors, errorsText }`. */
@@ -40,15 +46,19 @@ interface AnyState {
   Choices?: Array<Record<string, unknown> & { Next: string }>;
   Default?: string;
   Parameters?: Record<string, unknown>;
+  Result?: unknown;
+  ResultPath?: string | null;
+}
+
+interface ParsedDefinition {
+  StartAt: string;
+  TimeoutSeconds?: number;
+  States: Record<string, AnyState>;
 }
 
 /** The definition as Step Functions receives it (the JSON string parsed back). */
-function definition(options?: Parameters<typeof buildDefinition>[1]) {
-  return JSON.parse(definitionJson(arns, options)) as {
-    StartAt: string;
-    TimeoutSeconds?: number;
-    States: Record<string, AnyState>;
-  };
+function definition(shape: WorkflowShape = defaultAgent, options?: { executionTimeoutSeconds?: number }) {
+  return JSON.parse(definitionJson(shape, arns, options)) as ParsedDefinition;
 }
 
 function validate(def: unknown) {
@@ -56,20 +66,63 @@ function validate(def: unknown) {
   return aslValidator(structuredClone(def));
 }
 
-const stageStates = STAGES.map(stateName);
+const run: StageImpl = async () => ({ state: {}, message: "done" });
+const exhausted = (code: string) => ({ code, message: `Gave up (${code}).` });
 
-describe("ASL definition", () => {
-  it("is valid Amazon States Language (asl-validator, paths and ARNs checked)", () => {
-    const result = validate(definition());
+/** Three stages, the middle one looping back to the first at most three times. */
+const reviewer = checkAgent({
+  name: "reviewer",
+  stages: [
+    { name: "draft", timeoutSeconds: 30, retries: 1, run },
+    {
+      name: "review",
+      timeoutSeconds: 45,
+      run,
+      loop: { to: "draft", max: 3, exhausted: exhausted("review_rejected") },
+    },
+    { name: "publish", retries: 0, run },
+  ],
+});
+/** One stage, no loop. */
+const single = checkAgent({ name: "single", stages: [{ name: "answer", timeoutSeconds: 300, run }] });
+/** Eight stages in a line, no loop. */
+const pipeline = checkAgent({
+  name: "pipeline",
+  stages: Array.from({ length: 8 }, (_, i) => ({ name: `step_${i + 1}`, timeoutSeconds: 10 + i, run })),
+});
+/** The last stage loops: the Choice after it needs a state that ends the execution. */
+const lastLoops = checkAgent({
+  name: "last-loops",
+  stages: [
+    { name: "write", run },
+    { name: "check", run, loop: { to: "write", max: 1, exhausted: exhausted("check_failed") } },
+  ],
+});
+
+/** The states visited from StartAt when no stage asks to loop (each Choice's Default). */
+function straightPath(def: ParsedDefinition): string[] {
+  const path: string[] = [];
+  let current: string | undefined = def.StartAt;
+  while (current !== undefined && path.length < 40) {
+    path.push(current);
+    const state: AnyState | undefined = def.States[current];
+    if (!state || state.End || state.Type === "Succeed") break;
+    current = state.Type === "Choice" ? state.Default : state.Next;
+  }
+  return path;
+}
+
+describe("ASL generated from an agent", () => {
+  it.each([
+    ["the default agent", defaultAgent],
+    ["a 3-stage agent with a loop", reviewer],
+    ["a 1-stage agent", single],
+    ["an 8-stage agent without a loop", pipeline],
+    ["an agent whose last stage loops", lastLoops],
+  ])("is valid Amazon States Language for %s (asl-validator, paths and ARNs checked)", (_label, agent) => {
+    const result = validate(definition(agent));
     expect(result.errors, result.isValid ? "" : result.errorsText("\n")).toEqual([]);
     expect(result.isValid).toBe(true);
-  });
-
-  it("stays valid with custom options", () => {
-    const result = validate(
-      definition({ stageTimeoutSeconds: { execution: 600 }, executionTimeoutSeconds: 1800, maxRetries: 5 }),
-    );
-    expect(result.isValid, result.errorsText("\n")).toBe(true);
   });
 
   it("the validator does catch a broken definition (sanity check of the check)", () => {
@@ -80,182 +133,267 @@ describe("ASL definition", () => {
   });
 
   it("buildDefinition and definitionJson agree", () => {
-    expect(JSON.parse(definitionJson(arns))).toEqual(JSON.parse(JSON.stringify(buildDefinition(arns))));
+    expect(JSON.parse(definitionJson(reviewer, arns))).toEqual(
+      JSON.parse(JSON.stringify(buildDefinition(reviewer, arns))),
+    );
   });
 
-  it("names the states after the stages", () => {
-    expect(stageStates).toEqual(["Context", "Analyzing", "Planning", "Validation", "Execution", "Memory"]);
-  });
-
-  it("every Task has a positive TimeoutSeconds and a Retry on the transient errors", () => {
-    const { States } = definition();
-    const tasks = Object.entries(States).filter(([, s]) => s.Type === "Task");
-    expect(tasks.map(([n]) => n).sort()).toEqual([...stageStates, "Finalize"].sort());
-    for (const [name, state] of tasks) {
-      expect(Number.isInteger(state.TimeoutSeconds), name).toBe(true);
-      expect(state.TimeoutSeconds, name).toBeGreaterThan(0);
-      expect(state.Retry?.length, name).toBeGreaterThan(0);
-      const retried = new Set(state.Retry?.flatMap((r) => r.ErrorEquals));
-      for (const e of TRANSIENT_ERRORS) expect(retried.has(e), `${name} retries ${e}`).toBe(true);
-      expect(retried.has("States.ALL"), `${name} must not retry everything`).toBe(false);
-    }
-  });
-
-  it("stage Tasks call the stage function with their timeout; Finalize calls the finalize function", () => {
-    const { States } = definition({ stageTimeoutSeconds: { planning: 42 } });
-    for (const stage of STAGES) {
-      const state = States[stateName(stage)];
-      expect(state?.Resource).toBe(arns.stageFunctionArn);
-      expect(state?.Parameters).toMatchObject({ "runId.$": "$.runId", stage, "state.$": "$.state" });
-      expect(state?.TimeoutSeconds).toBe(stage === "planning" ? 42 : DEFAULT_STAGE_TIMEOUTS[stage]);
-    }
-    expect(States.Finalize?.Resource).toBe(arns.finalizeFunctionArn);
-  });
-
-  it("every Task except Finalize catches States.ALL into Finalize; Finalize has no Catch", () => {
-    const { States } = definition();
-    for (const name of stageStates) {
-      const catches = States[name]?.Catch ?? [];
-      const all = catches.find((c) => c.ErrorEquals.includes("States.ALL"));
-      expect(all, name).toBeDefined();
-      expect(all?.Next, name).toBe("Finalize");
-      // The error must not overwrite the run id Finalize needs.
-      expect(all?.ResultPath, name).toBe("$.error");
-    }
-    expect(States.Finalize?.Catch).toBeUndefined();
-    expect(States.Finalize?.Next).toBe("Failed");
-    expect(States.Failed?.Type).toBe("Fail");
-  });
-
-  it("visits the stages in order Context → Analyzing → Planning → Validation → PlanVerdict → Execution → Memory", () => {
-    const def = definition();
-    const path: string[] = [];
-    let current: string | undefined = def.StartAt;
-    while (current !== undefined && path.length < 20) {
-      path.push(current);
-      const state: AnyState | undefined = def.States[current];
-      if (!state || state.End) break;
-      if (state.Type === "Choice") {
-        current = state.Choices?.find(
-          (c) => c.Variable === "$.state.planValid" && c.BooleanEquals === true,
-        )?.Next;
-      } else {
-        current = state.Next;
-      }
-    }
-    expect(path).toEqual([
+  it("the default agent: one Task per stage, validation's loop, Finalize and Failed", () => {
+    expect(Object.keys(definition().States)).toEqual([
       "Context",
       "Analyzing",
       "Planning",
       "Validation",
-      "PlanVerdict",
+      "ValidationLoop",
+      "ValidationLoopExhausted",
+      "Execution",
+      "Memory",
+      "Finalize",
+      "Failed",
+    ]);
+    expect(straightPath(definition())).toEqual([
+      "Context",
+      "Analyzing",
+      "Planning",
+      "Validation",
+      "ValidationLoop",
       "Execution",
       "Memory",
     ]);
-    expect(def.States.Memory?.End).toBe(true);
+    expect(definition().States.Memory?.End).toBe(true);
   });
 
-  it("the Choice sends an invalid plan back to Planning while repairs <= MAX_PLAN_REPAIRS, else rejects it", () => {
+  it.each([
+    ["reviewer", reviewer],
+    ["single", single],
+    ["pipeline", pipeline],
+  ])("%s: Tasks are the capitalised stage names in order, the last one ends", (_label, agent) => {
+    const def = definition(agent);
+    const tasks = agent.stages.map((s) => stateName(s.name));
+    expect(def.StartAt).toBe(tasks[0]);
+    expect(straightPath(def).filter((name) => def.States[name]?.Type === "Task")).toEqual(tasks);
+    expect(def.States[tasks.at(-1) ?? ""]?.End).toBe(true);
+  });
+
+  it("every stage Task has its own TimeoutSeconds and Retry MaxAttempts, the transient errors only", () => {
+    for (const agent of [defaultAgent, reviewer, single, pipeline]) {
+      const { States } = definition(agent);
+      for (const stage of agent.stages) {
+        const task = States[stateName(stage.name)];
+        const label = `${agent.name}/${stage.name}`;
+        expect(task?.Type, label).toBe("Task");
+        expect(task?.Resource, label).toBe(arns.stageFunctionArn);
+        expect(task?.Parameters, label).toEqual({
+          "runId.$": "$.runId",
+          stage: stage.name,
+          "state.$": "$.state",
+        });
+        expect(task?.TimeoutSeconds, label).toBe(stage.timeoutSeconds);
+        expect(task?.Retry, label).toHaveLength(1);
+        expect(task?.Retry?.[0]?.MaxAttempts, label).toBe(stage.retries);
+        expect(task?.Retry?.[0]?.ErrorEquals, label).toEqual([...TRANSIENT_ERRORS]);
+      }
+    }
+    expect(definition(reviewer).States.Draft).toMatchObject({
+      TimeoutSeconds: 30,
+      Retry: [{ MaxAttempts: 1 }],
+    });
+    expect(definition(reviewer).States.Publish).toMatchObject({
+      TimeoutSeconds: 120,
+      Retry: [{ MaxAttempts: 0 }],
+    });
+    expect(definition(defaultAgent).States.Execution?.TimeoutSeconds).toBe(900);
+  });
+
+  it("every stage Task catches States.ALL into Finalize at $.error; Finalize has no Catch and ends in Failed", () => {
+    for (const agent of [defaultAgent, reviewer, single]) {
+      const { States } = definition(agent);
+      for (const stage of agent.stages) {
+        const catches = States[stateName(stage.name)]?.Catch ?? [];
+        // The error must not overwrite the run id Finalize needs.
+        expect(catches, stage.name).toEqual([
+          { ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "Finalize" },
+        ]);
+      }
+      expect(States.Finalize?.Resource).toBe(arns.finalizeFunctionArn);
+      expect(States.Finalize?.Parameters).toEqual({ "runId.$": "$.runId", "error.$": "$.error" });
+      expect(States.Finalize?.Catch).toBeUndefined();
+      expect(States.Finalize?.Next).toBe("Failed");
+      expect(States.Failed?.Type).toBe("Fail");
+    }
+  });
+
+  it("a loop is a Choice after its stage: back while goto = to and loops ≤ max, exhausted when over, else on", () => {
+    const { States } = definition(reviewer);
+    expect(States.Review?.Next).toBe(loopStateName("review"));
+    const goto = [
+      { Variable: "$.state.goto", IsPresent: true },
+      { Variable: "$.state.goto", StringEquals: "draft" },
+    ];
+    expect(States.ReviewLoop).toMatchObject({
+      Type: "Choice",
+      Choices: [
+        {
+          And: [
+            ...goto,
+            { Variable: "$.state.loops.review", IsPresent: true },
+            { Variable: "$.state.loops.review", NumericLessThanEquals: 3 },
+          ],
+          Next: "Draft",
+        },
+        { And: goto, Next: exhaustedStateName("review") },
+      ],
+      Default: "Publish",
+    });
+    expect(States.ReviewLoopExhausted).toMatchObject({
+      Type: "Pass",
+      Result: { Error: LOOP_EXHAUSTED_ERROR, Cause: "Gave up (review_rejected).", Code: "review_rejected" },
+      ResultPath: "$.error",
+      Next: "Finalize",
+    });
+  });
+
+  it("the default agent's loop: back to Planning at most twice, then plan_invalid with its message", () => {
     const { States } = definition();
-    const choice = States.PlanVerdict;
-    expect(choice?.Type).toBe("Choice");
-    const toPlanning = choice?.Choices?.find((c) => c.Next === "Planning");
-    expect(toPlanning).toEqual({
-      Variable: "$.state.repairs",
-      NumericLessThanEquals: MAX_PLAN_REPAIRS,
-      Next: "Planning",
+    expect(States.ValidationLoop?.Choices?.[0]).toMatchObject({ Next: "Planning" });
+    expect(JSON.stringify(States.ValidationLoop?.Choices?.[0])).toContain('"NumericLessThanEquals":2');
+    expect(States.ValidationLoop?.Default).toBe("Execution");
+    expect(States.ValidationLoopExhausted?.Result).toEqual({
+      Error: "LoopExhausted",
+      Cause: "The agent could not produce a valid plan after two repairs.",
+      Code: "plan_invalid",
     });
-    // The valid-plan rule comes first, so a valid plan never loops.
-    expect(choice?.Choices?.[0]).toEqual({
-      Variable: "$.state.planValid",
-      BooleanEquals: true,
-      Next: "Execution",
-    });
-    expect(choice?.Default).toBe("PlanRejected");
-    expect(States.PlanRejected?.Next).toBe("Finalize");
+  });
+
+  it("a last stage that loops goes on to RunSucceeded, a Succeed state", () => {
+    const { States } = definition(lastLoops);
+    expect(States.CheckLoop?.Default).toBe("RunSucceeded");
+    expect(States.RunSucceeded?.Type).toBe("Succeed");
+    expect(definition(reviewer).States.RunSucceeded).toBeUndefined();
   });
 
   it("uses the overall execution timeout", () => {
-    expect(definition().TimeoutSeconds).toBeGreaterThan(0);
-    expect(definition({ executionTimeoutSeconds: 1234 }).TimeoutSeconds).toBe(1234);
+    expect(definition().TimeoutSeconds).toBe(3600);
+    expect(definition(defaultAgent, { executionTimeoutSeconds: 1234 }).TimeoutSeconds).toBe(1234);
+  });
+
+  it.each([
+    ["no stages", { name: "x", stages: [] }, /at least one stage/],
+    [
+      "a reserved name",
+      { name: "x", stages: [{ name: "finalize", timeoutSeconds: 1, retries: 0 }] },
+      /reserved/,
+    ],
+    ["an invalid name", { name: "x", stages: [{ name: "Plan", timeoutSeconds: 1, retries: 0 }] }, /invalid/],
+    [
+      "a duplicate stage",
+      {
+        name: "x",
+        stages: [
+          { name: "a", timeoutSeconds: 1, retries: 0 },
+          { name: "a", timeoutSeconds: 1, retries: 0 },
+        ],
+      },
+      /defined twice/,
+    ],
+    [
+      "a loop to a later stage",
+      {
+        name: "x",
+        stages: [
+          { name: "a", timeoutSeconds: 1, retries: 0, loop: { to: "b", max: 1, exhausted: exhausted("x") } },
+          { name: "b", timeoutSeconds: 1, retries: 0 },
+        ],
+      },
+      /not an earlier stage/,
+    ],
+  ])("refuses a shape with %s (WorkflowShapeError)", (_label, shape, message) => {
+    expect(() => buildDefinition(shape, arns)).toThrow(WorkflowShapeError);
+    expect(() => buildDefinition(shape, arns)).toThrow(message);
   });
 });
 
-type StageInput = { runId: string; stage: Stage; state: Record<string, unknown> };
+type StageInput = { runId: string; stage: string; state: RunState };
 
-/** Run the definition in aws-local-stepfunctions with the Tasks mapped to in-process fakes. */
-async function execute(stage: (input: StageInput) => unknown) {
-  const calls: Array<{ state: string; input: unknown }> = [];
+/**
+ * Run an agent's definition in aws-local-stepfunctions with each stage Task mapped to an
+ * in-process fake whose outcome goes through the runner's real loop bookkeeping (applyOutcome).
+ */
+async function execute(agent: Agent, outcome: (input: StageInput) => StageOutcome | Promise<StageOutcome>) {
+  const calls: Array<{ state: string; input: StageInput }> = [];
   const finalized: unknown[] = [];
   const handlers: LocalHandlers = {};
-  for (const s of STAGES) {
-    handlers[stateName(s)] = async (input) => {
-      calls.push({ state: stateName(s), input });
-      return (await stage(input as unknown as StageInput)) as JSONValue;
+  for (const { name } of agent.stages) {
+    handlers[stateName(name)] = async (raw) => {
+      const input = raw as unknown as StageInput;
+      calls.push({ state: stateName(name), input });
+      return applyOutcome(agent, name, input.state, await outcome(input)) as unknown as JSONValue;
     };
   }
   handlers.Finalize = (input) => {
     finalized.push(input);
     return null;
   };
-  const machine = new StateMachine(
-    buildDefinition(arns, { maxRetries: 2 }) as unknown as StateMachineDefinition,
-  );
-  const retryIntervalOverrides = Object.fromEntries([...stageStates, "Finalize"].map((n) => [n, 0]));
-  const run = machine.run(executionInput("01J00000000000000000000000") as unknown as ExecutionInput, {
+  const def = buildDefinition(agent, arns);
+  const machine = new StateMachine(def as unknown as StateMachineDefinition);
+  const retryIntervalOverrides = Object.fromEntries(Object.keys(def.States).map((n) => [n, 0]));
+  const execution = machine.run(executionInput("01J00000000000000000000000") as unknown as ExecutionInput, {
     overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides },
   });
-  const outcome = await run.result.then(
+  const result = await execution.result.then(
     (value) => ({ ok: true as const, value }),
     (error: unknown) => ({ ok: false as const, error }),
   );
-  return { calls, finalized, outcome, visited: calls.map((c) => c.state) };
+  return { calls, finalized, result, visited: calls.map((c) => c.state) };
 }
 
-describe("ASL definition, executed", () => {
-  it("a valid plan runs the six stages once each, in order, passing state along", async () => {
-    const { visited, finalized, outcome, calls } = await execute(({ stage, state }) => ({
-      ...state,
-      [stage]: true,
-      ...(stage === "validation" ? { planValid: true } : {}),
-    }));
-    expect(outcome.ok).toBe(true);
-    expect(visited).toEqual(stageStates);
+/** Validation's behaviour by outcome: invalid asks to go back to planning, like the real stage. */
+const validation = (valid: boolean): StageOutcome =>
+  valid ? { state: {}, message: "valid" } : { state: {}, message: "invalid", goto: "planning" };
+
+describe("ASL generated from an agent, executed", () => {
+  it("the default agent with a valid plan runs the six stages once each, in order, passing state along", async () => {
+    const { visited, finalized, result, calls } = await execute(defaultAgent, ({ stage }) =>
+      stage === "validation" ? validation(true) : { state: { [stage]: true } as never, message: stage },
+    );
+    expect(result.ok).toBe(true);
+    expect(visited).toEqual(["Context", "Analyzing", "Planning", "Validation", "Execution", "Memory"]);
     expect(finalized).toEqual([]);
     expect(calls[0]?.input).toEqual({ runId: "01J00000000000000000000000", stage: "context", state: {} });
-    expect(calls.at(-1)?.input).toMatchObject({
-      stage: "memory",
-      state: { context: true, analyzing: true, planning: true, validation: true, execution: true },
-    });
+    expect(calls.at(-1)?.input).toMatchObject({ stage: "memory", state: { context: true, execution: true } });
   });
 
-  it(`an always-invalid plan is repaired exactly MAX_PLAN_REPAIRS (${MAX_PLAN_REPAIRS}) times, then Finalize gets PlanInvalid`, async () => {
-    // Like the real validation stage: an invalid plan increments state.repairs.
-    const { visited, finalized, outcome } = await execute(({ stage, state }) =>
-      stage === "validation"
-        ? { ...state, planValid: false, repairs: ((state.repairs as number | undefined) ?? 0) + 1 }
-        : state,
+  it("an always-invalid plan goes back to planning twice, then Finalize gets plan_invalid", async () => {
+    const { visited, finalized, result, calls } = await execute(defaultAgent, ({ stage }) =>
+      stage === "validation" ? validation(false) : { state: {}, message: stage },
     );
-    expect(outcome.ok).toBe(false);
-    const planning = visited.filter((s) => s === "Planning").length;
-    expect(planning).toBe(1 + MAX_PLAN_REPAIRS);
+    expect(result.ok).toBe(false);
+    expect(visited.filter((s) => s === "Planning")).toHaveLength(3);
+    expect(visited.filter((s) => s === "Validation")).toHaveLength(3);
     expect(visited).not.toContain("Execution");
-    expect(finalized).toHaveLength(1);
-    expect(finalized[0]).toMatchObject({
-      runId: "01J00000000000000000000000",
-      error: { Error: "PlanInvalid" },
-    });
+    // The runner's count as planning saw it: 0, then 1, then 2.
+    expect(
+      calls.filter((c) => c.state === "Planning").map((c) => c.input.state.loops?.validation ?? 0),
+    ).toEqual([0, 1, 2]);
+    expect(finalized).toEqual([
+      {
+        runId: "01J00000000000000000000000",
+        error: {
+          Error: "LoopExhausted",
+          Cause: "The agent could not produce a valid plan after two repairs.",
+          Code: "plan_invalid",
+        },
+      },
+    ]);
   });
 
-  it("a plan that becomes valid after one repair goes on to Execution", async () => {
-    const { visited, finalized, outcome } = await execute(({ stage, state }) => {
-      if (stage !== "validation") return state;
-      const repairs = (state.repairs as number | undefined) ?? 0;
-      return repairs >= 1
-        ? { ...state, planValid: true }
-        : { ...state, planValid: false, repairs: repairs + 1 };
-    });
-    expect(outcome.ok).toBe(true);
+  it("a plan that becomes valid after one repair goes on to Execution, with goto cleared", async () => {
+    const { visited, finalized, result, calls } = await execute(defaultAgent, ({ stage, state }) =>
+      stage === "validation"
+        ? validation((state.loops?.validation ?? 0) >= 1)
+        : { state: {}, message: stage },
+    );
+    expect(result.ok).toBe(true);
     expect(visited).toEqual([
       "Context",
       "Analyzing",
@@ -267,29 +405,68 @@ describe("ASL definition, executed", () => {
       "Memory",
     ]);
     expect(finalized).toEqual([]);
+    expect(calls.find((c) => c.state === "Execution")?.input.state).toEqual({ loops: { validation: 1 } });
+  });
+
+  it("a custom agent loops as its definition says (max 3), and a last stage that loops can also end", async () => {
+    let reviews = 0;
+    const looped = await execute(reviewer, ({ stage }) =>
+      stage === "review" && ++reviews <= 2
+        ? { state: {}, message: "again", goto: "draft" }
+        : { state: {}, message: stage },
+    );
+    expect(looped.result.ok).toBe(true);
+    expect(looped.visited).toEqual(["Draft", "Review", "Draft", "Review", "Draft", "Review", "Publish"]);
+
+    const rejected = await execute(reviewer, ({ stage }) =>
+      stage === "review" ? { state: {}, message: "again", goto: "draft" } : { state: {}, message: stage },
+    );
+    expect(rejected.result.ok).toBe(false);
+    expect(rejected.visited.filter((s) => s === "Draft")).toHaveLength(4);
+    expect(rejected.finalized).toMatchObject([
+      { error: { Error: "LoopExhausted", Code: "review_rejected" } },
+    ]);
+
+    let checks = 0;
+    const last = await execute(lastLoops, ({ stage }) =>
+      stage === "check" && ++checks === 1
+        ? { state: {}, message: "again", goto: "write" }
+        : { state: {}, message: stage },
+    );
+    expect(last.result.ok).toBe(true);
+    expect(last.visited).toEqual(["Write", "Check", "Write", "Check"]);
   });
 
   it("a transient stage error is retried; a persistent one ends in Finalize and a failed execution", async () => {
     let analyzingTries = 0;
-    const retried = await execute(({ stage, state }) => {
+    const retried = await execute(defaultAgent, ({ stage }) => {
       if (stage === "analyzing" && ++analyzingTries === 1) {
         throw Object.assign(new Error("model busy"), { name: "TransientStageError" });
       }
-      return stage === "validation" ? { ...state, planValid: true } : state;
+      return stage === "validation" ? validation(true) : { state: {}, message: stage };
     });
-    expect(retried.outcome.ok).toBe(true);
+    expect(retried.result.ok).toBe(true);
     expect(retried.visited.filter((s) => s === "Analyzing")).toHaveLength(2);
 
-    const failed = await execute(({ stage, state }) => {
+    const failed = await execute(defaultAgent, ({ stage }) => {
       if (stage === "execution") throw Object.assign(new Error("bad input"), { name: "StageFailedError" });
-      return stage === "validation" ? { ...state, planValid: true } : state;
+      return stage === "validation" ? validation(true) : { state: {}, message: stage };
     });
-    expect(failed.outcome.ok).toBe(false);
+    expect(failed.result.ok).toBe(false);
     // Not transient: tried once, no Memory, Finalize told why.
     expect(failed.visited.filter((s) => s === "Execution")).toHaveLength(1);
     expect(failed.visited).not.toContain("Memory");
     expect(failed.finalized).toEqual([
       { runId: "01J00000000000000000000000", error: { Error: "StageFailedError", Cause: "bad input" } },
     ]);
+  });
+
+  it("a stage with retries 0 is not retried even for a transient error", async () => {
+    const { visited, result } = await execute(reviewer, ({ stage }) => {
+      if (stage === "publish") throw Object.assign(new Error("busy"), { name: "TransientStageError" });
+      return { state: {}, message: stage };
+    });
+    expect(result.ok).toBe(false);
+    expect(visited.filter((s) => s === "Publish")).toHaveLength(1);
   });
 });

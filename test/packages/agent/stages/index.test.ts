@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AnalysisSchema, PlanSchema } from "../../../../packages/agent/index.ts";
-import { type EventOf, isTerminalType, type RunEvent, STAGES } from "../../../../packages/events/index.ts";
+import { type EventOf, isTerminalType, type RunEvent } from "../../../../packages/events/index.ts";
+import { DEFAULT_STAGES as STAGES } from "../../../support/agents.ts";
 import { readSse } from "../../../support/sse.ts";
 import { startRun, startTestStack } from "../../../support/stack.ts";
 
