@@ -22,7 +22,7 @@
 //       3 auth                          jose verifiers, stream tokens
 //       4 workflow                      ASL + the Workflow port and its Step Functions adapter
 //       5 agent                         stage runner, stages, model client, tools
-//       6 run-start                     starting a run (HTTP, SQS, EventBridge all call it)
+//       6 run-start | sdk               starting a run (HTTP, SQS, EventBridge all call it) | the public API for agents
 //       7 http                          what both HTTP apps share
 //       8 api | stream                  the API app | the stream app and its tail engine
 //       9 compose                       the one composition function both roots call
@@ -42,7 +42,7 @@ const LAYERS = [
   ["auth"],
   ["workflow"],
   ["agent"],
-  ["run-start"],
+  ["run-start", "sdk"],
   ["http"],
   ["api", "stream"],
   ["compose"],

@@ -1,5 +1,7 @@
+import { AgentDefinitionError, defaultAgent } from "../../packages/agent/index.ts";
 import { ConfigError, loadConfig, usesOfflineModel } from "../../packages/config/index.ts";
 import { logger } from "../../packages/observability/index.ts";
+import { loadAgentModule } from "./load-agent.ts";
 import { startLocalStack } from "./stack.ts";
 
 /**
@@ -8,16 +10,18 @@ import { startLocalStack } from "./stack.ts";
  */
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
+  let agent: Awaited<ReturnType<typeof loadAgentModule>> | undefined;
   try {
     config = loadConfig();
+    agent = config.STAGECAST_AGENT ? await loadAgentModule(config.STAGECAST_AGENT) : undefined;
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof AgentDefinitionError) {
       console.error(err.message);
       process.exit(2);
     }
     throw err;
   }
-  const stack = await startLocalStack(config);
+  const stack = await startLocalStack(config, agent ? { agent } : {});
   const offline = usesOfflineModel(config);
   const url = stack.url;
   const auth =
@@ -29,6 +33,7 @@ async function main(): Promise<void> {
   const header = config.AUTH === "off" ? "" : ` -H "authorization: Bearer $TOKEN"`;
   console.log(`
 Stagecast is running at ${url}
+  agent:    ${agent ? `${agent.name} (${config.STAGECAST_AGENT})` : "the built-in agent"}: ${(agent ?? defaultAgent).stages.map((s) => s.name).join(" → ")}
   model:    ${stack.model.model}${offline ? ` (embedded offline model at ${stack.offlineModelUrl}, ${config.OFFLINE_MODEL_TOKENS_PER_SECOND} tokens/s)` : ` via ${config.OPENAI_BASE_URL ?? "OpenAI"}`}
   store:    dynalite ${config.DATA_DIR ? `on disk at ${config.DATA_DIR}` : "in memory"} (table ${config.TABLE_NAME})
   workflow: aws-local-stepfunctions running the state machine's ASL

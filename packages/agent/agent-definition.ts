@@ -2,6 +2,7 @@ import { z } from "zod";
 import { StageSchema } from "../events/index.ts";
 import { RESERVED_STAGE_NAMES } from "../workflow/index.ts";
 import type { StageImpl } from "./stage-context.ts";
+import type { Tool } from "./tools/index.ts";
 
 /**
  * A stage name: a lower-case letter, then lower-case letters, digits or `_`, at most 32
@@ -67,9 +68,11 @@ export type StageDefinition = z.input<typeof StageSettingsSchema> & {
   run: StageImpl;
 };
 
-/** An agent: a name and its stages in order (any names and count). */
+/** An agent: a name, its stages in order (any names and count) and the tools it adds. */
 export interface AgentDefinition {
   name: string;
+  /** Tools the agent's stages (and its models) may call, besides the built-in ones (defineTool). */
+  tools?: readonly Tool[];
   /** In run order; a run goes through each once, except where a stage loops back. */
   stages: readonly StageDefinition[];
 }
@@ -77,6 +80,7 @@ export interface AgentDefinition {
 /** An agent whose definition was checked, with every stage's defaults applied. */
 export interface Agent {
   name: string;
+  tools: readonly Tool[];
   stages: ReadonlyArray<StageSettings & { run: StageImpl }>;
   /** The stage by name. */
   stage(name: string): (StageSettings & { run: StageImpl }) | undefined;
@@ -121,7 +125,22 @@ export function checkAgent(definition: AgentDefinition): Agent {
     }
   });
   const byName = new Map(stages.map((stage) => [stage.name, stage]));
-  return { name: name.data, stages, stage: (stageName) => byName.get(stageName) };
+  const tools = checkTools(name.data, definition.tools ?? []);
+  return { name: name.data, tools, stages, stage: (stageName) => byName.get(stageName) };
+}
+
+/** Tools made by defineTool, each name once. */
+function checkTools(agent: string, tools: readonly Tool[]): readonly Tool[] {
+  const names = new Set<string>();
+  for (const tool of tools) {
+    if (typeof tool?.run !== "function" || typeof tool.name !== "string") {
+      throw new AgentDefinitionError(`agent ${agent}: every tool must be made with defineTool`);
+    }
+    if (names.has(tool.name))
+      throw new AgentDefinitionError(`agent ${agent}: tool ${tool.name} is defined twice`);
+    names.add(tool.name);
+  }
+  return tools;
 }
 
 function message(error: z.ZodError): string {

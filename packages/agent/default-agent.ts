@@ -53,6 +53,7 @@ export function withStageCode(agent: Agent, overrides: Readonly<Record<string, S
   }
   return checkAgent({
     name: agent.name,
+    tools: agent.tools,
     stages: agent.stages.map((stage) => ({ ...stage, run: overrides[stage.name] ?? stage.run })),
   });
 }

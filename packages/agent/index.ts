@@ -17,7 +17,7 @@ export { DEFAULT_AGENT_DEFINITION, defaultAgent, withStageCode } from "./default
 export { StageFailedError, TransientStageError } from "./errors.ts";
 export { finalizeRun } from "./finalize.ts";
 export { chat, ModelClient, ModelOutputError } from "./model-client.ts";
-export type { StageImpl } from "./stage-context.ts";
+export type { StageContext, StageImpl, StageOutcome } from "./stage-context.ts";
 export { runStage } from "./stage-runner.ts";
 export { STAGE_IMPLS } from "./stages/index.ts";
 export {
@@ -31,4 +31,10 @@ export {
   type PlanStep,
   STEP_RESULTS_HEADER,
 } from "./structured.ts";
-export { createDefaultTools } from "./tools/index.ts";
+export {
+  createDefaultTools,
+  defineTool,
+  type Tool,
+  type ToolContext,
+  type ToolOutcome,
+} from "./tools/index.ts";

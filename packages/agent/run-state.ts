@@ -38,6 +38,11 @@ export const RunStateSchema = z.object({
   /** What validation found wrong with the last plan. */
   feedback: z.array(z.string()).optional(),
   answer: z.string().optional(),
+  /**
+   * Outputs of stages written with the public API (packages/sdk), by stage name: what later
+   * stages read as `ctx.outputs`. JSON, carried in the execution's state (256 KB in all).
+   */
+  outputs: z.record(z.string(), z.json()).optional(),
   models: z.array(z.string()).optional(),
   usageByStage: z.record(z.string(), UsageSchema).optional(),
   /** When the run started (ISO-8601), for run.completed `durationMs`. */

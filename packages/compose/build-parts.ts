@@ -1,6 +1,12 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import OpenAI from "openai";
-import { type Agent, type AgentDeps, createDefaultTools, ModelClient } from "../agent/index.ts";
+import {
+  type Agent,
+  AgentDefinitionError,
+  type AgentDeps,
+  createDefaultTools,
+  ModelClient,
+} from "../agent/index.ts";
 import { CORS_POLICY, type Config, parseOrigins } from "../config/index.ts";
 import type { RunEvent } from "../events/index.ts";
 import type { LogFn } from "../observability/index.ts";
@@ -83,6 +89,11 @@ export function createAgentDeps(
       maxBytes: config.HTTP_GET_MAX_BYTES,
     },
   });
+  for (const tool of agent.tools) {
+    if (tools.get(tool.name))
+      throw new AgentDefinitionError(`agent ${agent.name}: tool ${tool.name} is a built-in tool's name`);
+    tools.register(tool);
+  }
   return {
     agent,
     store,

@@ -14,6 +14,11 @@ export const ConfigSchema = z.object({
   HOST: z.string().default("127.0.0.1"),
   /** DynamoDB table name (the local stack creates it; on AWS infra sets it). */
   TABLE_NAME: z.string().min(3).default("stagecast"),
+  /**
+   * Local stack only: the module of the agent to run (a path, relative to the working
+   * directory; its default export is `defineAgent(…)`). Unset: the built-in agent.
+   */
+  STAGECAST_AGENT: z.string().min(1).optional(),
   /** Local stack only: keep dynalite's data in this folder (LevelDB) instead of memory. */
   DATA_DIR: z.string().optional(),
   /** Days run, event and memory items live before TTL deletes them. */

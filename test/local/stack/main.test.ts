@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
+import { startLine } from "../../support/start-line.ts";
 
 /** The pids of every process under `pid` (children, grandchildren …), from ps. */
 function descendants(pid: number): number[] {
@@ -39,20 +40,7 @@ describe("npm start", () => {
       env: { ...process.env, PORT: "0", AUTH: "off", POWERTOOLS_LOG_LEVEL: "WARN" },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      const timer = setTimeout(() => reject(new Error(`no start-up line: ${out}`)), 40_000);
-      const onData = (chunk: Buffer) => {
-        out += chunk.toString();
-        const match = /Stagecast is running at (http:\/\/\S+)/.exec(out);
-        if (match?.[1]) {
-          clearTimeout(timer);
-          resolve(match[1]);
-        }
-      };
-      npm.stdout?.on("data", onData);
-      npm.stderr?.on("data", onData);
-    });
+    const url = await startLine(npm);
     const below = descendants(npm.pid ?? -1);
     started.push(...below);
     expect(below.length).toBeGreaterThan(0);

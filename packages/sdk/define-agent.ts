@@ -1,0 +1,55 @@
+import {
+  type AgentDefinition,
+  checkAgent,
+  type StageDefinition,
+  type StageLoop,
+  type Tool,
+} from "../agent/index.ts";
+import { type StageHandler, toStageImpl } from "./handler-context.ts";
+
+/**
+ * One stage, as an agent's author writes it. Settings default as in the built-in agent:
+ * `weight` 1 (share of the progress bar and time-left estimate), `timeoutSeconds` 120 (the
+ * Task's TimeoutSeconds on Step Functions), `retries` 2 (transient failures), `model`
+ * OPENAI_MODEL.
+ */
+export interface StageSpec {
+  /** `^[a-z][a-z0-9_]{0,31}$`, unique in the agent; not `finalize` or `failed`. */
+  name: string;
+  weight?: number;
+  timeoutSeconds?: number;
+  retries?: number;
+  model?: string;
+  /** A bounded loop back to an earlier stage, taken when the handler calls `ctx.loopBack()`. */
+  loop?: StageLoop;
+  run: StageHandler;
+}
+
+/** An agent, as its author writes it: a name (`^[a-z][a-z0-9_-]{0,47}$`), its stages in order, its tools. */
+export interface AgentSpec {
+  name: string;
+  stages: readonly StageSpec[];
+  /** Tools made with defineTool; the models and `ctx.tool` can call them and the built-in ones. */
+  tools?: readonly Tool[];
+}
+
+/**
+ * Define an agent. The result is what an agent module exports by default
+ * (`STAGECAST_AGENT=<module> npm start` locally; the `agent` setting in sst.config.ts on AWS):
+ * the state machine is generated from it, one Task per stage.
+ * @throws AgentDefinitionError when the definition cannot run (a bad or repeated name, a loop
+ *   that does not go back to an earlier stage, a tool not made by defineTool), at import time.
+ */
+export function defineAgent(spec: AgentSpec): AgentDefinition {
+  const stages: StageDefinition[] = spec.stages.map(({ run, ...settings }) => ({
+    ...settings,
+    run: toStageImpl(settings.name, run, settings.loop?.to),
+  }));
+  const definition: AgentDefinition = {
+    name: spec.name,
+    stages,
+    ...(spec.tools ? { tools: spec.tools } : {}),
+  };
+  checkAgent(definition);
+  return definition;
+}
