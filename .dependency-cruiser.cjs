@@ -108,7 +108,9 @@ module.exports = {
           "^packages/workflow/definition\\.ts$",
           "^packages/agent/tools/worker-sources\\.ts$",
           // The deployed agent's definition: the ASL is generated from it at deploy time, and
-          // the stage function's timeout is sized from its longest stage.
+          // the stage function's timeout is sized from its longest stage. A user's agent module
+          // (sst.config.ts's AGENT) is imported by path at deploy time (infra/agent.ts), which
+          // this rule does not see: it imports packages through "stagecast" (packages/sdk).
           "^packages/agent/index\\.ts$",
         ],
       },

@@ -1,6 +1,14 @@
 /// <reference path="./.sst/platform/config.d.ts" />
 
 /**
+ * The agent to deploy: a module whose default export is `defineAgent(…)`, relative to this file
+ * (e.g. "examples/minimal/agent.ts"); undefined deploys the built-in agent. The state machine is
+ * generated from it and every function bundles it (infra/agent.ts, docs/deploy.md).
+ * STAGECAST_AGENT in the deploying shell, when set, overrides it (the variable `npm start` reads).
+ */
+const AGENT: string | undefined = undefined;
+
+/**
  * Stagecast on AWS. `app()` names the app and protects the production stage (resources are
  * retained, never deleted, by `sst remove`); `run()` assembles one file per concern from
  * infra/. See docs/deploy.md.
@@ -16,6 +24,9 @@ export default $config({
     };
   },
   async run() {
+    // First: a module that fails to load or check stops the deploy before any resource.
+    const { loadDeployedAgent } = await import("./infra/agent.ts");
+    const agent = await loadDeployedAgent(process.env.STAGECAST_AGENT || AGENT, $cli.paths.root);
     const { secrets } = await import("./infra/secrets.ts");
     const { table } = await import("./infra/table.ts");
     const { createWorkflow } = await import("./infra/workflow.ts");
@@ -24,18 +35,20 @@ export default $config({
     const { createTriggers } = await import("./infra/triggers.ts");
     const { createSweep } = await import("./infra/sweep.ts");
 
-    const workflow = createWorkflow({ table, secrets });
-    const stream = createStream({ table, secrets, stateMachine: workflow.stateMachine });
-    const api = createApi({ table, secrets, stateMachine: workflow.stateMachine, streamUrl: stream.url });
-    const triggers = createTriggers({ table, stateMachine: workflow.stateMachine });
-    createSweep({ table });
+    const workflow = createWorkflow({ table, secrets, agent });
+    const { stateMachine } = workflow;
+    const stream = createStream({ table, secrets, stateMachine, agent });
+    const api = createApi({ table, secrets, stateMachine, streamUrl: stream.url, agent });
+    const triggers = createTriggers({ table, stateMachine, agent });
+    createSweep({ table, agent });
 
     return {
       api: api.url,
       stream: stream.url,
       queue: triggers.queue.url,
       bus: triggers.bus.name,
-      stateMachine: workflow.stateMachine.arn,
+      stateMachine: stateMachine.arn,
+      agent: agent.agent.name,
       table: table.name,
     };
   },

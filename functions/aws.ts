@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context as LambdaContext } from "aws-lambda";
 import { Resource } from "sst/resource";
+import type { AgentDefinition } from "../packages/agent/index.ts";
 import { compose, type Parts } from "../packages/compose/index.ts";
 import { type Config, ConfigError, linkedSecrets, loadConfig } from "../packages/config/index.ts";
 import { logFn, meterEvents, powertoolsMeter } from "../packages/observability/index.ts";
@@ -14,6 +15,23 @@ import { SfnWorkflow } from "../packages/workflow/index.ts";
  * credentials and region.
  */
 export const config: Config = loadConfig({ ...process.env, ...linkedSecrets(Resource) });
+
+/**
+ * Set by esbuild's `define` to the deployed agent module's absolute path (infra/agent.ts,
+ * `AGENT` in sst.config.ts); undeclared in a bundle built without it.
+ */
+declare const __STAGECAST_AGENT_MODULE__: string | undefined;
+
+/**
+ * The deployed agent's definition (the module's default export), or undefined for the built-in
+ * agent. With the constant substituted, `import()` of that string is bundled like a static
+ * import: the module is part of this bundle, and the state machine was generated from the same
+ * module at deploy time. Checked by compose on first use.
+ */
+export const agent: AgentDefinition | undefined =
+  typeof __STAGECAST_AGENT_MODULE__ === "string"
+    ? ((await import(/* @vite-ignore */ __STAGECAST_AGENT_MODULE__)) as { default: AgentDefinition }).default
+    : undefined;
 
 /** The structured log function for this function's invocations. */
 export const log = logFn();
@@ -48,6 +66,7 @@ export function withMetrics<A extends unknown[], R>(handler: (...args: A) => Pro
  *   missing secrets or a missing STATE_MACHINE_ARN.
  */
 export const parts: Parts = compose(config, {
+  agent,
   workflow: () => {
     if (!config.STATE_MACHINE_ARN) throw new ConfigError("STATE_MACHINE_ARN is required on AWS");
     return new SfnWorkflow({ stateMachineArn: config.STATE_MACHINE_ARN });

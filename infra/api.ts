@@ -1,4 +1,5 @@
 import { CORS_POLICY } from "../packages/config/cors.ts";
+import type { DeployedAgent } from "./agent.ts";
 import type { Secrets } from "./secrets.ts";
 import { apiThrottle, corsOrigins, deployed, functionDefaults, tableAccess } from "./settings.ts";
 
@@ -14,9 +15,10 @@ export function createApi(deps: {
   secrets: Secrets;
   stateMachine: aws.sfn.StateMachine;
   streamUrl: $util.Output<string>;
+  agent: DeployedAgent;
 }) {
   const { table, secrets, stateMachine, streamUrl } = deps;
-  const defaults = functionDefaults("api");
+  const defaults = functionDefaults("api", deps.agent);
   const fn = new sst.aws.Function("ApiHandler", {
     ...defaults,
     handler: "functions/api.handler",

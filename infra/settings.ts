@@ -1,6 +1,7 @@
 import { type Config, ConfigSchema, loadConfig } from "../packages/config/config.ts";
 import { parseOrigins } from "../packages/config/cors.ts";
 import { SECRET_LINKS } from "../packages/config/secret-links.ts";
+import { agentBundling, type DeployedAgent } from "./agent.ts";
 
 /** The production stage: point-in-time recovery, deletion protection, resources retained. */
 export const isProduction = $app.stage === "production";
@@ -20,6 +21,8 @@ const INFRA_OWNED = new Set<string>([
   "CORS_ORIGINS",
   "OFFLINE_MODEL_TOKENS_PER_SECOND",
   "RUN_SWEEP_MS",
+  // The deployed agent is infra's (the AGENT setting in sst.config.ts): bundled, never read at run time.
+  "STAGECAST_AGENT",
   ...Object.values(SECRET_LINKS),
 ]);
 
@@ -66,10 +69,11 @@ export const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
 /**
  * Settings every Stagecast function shares: Node 24 on arm64 (about 20% cheaper per GB-s
  * than x86_64 at list price), JSON logs (Powertools writes JSON lines), ESM bundles (source
- * maps go to SST's asset bucket, not into the code zip), the deploy-time environment, and the Powertools service name and metrics
- * namespace.
+ * maps go to SST's asset bucket, not into the code zip), the deployed agent's module bundled
+ * (infra/agent.ts: every function composes the same agent), the deploy-time environment, and
+ * the Powertools service name and metrics namespace.
  */
-export function functionDefaults(component: string) {
+export function functionDefaults(component: string, agent: DeployedAgent) {
   return {
     runtime: "nodejs24.x" as const,
     architecture: "arm64" as const,
@@ -78,7 +82,7 @@ export function functionDefaults(component: string) {
       format: "json" as const,
       retention: isProduction ? ("3 months" as const) : ("1 week" as const),
     },
-    nodejs: { format: "esm" as const, sourcemap: true },
+    nodejs: { format: "esm" as const, sourcemap: true, esbuild: agentBundling(agent) },
     environment: {
       ...deployEnvironment(),
       POWERTOOLS_SERVICE_NAME: `stagecast-${component}`,

@@ -1,4 +1,5 @@
 import { CORS_POLICY } from "../packages/config/cors.ts";
+import type { DeployedAgent } from "./agent.ts";
 import type { Secrets } from "./secrets.ts";
 import {
   corsOrigins,
@@ -26,10 +27,12 @@ export function createStream({
   table,
   secrets,
   stateMachine,
+  agent,
 }: {
   table: sst.aws.Dynamo;
   secrets: Secrets;
   stateMachine: aws.sfn.StateMachine;
+  agent: DeployedAgent;
 }) {
   const timeoutSeconds = Math.ceil(deployed.STREAM_MAX_DURATION_MS / 1000) + STREAM_TIMEOUT_MARGIN_SECONDS;
   if (timeoutSeconds > LAMBDA_MAX_TIMEOUT_SECONDS) {
@@ -37,7 +40,7 @@ export function createStream({
       `STREAM_MAX_DURATION_MS=${deployed.STREAM_MAX_DURATION_MS} needs a ${timeoutSeconds} s function timeout; Lambda allows ${LAMBDA_MAX_TIMEOUT_SECONDS} s`,
     );
   }
-  const defaults = functionDefaults("stream");
+  const defaults = functionDefaults("stream", agent);
   const fn = new sst.aws.Function("Stream", {
     ...defaults,
     handler: "functions/stream.handler",

@@ -1,3 +1,4 @@
+import type { DeployedAgent } from "./agent.ts";
 import { functionDefaults, tableAccess } from "./settings.ts";
 
 /**
@@ -5,8 +6,8 @@ import { functionDefaults, tableAccess } from "./settings.ts";
  * RUN_SILENCE_MS without a terminal event, for the cases the Catch path and the status-change
  * rule both miss.
  */
-export function createSweep({ table }: { table: sst.aws.Dynamo }) {
-  const defaults = functionDefaults("sweep");
+export function createSweep({ table, agent }: { table: sst.aws.Dynamo; agent: DeployedAgent }) {
+  const defaults = functionDefaults("sweep", agent);
   return new sst.aws.CronV2("Sweep", {
     schedule: "rate(5 minutes)",
     function: {

@@ -1,3 +1,4 @@
+import type { DeployedAgent } from "./agent.ts";
 import { functionDefaults, tableAccess } from "./settings.ts";
 
 /** The detail-type of the EventBridge event that starts a run (docs/deploy.md shows one). */
@@ -15,9 +16,11 @@ export const RUN_REQUESTED_DETAIL_TYPE = "Stagecast Run Requested";
 export function createTriggers({
   table,
   stateMachine,
+  agent,
 }: {
   table: sst.aws.Dynamo;
   stateMachine: aws.sfn.StateMachine;
+  agent: DeployedAgent;
 }) {
   const deadLetters = new sst.aws.Queue("RunRequestsDlq", {
     transform: { queue: { messageRetentionSeconds: 1_209_600 } },
@@ -28,7 +31,7 @@ export function createTriggers({
   });
   const bus = new sst.aws.Bus("Runs");
 
-  const defaults = functionDefaults("trigger");
+  const defaults = functionDefaults("trigger", agent);
   const fn = new sst.aws.Function("Trigger", {
     ...defaults,
     handler: "functions/trigger.handler",

@@ -1,55 +1,45 @@
 // The deployed agent: the state machine is generated from its definition at deploy time, and
 // the stage function built from the same module runs its stages.
-import { defaultAgent } from "../packages/agent/index.ts";
 import { definitionJson, FINALIZED_STATUSES } from "../packages/workflow/definition.ts";
+import { type DeployedAgent, stageFunctionTimeout } from "./agent.ts";
 import type { Secrets } from "./secrets.ts";
 import { functionDefaults, isProduction, tableAccess, tracing } from "./settings.ts";
 import { toolWorkerFiles } from "./tool-workers.ts";
 
-/** Lambda's maximum function timeout (s): 15 minutes (Lambda quotas). */
-const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
-
-/**
- * The stage function's timeout (s): the longest stage Task's TimeoutSeconds, so the Task's
- * limit is the one that applies to every stage.
- * @throws Error at deploy time when a stage's timeout exceeds Lambda's maximum: its attempts
- *   would be cut by Lambda before the Task timed out.
- */
-function stageFunctionTimeout(): number {
-  const longest = Math.max(...defaultAgent.stages.map((stage) => stage.timeoutSeconds));
-  if (longest > LAMBDA_MAX_TIMEOUT_SECONDS) {
-    throw new Error(
-      `agent ${defaultAgent.name}: a stage timeout of ${longest} s exceeds Lambda's ${LAMBDA_MAX_TIMEOUT_SECONDS} s`,
-    );
-  }
-  return longest;
-}
-
 /**
  * The workflow: the stage function (every stage's Task), the Finalize function, and a Standard
- * state machine whose definition is packages/workflow's ASL generated from the default agent —
- * the same module the local runner executes — with the two function ARNs substituted. Its role
+ * state machine whose definition is packages/workflow's ASL generated from the deployed agent
+ * (infra/agent.ts: the module sst.config.ts names, bundled into the functions too) with the two
+ * function ARNs substituted. Its role
  * may invoke those two functions and nothing else (plus log delivery). An EventBridge rule on the default bus sends
  * this state machine's FAILED / TIMED_OUT / ABORTED status changes to Finalize.
  */
-export function createWorkflow({ table, secrets }: { table: sst.aws.Dynamo; secrets: Secrets }) {
-  const defaults = functionDefaults("stage");
+export function createWorkflow({
+  table,
+  secrets,
+  agent,
+}: {
+  table: sst.aws.Dynamo;
+  secrets: Secrets;
+  agent: DeployedAgent;
+}) {
+  const defaults = functionDefaults("stage", agent);
   const stage = new sst.aws.Function("Stage", {
     ...defaults,
     handler: "functions/stage.handler",
     description: "Stagecast: runs one agent stage (Task of every stage state)",
     // The tool workers' own bundles (the calculator runs in a worker thread): infra/tool-workers.ts.
     copyFiles: toolWorkerFiles("functions/stage.handler"),
-    // The longest stage Task timeout (the default agent's execution, 900 s): the Task's
-    // TimeoutSeconds is the limit that matters, and 900 s is Lambda's maximum too (Lambda quotas).
-    timeout: `${stageFunctionTimeout()} seconds`,
+    // The agent's longest stage Task timeout (the built-in agent's execution, 900 s): the Task's
+    // TimeoutSeconds is the limit that matters; over Lambda's 900 s maximum the deploy fails.
+    timeout: `${stageFunctionTimeout(agent.agent)} seconds`,
     memory: "1024 MB",
     environment: { ...defaults.environment, TABLE_NAME: table.name },
     permissions: [tableAccess(table, "write")],
     link: [secrets.openaiApiKey],
   });
 
-  const finalizeDefaults = functionDefaults("finalize");
+  const finalizeDefaults = functionDefaults("finalize", agent);
   const finalize = new sst.aws.Function("Finalize", {
     ...finalizeDefaults,
     handler: "functions/finalize.handler",
@@ -118,9 +108,9 @@ export function createWorkflow({ table, secrets }: { table: sst.aws.Dynamo; secr
   const stateMachine = new aws.sfn.StateMachine("Workflow", {
     type: "STANDARD",
     roleArn: role.arn,
-    // The shared ASL module generated from the default agent, with the deployed functions' ARNs substituted.
+    // The shared ASL module generated from the deployed agent, with the functions' ARNs substituted.
     definition: $resolve([stage.arn, finalize.arn]).apply(([stageFunctionArn, finalizeFunctionArn]) =>
-      definitionJson(defaultAgent, { stageFunctionArn, finalizeFunctionArn }),
+      definitionJson(agent.agent, { stageFunctionArn, finalizeFunctionArn }),
     ),
     loggingConfiguration: {
       level: "ERROR",

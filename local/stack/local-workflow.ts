@@ -13,6 +13,15 @@ type Handlers = NonNullable<NonNullable<RunOptions["overrides"]>["taskResourceLo
 /** An in-process Lambda stand-in: gets the Task's input, returns its output, throws to fail it. */
 export type LocalTaskHandler = (input: unknown) => Promise<unknown>;
 
+/** One Task call as {@link LocalWorkflowOptions.onTask} sees it: the state's name, its input and (when it succeeded) its output. */
+export interface LocalTaskCall {
+  /** The Task state's name, e.g. `Gather` or `Finalize`. */
+  state: string;
+  input: unknown;
+  /** What the handler returned; absent when it threw. */
+  output?: unknown;
+}
+
 /** Options of {@link LocalWorkflow}. */
 export interface LocalWorkflowOptions {
   /** The ASL definition (the same object Step Functions gets on AWS). */
@@ -24,6 +33,30 @@ export interface LocalWorkflowOptions {
   /** Per-state retry waits (s) override, e.g. 0 in tests; real backoff otherwise. */
   retryIntervalOverrides?: Record<string, number>;
   log?: LogFn;
+  /**
+   * Called after each Task handler settles, with its input and output (tests measure the
+   * payload sizes Step Functions would carry, since this runner does not enforce its 256 KB
+   * limit). Must not throw.
+   */
+  onTask?: (call: LocalTaskCall) => void;
+}
+
+/** `handler`, reporting each call's input and output (or only its input, when it throws) to `onTask`. */
+function observe(
+  state: string,
+  handler: LocalTaskHandler,
+  onTask: (call: LocalTaskCall) => void,
+): LocalTaskHandler {
+  return async (input) => {
+    try {
+      const output = await handler(input);
+      onTask({ state, input, output });
+      return output;
+    } catch (err) {
+      onTask({ state, input });
+      throw err;
+    }
+  };
 }
 
 /**
@@ -59,8 +92,9 @@ export class LocalWorkflow implements Workflow {
             ? options.finalize
             : undefined;
       if (!handler) throw new Error(`Task ${name} names ${resource}, which has no local handler`);
+      const observed = options.onTask ? observe(name, handler, options.onTask) : handler;
       const tracked = (input: unknown) => {
-        const p = handler(input);
+        const p = observed(input);
         this.#inFlight.add(p);
         void p.then(
           () => this.#inFlight.delete(p),

@@ -10,7 +10,7 @@ import { endOrphanedRuns, ensureTable, type Store } from "../../packages/store/i
 import { buildDefinition, type WorkflowArns } from "../../packages/workflow/index.ts";
 import { createOfflineModelApp } from "../offline-model/index.ts";
 import { startDynalite } from "./dynalite.ts";
-import { LocalWorkflow } from "./local-workflow.ts";
+import { LocalWorkflow, type LocalWorkflowOptions } from "./local-workflow.ts";
 import { loopbackHostOnly } from "./loopback-host.ts";
 import { type Served, serveApp } from "./serve.ts";
 
@@ -54,6 +54,8 @@ export interface LocalStackOptions {
   instrumentDynamo?: (client: DynamoDBClient) => void;
   /** Called once for each event the store wrote (see StoreOptions.onEventStored). */
   onEventStored?: (event: RunEvent) => void;
+  /** Sees every Task's input and output (see LocalWorkflowOptions.onTask): tests measure payloads. */
+  onTask?: LocalWorkflowOptions["onTask"];
 }
 
 /**
@@ -159,6 +161,7 @@ function localWorkflow(parts: Parts<LocalWorkflow>, log: LogFn, options: LocalSt
     stage: (input) => parts.runStage(input),
     finalize: (input) => parts.finalize(input),
     ...(options.retryIntervalOverrides ? { retryIntervalOverrides: options.retryIntervalOverrides } : {}),
+    ...(options.onTask ? { onTask: options.onTask } : {}),
     log,
   });
 }

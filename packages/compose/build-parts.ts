@@ -5,9 +5,10 @@ import {
   AgentDefinitionError,
   type AgentDeps,
   createDefaultTools,
+  DEFAULT_AGENT_DEFINITION,
   ModelClient,
 } from "../agent/index.ts";
-import { CORS_POLICY, type Config, parseOrigins } from "../config/index.ts";
+import { CORS_POLICY, type Config, ConfigError, parseOrigins } from "../config/index.ts";
 import type { RunEvent } from "../events/index.ts";
 import type { LogFn } from "../observability/index.ts";
 import { openStore, type Store } from "../store/index.ts";
@@ -51,18 +52,45 @@ export function createModelClient(config: Config, offlineBaseUrl?: string): Mode
   return new ModelClient({ openai, model, timeoutMs: config.MODEL_TIMEOUT_MS });
 }
 
+/** The built-in agent's name: the only agent the OPENAI_MODEL_<STAGE> shorthand applies to. */
+const BUILT_IN_AGENT = DEFAULT_AGENT_DEFINITION.name;
+
+/** The OPENAI_MODEL_<STAGE> settings by stage name: the built-in agent's shorthand. */
+function builtInStageSettings(config: Config): Readonly<Record<string, string | undefined>> {
+  return {
+    analyzing: config.OPENAI_MODEL_ANALYZING,
+    planning: config.OPENAI_MODEL_PLANNING,
+    execution: config.OPENAI_MODEL_EXECUTION,
+    memory: config.OPENAI_MODEL_MEMORY,
+  };
+}
+
+/** `table[key]` when `table` has that key itself (not one inherited, such as `constructor`). */
+function entry<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 /**
- * Model name by stage of `agent`: the setting `OPENAI_MODEL_<STAGE>` (the stage's name in
- * upper case, e.g. OPENAI_MODEL_PLANNING) when the configuration has one, else the stage's own
- * `model`; stages with neither use the default model.
+ * Model name by stage of `agent`, most specific first: `STAGE_MODELS[agent][stage]`; for the
+ * built-in agent (`default`) only, its shorthand `OPENAI_MODEL_<STAGE>` (analyzing, planning,
+ * execution, memory); the stage definition's `model`. Stages with none of these are absent and
+ * use the default model (OPENAI_MODEL). Settings are keyed by agent, so two agents with a stage
+ * of the same name never share a model setting.
+ * @throws ConfigError when STAGE_MODELS names a stage `agent` does not have (a typo would
+ * otherwise silently leave the stage on its default model).
  */
 export function stageModels(config: Config, agent: Agent): Map<string, string> {
-  const settings: Readonly<Record<string, unknown>> = config;
+  const byStage = entry(config.STAGE_MODELS, agent.name) ?? {};
+  for (const stage of Object.keys(byStage)) {
+    if (!agent.stage(stage))
+      throw new ConfigError(
+        `invalid configuration: STAGE_MODELS.${agent.name}.${stage}: agent ${agent.name} has no stage ${stage}`,
+      );
+  }
+  const shorthand = agent.name === BUILT_IN_AGENT ? builtInStageSettings(config) : {};
   const models = new Map<string, string>();
   for (const stage of agent.stages) {
-    const key = `OPENAI_MODEL_${stage.name.toUpperCase()}`;
-    const setting = Object.hasOwn(settings, key) ? settings[key] : undefined;
-    const model = typeof setting === "string" && setting !== "" ? setting : stage.model;
+    const model = entry(byStage, stage.name) ?? entry(shorthand, stage.name) ?? stage.model;
     if (model) models.set(stage.name, model);
   }
   return models;

@@ -3,6 +3,53 @@ import { z } from "zod";
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
 /**
+ * An agent name, as packages/agent's AgentNameSchema checks it (config is a leaf and imports
+ * no other package, so the pattern is repeated here; a test keeps the two equal).
+ */
+export const AGENT_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,47}$/;
+/** A stage name, as packages/events' STAGE_NAME_PATTERN (repeated here; a test keeps them equal). */
+export const STAGE_NAME_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
+
+/** Parse a setting's JSON text, reporting a syntax error as an issue of the setting. */
+const jsonText = z.string().transform((text, ctx): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: `not JSON (${(error as Error).message})` });
+    return z.NEVER;
+  }
+});
+
+/**
+ * STAGE_MODELS: JSON text of an object `{ "<agent>": { "<stage>": "<model>" } }`. Every agent
+ * and stage name must match its pattern and every model be a non-empty string (≤ 200
+ * characters, like a stage definition's `model`); an issue's path names the bad entry
+ * (`STAGE_MODELS.<agent>.<stage>`).
+ */
+export const StageModelsSchema = jsonText.pipe(
+  z.record(z.string(), z.record(z.string(), z.string().min(1).max(200))).superRefine((models, ctx) => {
+    for (const [agent, stages] of Object.entries(models)) {
+      if (!AGENT_NAME_PATTERN.test(agent))
+        ctx.addIssue({
+          code: "custom",
+          path: [agent],
+          message: "an agent name is a lower-case letter, then letters, digits, _ or - (≤ 48)",
+        });
+      for (const stage of Object.keys(stages))
+        if (!STAGE_NAME_PATTERN.test(stage))
+          ctx.addIssue({
+            code: "custom",
+            path: [agent, stage],
+            message: "a stage name is a lower-case letter, then letters, digits or _ (≤ 32)",
+          });
+    }
+  }),
+);
+
+/** Models by agent and stage (STAGE_MODELS parsed): `models[agent][stage]` is a model name. */
+export type StageModels = z.infer<typeof StageModelsSchema>;
+
+/**
  * Every setting Stagecast reads from the environment, with its default. One schema, so the
  * README's configuration table, the local stack and the Lambda functions cannot disagree.
  * Units are in the names: _MS milliseconds, _SECONDS seconds, _DAYS days, _CHARS characters.
@@ -30,17 +77,24 @@ export const ConfigSchema = z.object({
   /** Model name sent to the API; defaults to `offline` for the embedded model, `gpt-4o-mini` otherwise. */
   OPENAI_MODEL: z.string().optional(),
   /**
-   * Model for the analyzing stage (default: the stage's own `model`, else OPENAI_MODEL). Any
-   * agent's stage gets `OPENAI_MODEL_<ITS NAME IN UPPER CASE>` when this schema has that
-   * setting: these four, named after the built-in agent's model-calling stages.
+   * Model for the built-in agent's analyzing stage: shorthand for `STAGE_MODELS` =
+   * `{"default":{"analyzing":…}}`, kept so deployments from before STAGE_MODELS keep their
+   * models. Applies to the built-in agent (`default`) only, never to another agent's stage of
+   * the same name; STAGE_MODELS wins when both name the stage.
    */
   OPENAI_MODEL_ANALYZING: z.string().optional(),
-  /** Model for the planning stage (default OPENAI_MODEL). */
+  /** Model for the built-in agent's planning stage (see OPENAI_MODEL_ANALYZING). */
   OPENAI_MODEL_PLANNING: z.string().optional(),
-  /** Model for the execution stage, which writes the answer (default OPENAI_MODEL). */
+  /** Model for the built-in agent's execution stage, which writes the answer (see OPENAI_MODEL_ANALYZING). */
   OPENAI_MODEL_EXECUTION: z.string().optional(),
-  /** Model for the memory stage (default OPENAI_MODEL). */
+  /** Model for the built-in agent's memory stage (see OPENAI_MODEL_ANALYZING). */
   OPENAI_MODEL_MEMORY: z.string().optional(),
+  /**
+   * Models by agent and stage, a JSON object `{"<agent>":{"<stage>":"<model>"}}`, e.g.
+   * `{"default":{"execution":"gpt-4o"},"k8s":{"diagnose":"o3-mini"}}`. A stage's model is this
+   * entry, else the stage definition's `model`, else OPENAI_MODEL (see StageModelsSchema).
+   */
+  STAGE_MODELS: StageModelsSchema.default({}),
   /** Time limit of one model call (ms); a timeout is transient and retried by the workflow. */
   MODEL_TIMEOUT_MS: int(120_000, 1000),
   /** Retries inside the openai SDK before a stage fails; 0 leaves every retry to the workflow, where it is visible. */

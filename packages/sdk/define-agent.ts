@@ -1,5 +1,6 @@
 import {
   type AgentDefinition,
+  AgentDefinitionError,
   checkAgent,
   type StageDefinition,
   type StageLoop,
@@ -31,6 +32,14 @@ export interface AgentSpec {
   stages: readonly StageSpec[];
   /** Tools made with defineTool; the models and `ctx.tool` can call them and the built-in ones. */
   tools?: readonly Tool[];
+  /**
+   * Largest stage output kept inline in the execution's state, in bytes (UTF-8 of its JSON;
+   * default 32,768, OUTPUT_INLINE_MAX_BYTES). Larger ones are stored beside the run and read
+   * back for later stages (docs/agents.md, "Large outputs"); all inline outputs together stay
+   * within 4 times this. Raising it lets more of the state count against Step Functions'
+   * 256 KiB limit; tests raise it to see that limit crossed.
+   */
+  inlineOutputBytes?: number;
 }
 
 /**
@@ -38,12 +47,17 @@ export interface AgentSpec {
  * (`STAGECAST_AGENT=<module> npm start` locally; the `agent` setting in sst.config.ts on AWS):
  * the state machine is generated from it, one Task per stage.
  * @throws AgentDefinitionError when the definition cannot run (a bad or repeated name, a loop
- *   that does not go back to an earlier stage, a tool not made by defineTool), at import time.
+ *   that does not go back to an earlier stage, a tool not made by defineTool, an
+ *   `inlineOutputBytes` that is not a positive integer), at import time.
  */
 export function defineAgent(spec: AgentSpec): AgentDefinition {
+  const inline = spec.inlineOutputBytes;
+  if (inline !== undefined && !(Number.isInteger(inline) && inline > 0)) {
+    throw new AgentDefinitionError(`inlineOutputBytes must be a positive integer, not ${inline}`);
+  }
   const stages: StageDefinition[] = spec.stages.map(({ run, ...settings }) => ({
     ...settings,
-    run: toStageImpl(settings.name, run, settings.loop?.to),
+    run: toStageImpl(settings.name, run, settings.loop?.to, spec.inlineOutputBytes),
   }));
   const definition: AgentDefinition = {
     name: spec.name,

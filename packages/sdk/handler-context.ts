@@ -1,8 +1,9 @@
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { type StageContext, StageFailedError, type StageImpl, type ToolOutcome } from "../agent/index.ts";
+import type { Json } from "./json.ts";
+import { keepOutput, OUTPUT_INLINE_MAX_BYTES, resolveOutputs } from "./stage-outputs.ts";
 
-/** A JSON value: what a stage's output, its emitted data and a tool's input may hold (they are stored as JSON). */
-export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+export type { Json } from "./json.ts";
 
 /** What the run was asked: the run's input as POST /runs (or a trigger) gave it. */
 export interface RunInput {
@@ -37,7 +38,11 @@ export interface StageHandlerContext {
   /** Retry count of this stage (0 on the first try). */
   readonly attempt: number;
   readonly input: RunInput;
-  /** The outputs of the stages that ran before this one, by stage name. */
+  /**
+   * The outputs of the stages that ran before this one, by stage name. Outputs the runner
+   * stored (over 32 KiB: see docs/agents.md, "Large outputs") are read back before the handler
+   * runs, so every one is here as the stage returned it.
+   */
   readonly outputs: Readonly<Record<string, Json>>;
   /** Fires on cancel and at the stage's deadline: pass it on to anything that waits. */
   readonly signal: AbortSignal;
@@ -60,8 +65,9 @@ export interface StageHandlerContext {
 
 /**
  * A stage handler: returns the stage's output (JSON, kept for later stages as
- * `ctx.outputs[<stage>]`). An output with a string `answer` is the run's answer
- * (run.completed `answer`).
+ * `ctx.outputs[<stage>]`; over 32 KiB it is stored beside the run and the state keeps a
+ * reference; at most 4 MiB, else the run fails with `output_too_large`). An output with a
+ * string `answer` is the run's answer (run.completed `answer`, carried inline).
  */
 export type StageHandler = (ctx: StageHandlerContext) => Promise<Record<string, Json>>;
 
@@ -105,10 +111,19 @@ function stageModel(ctx: StageContext, progressAt: { fraction: number }): StageM
 
 /**
  * The runner's stage implementation for a public handler: builds the handler's context from
- * the internal one, and turns the handler's output into the run state's `outputs[stage]`
- * (and `answer`, when the output has one).
+ * the internal one (stored outputs read back, see resolveOutputs), and turns the handler's
+ * output into the run state's `outputs[stage]` (inline, or a reference to the stored output
+ * above `inlineOutputBytes`, see keepOutput) and `answer`, when the output has one.
+ * @param inlineOutputBytes largest output kept inline in the state, in bytes (default
+ *   {@link OUTPUT_INLINE_MAX_BYTES}).
+ * @throws StageFailedError `output_too_large` / `output_missing` (see keepOutput, resolveOutputs).
  */
-export function toStageImpl(stage: string, handler: StageHandler, loopTo?: string): StageImpl {
+export function toStageImpl(
+  stage: string,
+  handler: StageHandler,
+  loopTo?: string,
+  inlineOutputBytes = OUTPUT_INLINE_MAX_BYTES,
+): StageImpl {
   return async (ctx) => {
     const at = { fraction: 0 };
     let loop = false;
@@ -119,7 +134,7 @@ export function toStageImpl(stage: string, handler: StageHandler, loopTo?: strin
       stage,
       attempt: ctx.attempt,
       input,
-      outputs,
+      outputs: await resolveOutputs(ctx, outputs),
       signal: ctx.signal,
       progress: (percent, message) => {
         at.fraction = Math.min(1, Math.max(at.fraction, percent / 100));
@@ -136,9 +151,10 @@ export function toStageImpl(stage: string, handler: StageHandler, loopTo?: strin
     };
     const output = await handler(handlerCtx);
     const answer = typeof output.answer === "string" ? { answer: output.answer } : {};
+    const kept = await keepOutput(ctx, output, outputs, inlineOutputBytes);
     return {
       // The input rides in the state from here on, so later stages need no read.
-      state: { ...input, outputs: { ...outputs, [stage]: output }, ...answer },
+      state: { ...input, outputs: { ...outputs, [stage]: kept }, ...answer },
       message: `${stage} finished.`,
       ...(loop && loopTo ? { goto: loopTo } : {}),
     };

@@ -70,3 +70,18 @@ export class StoreUnavailableError extends StoreError {
 export class InvalidEventError extends StoreError {
   override name = "InvalidEventError";
 }
+
+/**
+ * A stored stage output (StageOutputs.get) is gone or incomplete: expired under TTL, never
+ * written, or some of its chunks missing. Not retryable.
+ */
+export class StageOutputMissingError extends StoreError {
+  override name = "StageOutputMissingError";
+  readonly runId: string;
+  readonly sk: string;
+  constructor(runId: string, sk: string, detail: string) {
+    super(`stored output ${sk} of run ${runId} is missing (${detail})`);
+    this.runId = runId;
+    this.sk = sk;
+  }
+}

@@ -85,3 +85,20 @@ export const statsAttributes = (stage: string): { runs: string; ms: string } => 
 
 /** Sort key of the statistics item of the UTC day holding `ms` (ms since epoch): `DAY#YYYY-MM-DD`. */
 export const statsDaySk = (ms: number): string => `DAY#${new Date(ms).toISOString().slice(0, 10)}`;
+
+/** Sort-key prefix of every stored stage output (see stageOutputSk). */
+export const STAGE_OUTPUT_SK_PREFIX = "OUT#";
+
+/**
+ * Sort key of one stored output of `stage` (under the run's partition `RUN#<runId>`):
+ * `OUT#<stage>#<pass>#<attempt>`, where `pass` counts the loops the run took before this stage
+ * ran (the sum of `state.loops`) and `attempt` is the stage's retry count. Each run of a stage
+ * gets its own key, so a retry or a loop never overwrites an output the state still refers to
+ * (stage names have no `#`: see StageNameSchema).
+ */
+export const stageOutputSk = (stage: string, pass: number, attempt: number): string =>
+  `${STAGE_OUTPUT_SK_PREFIX}${stage}#${pass}#${attempt}`;
+
+/** Sort key of chunk `index` (0-based) of the stored output `sk`: `<sk>#0000`, `<sk>#0001`, … */
+export const stageOutputChunkSk = (sk: string, index: number): string =>
+  `${sk}#${String(index).padStart(4, "0")}`;

@@ -5,6 +5,7 @@ import { Memories } from "./memories.ts";
 import { RunEvents } from "./run-events.ts";
 import { RunRecords } from "./run-records.ts";
 import { RunSlots } from "./slots.ts";
+import { StageOutputs } from "./stage-outputs.ts";
 import { StageStats } from "./stage-stats.ts";
 import { Table, type TableOptions } from "./table.ts";
 
@@ -39,6 +40,8 @@ export interface Store {
   slots: RunSlots;
   /** Stage-duration statistics (the time-remaining estimate). */
   stageStats: StageStats;
+  /** Stage outputs too large for the execution's state, stored beside the run (`OUT#…`). */
+  stageOutputs: StageOutputs;
 }
 
 /** Open the store on an existing table (it creates nothing; see ensureTable for that). */
@@ -56,5 +59,6 @@ export function openStore(options: StoreOptions): Store {
     idempotency: new IdempotencyKeys(table),
     slots: new RunSlots(table, runs, events),
     stageStats: new StageStats(table),
+    stageOutputs: new StageOutputs(table),
   };
 }

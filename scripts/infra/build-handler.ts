@@ -11,7 +11,14 @@ export interface BuildInput {
   handler: string;
   runtime: string;
   /** The function's `nodejs` args plus `architecture`. */
-  properties?: { format?: "esm" | "cjs"; minify?: boolean; sourcemap?: boolean; architecture?: string };
+  properties?: {
+    format?: "esm" | "cjs";
+    minify?: boolean;
+    sourcemap?: boolean;
+    architecture?: string;
+    /** `nodejs.esbuild`: of its options, `define` is used here (infra/agent.ts sets it). */
+    esbuild?: { define?: Record<string, string> };
+  };
   /** Linked resources by name (e.g. `{ OpenaiApiKey: { value } }`), written encrypted to resource.enc. */
   links?: Record<string, unknown>;
   /** AES-256 key, base64: the function decrypts resource.enc with it (SST_KEY). */
@@ -33,7 +40,8 @@ const SOURCE_EXTENSIONS = [".ts", ".mts", ".tsx", ".js", ".mjs"];
 
 /**
  * Bundle one handler the way SST's Node.js builder does (esbuild, bundle, platform node, ESM,
- * `.mjs` output with a createRequire banner so bundled CommonJS can `require` built-ins) and
+ * `.mjs` output with a createRequire banner so bundled CommonJS can `require` built-ins,
+ * `nodejs.esbuild.define` passed through) and
  * write the linked resources to `resource.enc` exactly as SST's runtime SDK reads them
  * (AES-256-GCM, zero nonce, ciphertext followed by the 16-byte tag; sst/resource node.js).
  * Never throws for a build problem: a missing file or an unresolved import comes back in
@@ -67,6 +75,8 @@ export async function buildHandler(root: string, outRoot: string, input: BuildIn
       target: "node24",
       mainFields: ["module", "main"],
       minify: input.properties?.minify ?? true,
+      // Passed through as SST's builder does (pkg/runtime/node/build.go: Define).
+      define: input.properties?.esbuild?.define ?? {},
       sourcemap,
       logLevel: "silent",
       banner: {

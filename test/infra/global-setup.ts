@@ -5,7 +5,7 @@ import { ROOT } from "../../scripts/infra/synth.ts";
 /**
  * The deploy-time settings each synthesized stage sees: `ci` turns on everything optional
  * (CORS, the JWT authorizer, tracing), `production` runs with none of it, so both branches
- * of infra/ are exercised.
+ * of infra/ are exercised; `example` deploys examples/minimal's agent instead of the built-in one.
  */
 export const STAGE_ENV: Record<string, Record<string, string>> = {
   ci: {
@@ -16,12 +16,21 @@ export const STAGE_ENV: Record<string, Record<string, string>> = {
     OPENAI_MODEL: "gpt-4o-mini",
   },
   production: {},
+  // The example agent (docs/agents.md), named as a deploy names it: STAGECAST_AGENT overrides
+  // sst.config.ts's AGENT setting.
+  example: { STAGECAST_AGENT: "examples/minimal/agent.ts" },
 };
 
 function synth(stage: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, ...STAGE_ENV[stage] };
-    for (const key of ["CORS_ORIGINS", "AUTH_ISSUER", "AUTH_AUDIENCE", "STAGECAST_TRACING"]) {
+    for (const key of [
+      "CORS_ORIGINS",
+      "AUTH_ISSUER",
+      "AUTH_AUDIENCE",
+      "STAGECAST_TRACING",
+      "STAGECAST_AGENT",
+    ]) {
       if (!STAGE_ENV[stage]?.[key]) delete env[key];
     }
     const child = spawn(
@@ -43,7 +52,7 @@ function synth(stage: string): Promise<void> {
   });
 }
 
-/** Synthesize both stages (child processes: each evaluates the program with its own Pulumi runtime). */
+/** Synthesize every stage (child processes: each evaluates the program with its own Pulumi runtime). */
 export default async function setup(): Promise<void> {
   await Promise.all(Object.keys(STAGE_ENV).map(synth));
 }

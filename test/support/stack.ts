@@ -15,7 +15,7 @@ import { buildDefinition } from "../../packages/workflow/index.ts";
  */
 export async function startTestStack(
   env: Record<string, string> = {},
-  options: Pick<LocalStackOptions, "agent" | "stages" | "instrumentDynamo"> = {},
+  options: Pick<LocalStackOptions, "agent" | "stages" | "instrumentDynamo" | "onTask"> = {},
 ): Promise<LocalStack & { config: Config }> {
   const config = loadConfig({
     PORT: "0",
