@@ -18,6 +18,8 @@ export const RunStateSchema = z.object({
   owner: z.string().optional(),
   projectId: z.string().optional(),
   conversationId: z.string().optional(),
+  /** The run's named values (POST /runs `params`): what handlers read as `ctx.input.params`. */
+  params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   /** Summaries of earlier runs of the project, newest first. */
   memories: z.array(z.string()).optional(),
   /** Earlier turns of the conversation, oldest first. */

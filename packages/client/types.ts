@@ -14,6 +14,8 @@ export interface StartRunInput {
   projectId?: string;
   /** Links runs that are turns of one conversation. */
   conversationId?: string;
+  /** Named values for the agent (`ctx.input.params`): at most 20 keys; strings ≤ 1,000 characters. */
+  params?: Record<string, string | number | boolean>;
 }
 
 /** The 202 answer of POST /runs. `streamTokenExpiresAt` is ISO-8601 UTC. */
@@ -41,6 +43,8 @@ export interface RunSummary {
   question: string;
   projectId?: string;
   conversationId?: string;
+  /** The request's named values for the agent, when it had any. */
+  params?: Record<string, string | number | boolean>;
   /** The name of the agent that runs it. */
   agent: string;
   /**

@@ -59,6 +59,22 @@ export interface StartOutcome {
 }
 
 /**
+ * What an idempotency key is bound to: a hash of the request's question, projectId,
+ * conversationId and, when present, params (keys sorted, so their order does not matter; a
+ * request without params hashes as it did before runs had them).
+ */
+function requestHashOf(input: CreateRunRequest): string {
+  const params = input.params
+    ? [Object.fromEntries(Object.entries(input.params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))]
+    : [];
+  return createHash("sha256")
+    .update(
+      JSON.stringify([input.question, input.projectId ?? null, input.conversationId ?? null, ...params]),
+    )
+    .digest("hex");
+}
+
+/**
  * Start a run: the one path behind POST /runs and the SQS / EventBridge trigger.
  * 1. With an idempotency key: claim it (per owner, 24 h); a repeat returns the first run.
  * 2. A new run takes one of the owner's run slots, atomically.
@@ -74,9 +90,7 @@ export async function startRun(deps: StartRunDeps, request: StartRunRequest): Pr
   let runId = ulid();
   let replayed = false;
   if (key !== undefined) {
-    const requestHash = createHash("sha256")
-      .update(JSON.stringify([input.question, input.projectId ?? null, input.conversationId ?? null]))
-      .digest("hex");
+    const requestHash = requestHashOf(input);
     const claim = await store.idempotency.claim(owner, key, { runId, requestHash }, IDEMPOTENCY_TTL_SECONDS);
     if (!claim.claimed) {
       if (claim.requestHash !== requestHash) {

@@ -5,11 +5,16 @@ import { keepOutput, OUTPUT_INLINE_MAX_BYTES, resolveOutputs } from "./stage-out
 
 export type { Json } from "./json.ts";
 
-/** What the run was asked: the run's input as POST /runs (or a trigger) gave it. */
+/**
+ * What the run was asked: the run's input as POST /runs (or a trigger) gave it. `params` are
+ * the request's named values (at most 20; strings of at most 1,000 characters, numbers,
+ * booleans), absent when the request had none.
+ */
 export interface RunInput {
   question: string;
   projectId?: string;
   conversationId?: string;
+  params?: Readonly<Record<string, string | number | boolean>>;
 }
 
 /**
@@ -80,8 +85,13 @@ async function runInput(ctx: StageContext): Promise<RunInput> {
   const carried = ctx.state.question === undefined ? undefined : ctx.state;
   const source = carried ?? (await ctx.store.runs.get(ctx.runId));
   if (!source) throw new StageFailedError("run_not_found", "The run no longer exists.");
-  const { question = "", projectId, conversationId } = source;
-  return { question, ...(projectId ? { projectId } : {}), ...(conversationId ? { conversationId } : {}) };
+  const { question = "", projectId, conversationId, params } = source;
+  return {
+    question,
+    ...(projectId ? { projectId } : {}),
+    ...(conversationId ? { conversationId } : {}),
+    ...(params ? { params } : {}),
+  };
 }
 
 /** The stage's model, reporting through the internal context (usage, llm.delta). */

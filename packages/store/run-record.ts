@@ -31,7 +31,9 @@ export const LEGACY_AGENT = "default";
 
 /**
  * The request a run was created for. `question` is the user's text; `projectId` scopes memory;
- * `conversationId` links runs that are turns of one conversation.
+ * `conversationId` links runs that are turns of one conversation; `params` are named values
+ * for the agent (POST /runs `params`, validated there), which handlers read as
+ * `ctx.input.params`.
  * `agent` and `stages` are the agent that runs it (its name) and its stages in run order
  * (`{ name, weight }`, as run.queued carries them), stored on the item at creation so
  * GET /runs/{runId} needs no other read; startRun always sets them.
@@ -40,6 +42,7 @@ export interface RunInput {
   question: string;
   projectId?: string;
   conversationId?: string;
+  params?: Record<string, string | number | boolean>;
   agent?: string;
   stages?: readonly RunStage[];
 }

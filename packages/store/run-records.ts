@@ -57,6 +57,7 @@ export class RunRecords {
       question: input.question,
       ...(input.projectId === undefined ? {} : { projectId: input.projectId }),
       ...(input.conversationId === undefined ? {} : { conversationId: input.conversationId }),
+      ...(input.params === undefined ? {} : { params: input.params }),
       ...(input.agent === undefined ? {} : { agent: input.agent }),
       ...(input.stages === undefined
         ? {}

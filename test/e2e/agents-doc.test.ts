@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunEvent } from "../../packages/events/index.ts";
 import { readSse } from "../support/sse.ts";
-import { startLine } from "../support/start-line.ts";
+import { startWithAgent } from "../support/start-line.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -15,22 +15,6 @@ function docsExample(): string {
   const match = /```ts\n([\s\S]*?)```/.exec(doc);
   if (!match?.[1]) throw new Error("docs/agents.md has no ```ts block");
   return match[1];
-}
-
-/** `npm start`'s entry with STAGECAST_AGENT; resolves with its URL once it listens. */
-function startWithAgent(modulePath: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "local/stack/main.ts"], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      STAGECAST_AGENT: modulePath,
-      PORT: "0",
-      AUTH: "off",
-      POWERTOOLS_LOG_LEVEL: "WARN",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  return startLine(child).then((url) => ({ url, child }));
 }
 
 async function startRun(url: string, question: string): Promise<string> {
@@ -56,7 +40,7 @@ describe("docs/agents.md's example, run with STAGECAST_AGENT", () => {
   beforeAll(async () => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "agent.ts"), docsExample());
-    stack = await startWithAgent(join(dir, "agent.ts"));
+    stack = await startWithAgent(ROOT, join(dir, "agent.ts"));
   }, 60_000);
   afterAll(() => {
     if (stack?.child.pid) process.kill(stack.child.pid, "SIGTERM");

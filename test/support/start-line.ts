@@ -1,4 +1,4 @@
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 
 /**
  * The URL `npm start` (local/stack/main.ts) prints once it listens ("Stagecast is running at
@@ -24,4 +24,22 @@ export function startLine(child: ChildProcess, timeoutMs = 40_000): Promise<stri
       reject(new Error(`exited with ${code} before listening: ${out}`));
     });
   });
+}
+
+/**
+ * Start `npm start`'s entry (local/stack/main.ts, on this Node) with STAGECAST_AGENT =
+ * `modulePath`, on a free port with AUTH=off; resolves with its URL once it listens. `env`
+ * adds or overrides settings (e.g. OFFLINE_MODEL_TOKENS_PER_SECOND); the caller stops the child.
+ */
+export function startWithAgent(
+  root: string,
+  modulePath: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "local/stack/main.ts"], {
+    cwd: root,
+    env: { ...env, STAGECAST_AGENT: modulePath, PORT: "0", AUTH: "off", POWERTOOLS_LOG_LEVEL: "WARN" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return startLine(child).then((url) => ({ url, child }));
 }

@@ -80,6 +80,43 @@ describe("POST /runs with Idempotency-Key", () => {
   });
 });
 
+describe("POST /runs with params", () => {
+  it("stores them on the run item and shows them in GET /runs/{id}", async () => {
+    const params = { filter: "Pod,Deployment", limit: 3, verbose: true };
+    const res = await post({ question: "Which pods crash?", params });
+    expect(res.status).toBe(202);
+    const { runId } = (await res.json()) as { runId: string };
+    expect(await stack.store.runs.get(runId)).toMatchObject({ question: "Which pods crash?", params });
+    expect(await (await fetch(`${stack.url}/runs/${runId}`)).json()).toMatchObject({ params });
+    await stack.workflow.idle();
+  });
+
+  it("refuses bad params with 400 invalid_request naming the field, and starts nothing", async () => {
+    const before = await runItems();
+    for (const params of [{ "bad-key": 1 }, { filter: "x".repeat(1001) }, { filter: ["Pod"] }, "Pod"]) {
+      const res = await post({ question: "q", params });
+      expect(res.status).toBe(400);
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      expect(error.code).toBe("invalid_request");
+      expect(error.message).toMatch(/^params\b/);
+    }
+    expect(await runItems()).toBe(before);
+  });
+
+  it("binds an idempotency key to the params too, whatever their keys' order", async () => {
+    const key = `key-${ulid()}`;
+    const first = await post({ question: "q", params: { filter: "Pod", limit: 2 } }, key);
+    expect(first.status).toBe(202);
+    const same = await post({ question: "q", params: { limit: 2, filter: "Pod" } }, key);
+    expect(same.status).toBe(202);
+    expect(same.headers.get("idempotent-replayed")).toBe("true");
+    expect((await same.json()).runId).toBe((await first.json()).runId);
+    expect((await post({ question: "q", params: { filter: "Deployment", limit: 2 } }, key)).status).toBe(422);
+    expect((await post({ question: "q" }, key)).status).toBe(422);
+    await stack.workflow.idle();
+  });
+});
+
 describe("the run carries its agent's stage list", () => {
   it("writes the agent and its stages ({ name, weight }, in order) into run.queued and the run item", async () => {
     const res = await post({ question: "Which stages will I go through?" });
