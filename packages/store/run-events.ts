@@ -56,19 +56,7 @@ export class RunEvents {
     if (after >= MAX_SEQ) return { events: [], hasMore: false };
     const clamped = Math.min(Math.max(1, Math.floor(limit)), MAX_PAGE);
     try {
-      const out = await this.table.client.send(
-        new QueryCommand({
-          TableName: this.table.tableName,
-          KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
-          ExpressionAttributeValues: {
-            ":pk": { S: runPk(runId) },
-            ":from": { S: eventSk(after + 1) },
-            ":to": { S: eventSk(MAX_SEQ) },
-          },
-          ConsistentRead: true,
-          Limit: clamped,
-        }),
-      );
+      const out = await this.#logFrom(runId, after + 1, { Limit: clamped });
       const events = (out.Items ?? []).map(parseEventItem);
       return { events, hasMore: out.LastEvaluatedKey !== undefined && events.length > 0 };
     } catch (err) {
@@ -76,23 +64,30 @@ export class RunEvents {
     }
   }
 
+  /**
+   * One strongly consistent Query page of the run's events from seq `from` (the event sort keys
+   * `EVT#…`, so the run item and other items of the run's partition are never read).
+   */
+  #logFrom(runId: string, from: number, page: { Limit: number; ScanIndexForward?: boolean }) {
+    return this.table.client.send(
+      new QueryCommand({
+        TableName: this.table.tableName,
+        KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+        ExpressionAttributeValues: {
+          ":pk": { S: runPk(runId) },
+          ":from": { S: eventSk(from) },
+          ":to": { S: eventSk(MAX_SEQ) },
+        },
+        ConsistentRead: true,
+        ...page,
+      }),
+    );
+  }
+
   /** The newest event of a run's log (strongly consistent), or undefined for an empty log. */
   async last(runId: string): Promise<RunEvent | undefined> {
     try {
-      const out = await this.table.client.send(
-        new QueryCommand({
-          TableName: this.table.tableName,
-          KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
-          ExpressionAttributeValues: {
-            ":pk": { S: runPk(runId) },
-            ":from": { S: eventSk(1) },
-            ":to": { S: eventSk(MAX_SEQ) },
-          },
-          ConsistentRead: true,
-          ScanIndexForward: false,
-          Limit: 1,
-        }),
-      );
+      const out = await this.#logFrom(runId, 1, { ScanIndexForward: false, Limit: 1 });
       const item = out.Items?.[0];
       return item ? parseEventItem(item) : undefined;
     } catch (err) {

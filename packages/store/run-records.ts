@@ -3,7 +3,6 @@ import {
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
@@ -101,26 +100,11 @@ export class RunRecords {
    * modest deployment. `createdAt` is the run's creation time (ISO-8601 UTC).
    */
   async listActive(): Promise<Array<{ runId: string; createdAt: string }>> {
-    const out: Array<{ runId: string; createdAt: string }> = [];
-    let start: Record<string, AttributeValue> | undefined;
-    try {
-      do {
-        const page = await this.table.client.send(
-          new QueryCommand({
-            TableName: this.table.tableName,
-            KeyConditionExpression: "pk = :pk",
-            ExpressionAttributeValues: { ":pk": { S: ACTIVE_PK } },
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        );
-        for (const item of page.Items ?? [])
-          out.push({ runId: item.runId?.S ?? "", createdAt: item.createdAt?.S ?? "" });
-        start = page.LastEvaluatedKey;
-      } while (start);
-    } catch (err) {
-      throw toStoreError("Query(active)", err);
-    }
-    return out;
+    const items = await this.table.queryAll(
+      { KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": { S: ACTIVE_PK } } },
+      "Query(active)",
+    );
+    return items.map((item) => ({ runId: item.runId?.S ?? "", createdAt: item.createdAt?.S ?? "" }));
   }
 
   /** The ids of `owner`'s newest runs, newest first, at most `limit` (from the owner's run index). */

@@ -1,7 +1,6 @@
-import { type AttributeValue, QueryCommand } from "@aws-sdk/client-dynamodb";
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { ItemTooLargeError, StageOutputMissingError } from "./errors.ts";
 import { runPk, STAGE_OUTPUT_SK_PREFIX, stageOutputChunkSk, stageOutputSk } from "./keys.ts";
-import { toStoreError } from "./sdk-errors.ts";
 import { putSideItem } from "./side-items.ts";
 import type { Table } from "./table.ts";
 
@@ -128,27 +127,15 @@ export class StageOutputs {
   }
 
   /** Every chunk item of output `sk`, in sort-key order (a strongly consistent Query, paged). */
-  async #chunks(runId: string, sk: string): Promise<Array<Record<string, AttributeValue>>> {
-    const items: Array<Record<string, AttributeValue>> = [];
-    let start: Record<string, AttributeValue> | undefined;
-    try {
-      do {
-        const page = await this.table.client.send(
-          new QueryCommand({
-            TableName: this.table.tableName,
-            KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues: { ":pk": { S: runPk(runId) }, ":prefix": { S: `${sk}#` } },
-            // The next stage must see the output this stage just wrote.
-            ConsistentRead: true,
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        );
-        items.push(...(page.Items ?? []));
-        start = page.LastEvaluatedKey;
-      } while (start);
-    } catch (err) {
-      throw toStoreError("Query(stage output)", err);
-    }
-    return items;
+  #chunks(runId: string, sk: string): Promise<Array<Record<string, AttributeValue>>> {
+    return this.table.queryAll(
+      {
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues: { ":pk": { S: runPk(runId) }, ":prefix": { S: `${sk}#` } },
+        // The next stage must see the output this stage just wrote.
+        ConsistentRead: true,
+      },
+      "Query(stage output)",
+    );
   }
 }

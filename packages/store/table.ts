@@ -1,7 +1,10 @@
 import {
+  type AttributeValue,
   CreateTableCommand,
   DescribeTableCommand,
   type DynamoDBClient,
+  QueryCommand,
+  type QueryCommandInput,
   ResourceInUseException,
 } from "@aws-sdk/client-dynamodb";
 import { toStoreError } from "./sdk-errors.ts";
@@ -45,6 +48,36 @@ export class Table {
   /** True when a TTL value (epoch seconds) has passed: the item must not be read as live. */
   isExpired(expiresAt: number | undefined): boolean {
     return expiresAt !== undefined && expiresAt * 1000 <= this.now();
+  }
+
+  /**
+   * Every item a Query matches, following LastEvaluatedKey page by page (a Query page holds at
+   * most 1 MB: DynamoDB developer guide, "Paginating table query results").
+   * @param what names the read in a {@link StoreUnavailableError}'s message (e.g. `Query(active)`).
+   * @throws StoreUnavailableError when DynamoDB fails.
+   */
+  async queryAll(
+    input: Omit<QueryCommandInput, "TableName" | "ExclusiveStartKey">,
+    what: string,
+  ): Promise<Array<Record<string, AttributeValue>>> {
+    const items: Array<Record<string, AttributeValue>> = [];
+    let start: Record<string, AttributeValue> | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new QueryCommand({
+            ...input,
+            TableName: this.tableName,
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        );
+        items.push(...(page.Items ?? []));
+        start = page.LastEvaluatedKey;
+      } while (start);
+    } catch (err) {
+      throw toStoreError(what, err);
+    }
+    return items;
   }
 }
 
