@@ -23,13 +23,14 @@
 //       4 workflow                      ASL + the Workflow port and its Step Functions adapter
 //       5 agent                         stage runner, stages, model client, tools
 //       6 run-start | sdk               starting a run (HTTP, SQS, EventBridge all call it) | the public API for agents
-//       7 http                          what both HTTP apps share
+//       7 http | default-agent          what both HTTP apps share | the built-in agent (public API only)
 //       8 api | stream                  the API app | the stream app and its tail engine
 //       9 compose                       the one composition function both roots call
 //      10 functions | local/stack       the AWS root | the local root
 //
-//    local/offline-model sits beside the agent (it answers the agent's prompts) and imports
-//    only agent (and events). Clients (client, web, cli) import only events and each other;
+//    local/offline-model answers the built-in agent's prompts: it imports only default-agent (its
+//    formats) and events. default-agent imports only packages/sdk/index.ts (what "stagecast"
+//    resolves to), so the built-in agent has no private path. Clients (client, web, cli) import only events and each other;
 //    of the server side only api imports a client package (web, for the page's bundle).
 // 4. Set apart: nothing in packages/ or functions/ imports local/ or bench/; nothing in local/
 //    imports bench/.
@@ -43,7 +44,7 @@ const LAYERS = [
   ["workflow"],
   ["agent"],
   ["run-start", "sdk"],
-  ["http"],
+  ["http", "default-agent"],
   ["api", "stream"],
   ["compose"],
   ["functions", "local/stack"],
@@ -112,18 +113,31 @@ module.exports = {
           // (sst.config.ts's AGENT) is imported by path at deploy time (infra/agent.ts), which
           // this rule does not see: it imports packages through "stagecast" (packages/sdk).
           "^packages/agent/index\\.ts$",
+          "^packages/default-agent/index\\.ts$",
         ],
       },
     },
     ...layerRules,
     {
-      name: "offline-model-on-agent-only",
-      comment: "The offline model answers the agent's prompts: it imports agent and events, nothing else.",
+      name: "default-agent-on-public-api-only",
+      comment:
+        "The built-in agent is written with the public API: of Stagecast it imports packages/sdk/index.ts (what `stagecast` resolves to) and nothing else.",
+      severity: "error",
+      from: { path: "^packages/default-agent/" },
+      to: {
+        path: "^(packages|functions|local|bench|infra)/",
+        pathNot: ["^packages/default-agent/", "^packages/sdk/index\\.ts$"],
+      },
+    },
+    {
+      name: "offline-model-on-default-agent-formats-only",
+      comment:
+        "The offline model answers the built-in agent's prompts: it imports default-agent (its formats) and events, nothing else.",
       severity: "error",
       from: { path: "^local/offline-model/" },
       to: {
         path: "^(packages|functions|local)/",
-        pathNot: "^(packages/(agent|events)|local/offline-model)/",
+        pathNot: "^(packages/(default-agent|events)|local/offline-model)/",
       },
     },
     {

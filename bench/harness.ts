@@ -14,9 +14,10 @@ import { fileURLToPath } from "node:url";
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { LOCAL_ARNS, type LocalStack, type Served, serveApp, startLocalStack } from "../local/stack/index.ts";
-import { defaultAgent } from "../packages/agent/index.ts";
+import { checkAgent } from "../packages/agent/index.ts";
 import { streamSettings } from "../packages/compose/index.ts";
 import { loadConfig } from "../packages/config/index.ts";
+import { defaultAgent } from "../packages/default-agent/index.ts";
 import { isTerminalType, type RunEvent, toSseMessage } from "../packages/events/index.ts";
 import { createStreamApp } from "../packages/stream/index.ts";
 import { buildDefinition } from "../packages/workflow/index.ts";
@@ -66,7 +67,7 @@ export async function startBench(tokensPerSecond: number): Promise<Bench> {
   const waiting = new Map<string, Array<(e: RunEvent) => void>>();
   let counter: StoreCounter | undefined;
   const retryIntervalOverrides = Object.fromEntries(
-    Object.keys(buildDefinition(defaultAgent, LOCAL_ARNS).States).map((s) => [s, 0]),
+    Object.keys(buildDefinition(checkAgent(defaultAgent), LOCAL_ARNS).States).map((s) => [s, 0]),
   );
   const stack = await startLocalStack(config, {
     log: () => {},

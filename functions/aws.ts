@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context as LambdaContext } from "aws-lambda";
 import { Resource } from "sst/resource";
-import type { AgentDefinition } from "../packages/agent/index.ts";
+import { type AgentDefinition, bundledAgentModule, setAgentModule } from "../packages/agent/index.ts";
 import { compose, type Parts } from "../packages/compose/index.ts";
 import { type Config, ConfigError, linkedSecrets, loadConfig } from "../packages/config/index.ts";
 import { logFn, meterEvents, powertoolsMeter } from "../packages/observability/index.ts";
@@ -26,12 +26,16 @@ declare const __STAGECAST_AGENT_MODULE__: string | undefined;
  * The deployed agent's definition (the module's default export), or undefined for the built-in
  * agent. With the constant substituted, `import()` of that string is bundled like a static
  * import: the module is part of this bundle, and the state machine was generated from the same
- * module at deploy time. Checked by compose on first use.
+ * module at deploy time. Checked by compose on first use. Its tool workers import the module's
+ * own bundle (tool-workers/<name>.mjs beside this handler, infra/tool-workers.ts).
  */
 export const agent: AgentDefinition | undefined =
   typeof __STAGECAST_AGENT_MODULE__ === "string"
     ? ((await import(/* @vite-ignore */ __STAGECAST_AGENT_MODULE__)) as { default: AgentDefinition }).default
     : undefined;
+if (typeof __STAGECAST_AGENT_MODULE__ === "string") {
+  setAgentModule(bundledAgentModule(__STAGECAST_AGENT_MODULE__, import.meta.url));
+}
 
 /** The structured log function for this function's invocations. */
 export const log = logFn();

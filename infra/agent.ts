@@ -2,7 +2,8 @@
 // is generated from its definition and every function bundles the same module.
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { type Agent, AgentDefinitionError, checkAgent, defaultAgent } from "../packages/agent/index.ts";
+import { type Agent, AgentDefinitionError, checkAgent } from "../packages/agent/index.ts";
+import { defaultAgent } from "../packages/default-agent/index.ts";
 
 /**
  * The identifier functions/aws.ts imports the agent module through: esbuild's `define` replaces
@@ -36,7 +37,7 @@ export interface DeployedAgent {
 export async function loadDeployedAgent(setting: string | undefined, root: string): Promise<DeployedAgent> {
   const deployed: DeployedAgent = setting
     ? { module: path.resolve(root, setting), agent: await importAgent(path.resolve(root, setting), setting) }
-    : { agent: defaultAgent };
+    : { agent: checkAgent(defaultAgent) };
   stageFunctionTimeout(deployed.agent);
   return deployed;
 }

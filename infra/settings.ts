@@ -2,6 +2,7 @@ import { type Config, ConfigSchema, loadConfig } from "../packages/config/config
 import { parseOrigins } from "../packages/config/cors.ts";
 import { SECRET_LINKS } from "../packages/config/secret-links.ts";
 import { agentBundling, type DeployedAgent } from "./agent.ts";
+import { agentFileCopies } from "./agent-files.ts";
 
 /** The production stage: point-in-time recovery, deletion protection, resources retained. */
 export const isProduction = $app.stage === "production";
@@ -70,8 +71,9 @@ export const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
  * Settings every Stagecast function shares: Node 24 on arm64 (about 20% cheaper per GB-s
  * than x86_64 at list price), JSON logs (Powertools writes JSON lines), ESM bundles (source
  * maps go to SST's asset bucket, not into the code zip), the deployed agent's module bundled
- * (infra/agent.ts: every function composes the same agent), the deploy-time environment, and
- * the Powertools service name and metrics namespace.
+ * (infra/agent.ts: every function composes the same agent) with its data files copied beside
+ * the handler (`copyFiles`, infra/agent-files.ts; a function with files of its own adds them to
+ * these), the deploy-time environment, and the Powertools service name and metrics namespace.
  */
 export function functionDefaults(component: string, agent: DeployedAgent) {
   return {
@@ -83,6 +85,8 @@ export function functionDefaults(component: string, agent: DeployedAgent) {
       retention: isProduction ? ("3 months" as const) : ("1 week" as const),
     },
     nodejs: { format: "esm" as const, sourcemap: true, esbuild: agentBundling(agent) },
+    // The agent module's data files (a CSV its tool reads), next to the handler bundle: infra/agent-files.ts.
+    copyFiles: agentFileCopies(agent, $app.stage, $cli.paths.root),
     environment: {
       ...deployEnvironment(),
       POWERTOOLS_SERVICE_NAME: `stagecast-${component}`,

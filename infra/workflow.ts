@@ -28,8 +28,9 @@ export function createWorkflow({
     ...defaults,
     handler: "functions/stage.handler",
     description: "Stagecast: runs one agent stage (Task of every stage state)",
-    // The tool workers' own bundles (the calculator runs in a worker thread): infra/tool-workers.ts.
-    copyFiles: toolWorkerFiles("functions/stage.handler"),
+    // The tool workers' own bundles (the calculator, the agent module for its worker tools): infra/tool-workers.ts;
+    // and, as in every function, the agent's data files (infra/agent-files.ts).
+    copyFiles: [...defaults.copyFiles, ...toolWorkerFiles("functions/stage.handler", agent.module)],
     // The agent's longest stage Task timeout (the built-in agent's execution, 900 s): the Task's
     // TimeoutSeconds is the limit that matters; over Lambda's 900 s maximum the deploy fails.
     timeout: `${stageFunctionTimeout(agent.agent)} seconds`,

@@ -108,7 +108,8 @@ const aborted = (c: Context) =>
  *
  * - `POST /v1/chat/completions`: messages (system/developer/user/assistant with tool_calls/tool),
  *   `response_format` (json_schema → JSON valid against the schema; json_object), `tools` and
- *   `tool_choice` (tool calls for arithmetic, earlier work, time questions), `max_tokens`,
+ *   `tool_choice` (tool calls for arithmetic, earlier work, time questions, and any other
+ *   offered tool the request's words match, with arguments built from its schema), `max_tokens`,
  *   streaming (SSE chunks ending with `data: [DONE]`, tool calls in OpenAI's chunk format, a
  *   usage chunk with `stream_options.include_usage`) and non-streaming (waits as long as the
  *   tokens take). Replies are paced at the test controls' `tokensPerSecond`. 400 for a malformed

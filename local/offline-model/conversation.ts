@@ -1,4 +1,4 @@
-import { STEP_RESULTS_HEADER } from "../../packages/agent/index.ts";
+import { STEP_RESULTS_HEADER } from "../../packages/default-agent/index.ts";
 import type { ChatMessage } from "./protocol.ts";
 
 /** One tool result found in the conversation. */
@@ -160,4 +160,25 @@ export function answeredTools(messages: readonly ChatMessage[]): Set<string> {
 /** How many tool calls the assistant messages of the conversation made (numbers new call ids). */
 export function priorToolCalls(messages: readonly ChatMessage[]): number {
   return messages.reduce((n, m) => n + (m.toolCalls?.length ?? 0), 0);
+}
+
+/**
+ * Names of the tools the assistant messages of the conversation called (answered or not): with
+ * {@link answeredTools}, what keeps the offline model from calling a custom tool twice.
+ */
+export function calledTools(messages: readonly ChatMessage[]): Set<string> {
+  return new Set(messages.flatMap((m) => m.toolCalls ?? []).map((c) => c.name));
+}
+
+/** The line the planning stage adds when validation sent the previous plan back. */
+const PLAN_REJECTED = "The previous plan was rejected:";
+
+/**
+ * The problems validation found in the previous plan, as the planning stage appends them to
+ * `user` (`The previous plan was rejected: <problems>`, to the end of the message); "" when the
+ * plan is a first one.
+ */
+export function planFeedback(user: string): string {
+  const at = user.lastIndexOf(PLAN_REJECTED);
+  return at < 0 ? "" : user.slice(at + PLAN_REJECTED.length).trim();
 }

@@ -19,11 +19,36 @@ export interface InstanceOptions {
 }
 
 const MAX_DEPTH = 12;
+/**
+ * Most work one instance may take, in units: one per node built, per property, option or enum
+ * member looked at, and per 64 characters of string made. Depth alone does not bound a schema
+ * whose `$ref`s fan out (10 properties that each refer back to their own node make 10^12 nodes
+ * at depth 12); past this, objects and arrays come out empty and strings short, so a hostile
+ * schema costs milliseconds and kilobytes, not minutes and gigabytes.
+ */
+const MAX_WORK = 20_000;
+/** Most anyOf/oneOf/allOf members read from one node. */
+const MAX_OPTIONS = 64;
+/** Most enum members compared with a seed. */
+const MAX_ENUM_SCAN = 1024;
+/** Most items of one array (minItems above it is not met). */
+const MAX_ITEMS = 100;
+/** Longest string padding for minLength (a larger minLength is not met). */
+const MAX_PAD = 4096;
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
 const clip = (s: string, n: number) => (s.length > n ? s.slice(0, n) : s);
+
+/** What one {@link schemaInstance} call shares: the root (for `$ref`s), the request's words and the work left. */
+interface Build {
+  root: JsonSchema;
+  /** The request on one line: the source of derived strings. */
+  words: string;
+  /** Work units left (see MAX_WORK); at or below 0, containers come out empty. */
+  left: number;
+}
 
 /**
  * A deterministic instance of `schema`: objects carry every property, strings are derived from
@@ -32,12 +57,21 @@ const clip = (s: string, n: number) => (s.length > n ? s.slice(0, n) : s);
  * `const` its value, arrays one item (or minItems), nullable nodes null. Local `$ref`s
  * (`#/$defs/…`, `#/definitions/…`) are followed; recursion stops at depth 12 with null/[]/{}.
  * `pattern` and `not` are not honoured (check with {@link matchesSchema} when it matters).
+ * Bounded for any schema: at most 64 options per anyOf/oneOf/allOf, 100 array items, strings
+ * padded to 4096 characters, and a work budget past which objects and arrays are empty (the
+ * instance may then break the schema; a schema that large is not one a tool really takes).
  */
 export function schemaInstance(schema: JsonSchema, options: InstanceOptions): unknown {
-  return build(schema, schema, "value", options.seed, options.request, 0);
+  const b: Build = { root: schema, words: options.request.replace(/\s+/g, " ").trim(), left: MAX_WORK };
+  return build(b, schema, "value", options.seed, 0);
 }
 
-function resolve(root: JsonSchema, node: JsonSchema): JsonSchema {
+/**
+ * `node` with its local `$ref` followed (at most 16 hops; sibling keywords override the
+ * target's, as in 2020-12), `{}` for a remote ref. Callers reading a schema node's enum or type
+ * use it so `{"$ref": "#/$defs/region"}` reads as the region enum it names.
+ */
+export function resolveSchemaNode(root: JsonSchema, node: JsonSchema): JsonSchema {
   let current = node;
   for (let hops = 0; hops < 16 && typeof current.$ref === "string"; hops++) {
     const ref = current.$ref;
@@ -53,7 +87,13 @@ function resolve(root: JsonSchema, node: JsonSchema): JsonSchema {
   return current;
 }
 
-function typesOf(node: JsonSchema): string[] {
+const resolve = resolveSchemaNode;
+
+/**
+ * The JSON types a schema node admits: its `type` (a string or a list), else `object` for a
+ * node with `properties`, `array` for one with `items`/`prefixItems`, else [] (any).
+ */
+export function typesOf(node: JsonSchema): string[] {
   if (Array.isArray(node.type)) return node.type.filter((t): t is string => typeof t === "string");
   if (typeof node.type === "string") return [node.type];
   if (isObject(node.properties)) return ["object"];
@@ -61,39 +101,37 @@ function typesOf(node: JsonSchema): string[] {
   return [];
 }
 
-function build(
-  root: JsonSchema,
-  raw: JsonSchema,
-  name: string,
-  seed: unknown,
-  request: string,
-  depth: number,
-): unknown {
-  const node = resolve(root, raw);
+/**
+ * The anyOf (else oneOf) members of `node` that are objects, at most MAX_OPTIONS of them. Read
+ * by index, not filtered whole, so a list of millions costs what 64 do.
+ */
+export function schemaOptions(node: JsonSchema): JsonSchema[] {
+  const list = Array.isArray(node.anyOf) ? node.anyOf : Array.isArray(node.oneOf) ? node.oneOf : [];
+  const out: JsonSchema[] = [];
+  for (let i = 0; i < list.length && out.length < MAX_OPTIONS; i++) {
+    const option: unknown = list[i];
+    if (isObject(option)) out.push(option);
+  }
+  return out;
+}
+
+/** `seed` when it is one of the first MAX_ENUM_SCAN members of `members`, else the first member. */
+function enumValue(b: Build, members: readonly unknown[], seed: unknown): unknown {
+  const scan = Math.min(members.length, MAX_ENUM_SCAN);
+  b.left -= scan;
+  for (let i = 0; i < scan; i++) if (Object.is(members[i], seed)) return seed;
+  return members[0];
+}
+
+function build(b: Build, raw: JsonSchema, name: string, seed: unknown, depth: number): unknown {
+  b.left -= 1;
+  const node = resolve(b.root, raw);
   if ("const" in node) return node.const;
-  if (Array.isArray(node.enum) && node.enum.length > 0) {
-    return node.enum.some((v) => Object.is(v, seed)) ? seed : node.enum[0];
-  }
-  const options = (
-    Array.isArray(node.anyOf) ? node.anyOf : Array.isArray(node.oneOf) ? node.oneOf : []
-  ).filter(isObject);
-  if (options.length > 0) {
-    const nullable = options.some((o) => typesOf(resolve(root, o)).includes("null"));
-    if (nullable && (seed === null || seed === undefined || depth >= MAX_DEPTH)) return null;
-    const nonNull = options.filter((o) => !typesOf(resolve(root, o)).every((t) => t === "null"));
-    const chosen = nonNull.find((o) => fits(root, o, seed)) ?? options[0] ?? {};
-    return build(root, chosen, name, seed, request, depth + 1);
-  }
-  if (Array.isArray(node.allOf) && node.allOf.length > 0) {
-    const merged: JsonSchema = { ...node, allOf: undefined };
-    const properties: Record<string, unknown> = isObject(node.properties) ? { ...node.properties } : {};
-    for (const part of node.allOf.filter(isObject)) {
-      const r = resolve(root, part);
-      Object.assign(merged, r);
-      if (isObject(r.properties)) Object.assign(properties, r.properties);
-    }
-    if (Object.keys(properties).length > 0) merged.properties = properties;
-    return build(root, merged, name, seed, request, depth + 1);
+  if (Array.isArray(node.enum) && node.enum.length > 0) return enumValue(b, node.enum, seed);
+  const options = schemaOptions(node);
+  if (options.length > 0) return buildOption(b, options, name, seed, depth);
+  if (Array.isArray(node.allOf) && node.allOf.length > 0 && b.left > 0) {
+    return build(b, mergeAllOf(b, node), name, seed, depth + 1);
   }
   const types = typesOf(node);
   if (types.includes("null") && (seed === null || seed === undefined || depth >= MAX_DEPTH)) return null;
@@ -101,62 +139,69 @@ function build(
   if (depth >= MAX_DEPTH) return type === "array" ? [] : type === "object" ? {} : null;
   switch (type) {
     case "object":
-      return buildObject(root, node, seed, request, depth);
+      return b.left > 0 ? buildObject(b, node, seed, depth) : {};
     case "array":
-      return buildArray(root, node, name, seed, request, depth);
+      return b.left > 0 ? buildArray(b, node, name, seed, depth) : [];
     case "integer":
     case "number":
       return typeof seed === "number" && fitsNumber(node, seed, type) ? seed : numberFor(node, type);
     case "boolean":
       return typeof seed === "boolean" ? seed : false;
     default:
-      return typeof seed === "string" && fitsString(node, seed) ? seed : stringFor(node, name, request);
+      return typeof seed === "string" && fitsString(node, seed) ? seed : stringFor(b, node, name);
   }
 }
 
-function buildObject(
-  root: JsonSchema,
-  node: JsonSchema,
-  seed: unknown,
-  request: string,
-  depth: number,
-): Record<string, unknown> {
+/** An anyOf/oneOf node: null when nullable and unseeded (or too deep), else the option the seed fits, else the first. */
+function buildOption(b: Build, options: JsonSchema[], name: string, seed: unknown, depth: number): unknown {
+  b.left -= options.length;
+  const nullable = options.some((o) => typesOf(resolve(b.root, o)).includes("null"));
+  if (nullable && (seed === null || seed === undefined || depth >= MAX_DEPTH)) return null;
+  const nonNull = options.filter((o) => !typesOf(resolve(b.root, o)).every((t) => t === "null"));
+  const chosen = nonNull.find((o) => fits(b.root, o, seed)) ?? options[0] ?? {};
+  return build(b, chosen, name, seed, depth + 1);
+}
+
+/** One node from an allOf node: its own keywords, then each member's (properties joined). */
+function mergeAllOf(b: Build, node: JsonSchema): JsonSchema {
+  const merged: JsonSchema = { ...node, allOf: undefined };
+  const properties: Record<string, unknown> = isObject(node.properties) ? { ...node.properties } : {};
+  const parts = Array.isArray(node.allOf) ? node.allOf.slice(0, MAX_OPTIONS).filter(isObject) : [];
+  for (const part of parts) {
+    const r = resolve(b.root, part);
+    Object.assign(merged, r);
+    if (isObject(r.properties)) Object.assign(properties, r.properties);
+  }
+  b.left -= parts.length + Object.keys(properties).length;
+  if (Object.keys(properties).length > 0) merged.properties = properties;
+  return merged;
+}
+
+function buildObject(b: Build, node: JsonSchema, seed: unknown, depth: number): Record<string, unknown> {
   const properties = isObject(node.properties) ? node.properties : {};
   const required = Array.isArray(node.required) ? node.required.filter((k) => typeof k === "string") : [];
+  const keys = new Set([...Object.keys(properties), ...required]);
+  b.left -= keys.size;
   const out: Record<string, unknown> = {};
-  for (const key of new Set([...Object.keys(properties), ...required])) {
+  for (const key of keys) {
     const child = properties[key];
-    out[key] = build(
-      root,
-      isObject(child) ? child : {},
-      key,
-      isObject(seed) ? seed[key] : undefined,
-      request,
-      depth + 1,
-    );
+    out[key] = build(b, isObject(child) ? child : {}, key, isObject(seed) ? seed[key] : undefined, depth + 1);
   }
   return out;
 }
 
-function buildArray(
-  root: JsonSchema,
-  node: JsonSchema,
-  name: string,
-  seed: unknown,
-  request: string,
-  depth: number,
-): unknown[] {
+function buildArray(b: Build, node: JsonSchema, name: string, seed: unknown, depth: number): unknown[] {
   const min = typeof node.minItems === "number" ? node.minItems : 0;
   const max = typeof node.maxItems === "number" ? node.maxItems : Number.POSITIVE_INFINITY;
   const items = isObject(node.items) ? node.items : {};
-  const prefix = Array.isArray(node.prefixItems) ? node.prefixItems.filter(isObject) : [];
+  const prefix = Array.isArray(node.prefixItems) ? node.prefixItems.slice(0, MAX_ITEMS).filter(isObject) : [];
   const schemaAt = (i: number) => prefix[i] ?? items;
-  if (Array.isArray(seed) && seed.length >= min && seed.length <= max) {
-    return seed.map((s, i) => build(root, schemaAt(i), name, s, request, depth + 1));
+  if (Array.isArray(seed) && seed.length >= min && seed.length <= max && seed.length <= MAX_ITEMS) {
+    return seed.map((s, i) => build(b, schemaAt(i), name, s, depth + 1));
   }
-  const count = Math.min(max, Math.max(min, prefix.length, 1));
-  return Array.from({ length: count }, (_, i) =>
-    build(root, schemaAt(i), name, undefined, request, depth + 1),
+  const count = Math.min(max, Math.max(min, prefix.length, 1), MAX_ITEMS);
+  return Array.from({ length: Math.max(0, count) }, (_, i) =>
+    build(b, schemaAt(i), name, undefined, depth + 1),
   );
 }
 
@@ -204,15 +249,17 @@ const FORMATS: Record<string, string> = {
   ipv6: "::1",
 };
 
-function stringFor(node: JsonSchema, name: string, request: string): string {
+function stringFor(b: Build, node: JsonSchema, name: string): string {
   const format = typeof node.format === "string" ? FORMATS[node.format] : undefined;
   if (format) return format;
-  const words = request.replace(/\s+/g, " ").trim();
-  let value = words ? `${name}: ${words}` : name;
   const max = typeof node.maxLength === "number" ? node.maxLength : 200;
-  value = clip(value, max);
-  const min = typeof node.minLength === "number" ? node.minLength : 0;
-  return value.length < min ? value.padEnd(min, ".") : value;
+  // Out of budget: the name alone, unpadded (a minLength is then not met).
+  if (b.left <= 0) return clip(name, max);
+  const value = clip(b.words ? `${name}: ${b.words}` : name, max);
+  const min = typeof node.minLength === "number" ? Math.min(node.minLength, MAX_PAD) : 0;
+  const out = value.length < min ? value.padEnd(min, ".") : value;
+  b.left -= Math.ceil(out.length / 64);
+  return out;
 }
 
 /**

@@ -29,12 +29,13 @@ export function composeReply(
   messages: readonly ChatMessage[],
   hooks: StructuredHooks,
 ): ModelReply {
-  const calls = chooseToolCalls(request, messages, offeredTools(request));
+  const tools = offeredTools(request);
+  const calls = chooseToolCalls(request, messages, tools);
   if (calls.length > 0) return { kind: "tool_calls", calls };
   const format = request.response_format;
   if (format?.type === "json_schema") {
     const { name, schema } = format.json_schema;
-    return { kind: "text", content: structuredContent(name, schema, messages, hooks), json: true };
+    return { kind: "text", content: structuredContent(name, schema, messages, hooks, tools), json: true };
   }
   if (format?.type === "json_object") {
     return { kind: "text", content: JSON.stringify({ answer: respond(messages) }), json: true };

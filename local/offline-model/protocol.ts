@@ -94,9 +94,15 @@ export interface ChatMessage {
   toolCallId?: string;
 }
 
-/** A function tool offered in `tools`: its name and JSON Schema parameters (when given). */
+/**
+ * A function tool offered to the model: its name, its description and its JSON Schema
+ * parameters (each when given). From a request's `tools`, or from the tool lines of a planning
+ * prompt (prompt-tools.ts).
+ */
 export interface OfferedTool {
   name: string;
+  /** What the tool does, in words: custom tools are matched to a request by them. */
+  description?: string;
   parameters?: JsonSchema;
 }
 
@@ -118,13 +124,22 @@ export function normaliseMessages(request: ChatRequest): ChatMessage[] {
   }));
 }
 
-/** The function tools of the request (other tool types are ignored). */
+/**
+ * The function tools of the request (other tool types are ignored), with their description
+ * when it is a string (a lenient server ignores any other value rather than refusing the request).
+ */
 export function offeredTools(request: ChatRequest): OfferedTool[] {
-  return (request.tools ?? []).flatMap((t) =>
-    t.type === "function" && t.function
-      ? [{ name: t.function.name, ...(t.function.parameters ? { parameters: t.function.parameters } : {}) }]
-      : [],
-  );
+  return (request.tools ?? []).flatMap((t) => {
+    if (t.type !== "function" || !t.function) return [];
+    const { name, parameters, description } = t.function;
+    return [
+      {
+        name,
+        ...(typeof description === "string" ? { description } : {}),
+        ...(parameters ? { parameters } : {}),
+      },
+    ];
+  });
 }
 
 /** The body of an OpenAI-style error response. */

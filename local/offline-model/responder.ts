@@ -1,14 +1,16 @@
 import {
   conversationResults,
+  planFeedback,
   promptMemories,
   requestMessage,
   requestOf,
   systemText,
   type ToolResult,
 } from "./conversation.ts";
+import { promptTools } from "./prompt-tools.ts";
 import type { ChatMessage } from "./protocol.ts";
 import { keywords } from "./request-words.ts";
-import { analysisFor, availableTools, planFor } from "./structured-output.ts";
+import { analysisFor, planFor } from "./structured-output.ts";
 import { detectToolNeeds, type ToolNeeds } from "./tool-needs.ts";
 
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
@@ -168,7 +170,7 @@ export function respond(messages: readonly ChatMessage[]): string {
     return `${analysisFor(request).intent}; ${words.length ? words.join(", ") : "the subject"}`;
   }
   if (/^\s*write a plan\b/im.test(system)) {
-    const { steps } = planFor(request, availableTools(system));
+    const { steps } = planFor(request, promptTools(system), { feedback: planFeedback(user) });
     return steps
       .map((s, i) => `${i + 1}. ${s.description}${s.tool ? ` (${s.tool} ${s.input ?? "{}"})` : ""}`)
       .join("\n");

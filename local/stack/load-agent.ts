@@ -1,10 +1,16 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { type AgentDefinition, AgentDefinitionError, checkAgent } from "../../packages/agent/index.ts";
+import {
+  type AgentDefinition,
+  AgentDefinitionError,
+  checkAgent,
+  setAgentModule,
+} from "../../packages/agent/index.ts";
 
 /**
  * The agent a module exports by default (`export default defineAgent(…)`), for
  * `STAGECAST_AGENT=<module> npm start`. The path is resolved against the working directory.
+ * The module becomes the process's agent module: tool workers import it to run its worker tools.
  * @throws AgentDefinitionError when the module cannot be loaded, has no default export, or its
  *   definition cannot run (the message says which, and names the module).
  */
@@ -22,6 +28,7 @@ export async function loadAgentModule(path: string): Promise<AgentDefinition> {
       `STAGECAST_AGENT=${path}: the module has no default export (export default defineAgent(…))`,
     );
   }
+  setAgentModule(new URL(url));
   try {
     checkAgent(definition);
   } catch (err) {

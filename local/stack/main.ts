@@ -1,5 +1,6 @@
-import { AgentDefinitionError, defaultAgent } from "../../packages/agent/index.ts";
+import { AgentDefinitionError } from "../../packages/agent/index.ts";
 import { ConfigError, loadConfig, usesOfflineModel } from "../../packages/config/index.ts";
+import { defaultAgent } from "../../packages/default-agent/index.ts";
 import { logger } from "../../packages/observability/index.ts";
 import { loadAgentModule } from "./load-agent.ts";
 import { startLocalStack } from "./stack.ts";

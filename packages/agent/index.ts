@@ -1,5 +1,6 @@
 /**
- * packages/agent: the stage runner, the stages, the model client and the tools. Other packages
+ * packages/agent: the stage runner, the model client and the tools (the built-in agent's
+ * stages are packages/default-agent, written on the public API). Other packages
  * import from here only; this list is what they use.
  */
 
@@ -13,28 +14,20 @@ export {
   type StageSettings,
 } from "./agent-definition.ts";
 export type { AgentDeps } from "./agent-deps.ts";
-export { DEFAULT_AGENT_DEFINITION, defaultAgent, withStageCode } from "./default-agent.ts";
 export { StageFailedError, TransientStageError } from "./errors.ts";
 export { finalizeRun } from "./finalize.ts";
 export { chat, ModelClient, ModelOutputError } from "./model-client.ts";
 export type { StageContext, StageImpl, StageOutcome } from "./stage-context.ts";
 export { runStage } from "./stage-runner.ts";
-export { STAGE_IMPLS } from "./stages/index.ts";
 export {
-  ANALYSIS_FORMAT_NAME,
-  type Analysis,
-  AnalysisSchema,
-  AVAILABLE_TOOLS_PREFIX,
-  PLAN_FORMAT_NAME,
-  type Plan,
-  PlanSchema,
-  type PlanStep,
-  STEP_RESULTS_HEADER,
-} from "./structured.ts";
-export {
+  bundledAgentModule,
   createDefaultTools,
   defineTool,
+  inputJsonSchema,
+  setAgentModule,
   type Tool,
   type ToolContext,
+  ToolDefinitionError,
   type ToolOutcome,
 } from "./tools/index.ts";
+export { withStageCode } from "./with-stage-code.ts";

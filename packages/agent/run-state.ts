@@ -1,11 +1,5 @@
 import { z } from "zod";
 import { UsageSchema } from "../events/index.ts";
-import { AnalysisSchema, PlanStepSchema } from "./structured.ts";
-
-/** An earlier turn of the same conversation, as the context stage loads it. */
-export const TurnSchema = z.object({ question: z.string(), answer: z.string() });
-/** One earlier question and its (clipped) answer. */
-export type Turn = z.infer<typeof TurnSchema>;
 
 /**
  * The state the state machine carries between stages (`$.state` in the ASL). It stays small:
@@ -14,18 +8,12 @@ export type Turn = z.infer<typeof TurnSchema>;
  */
 export const RunStateSchema = z.object({
   question: z.string().optional(),
-  /** The run's owner: memories and conversation turns are looked up under it. */
+  /** The run's owner: memories and conversation turns are looked up and saved under it. */
   owner: z.string().optional(),
   projectId: z.string().optional(),
   conversationId: z.string().optional(),
   /** The run's named values (POST /runs `params`): what handlers read as `ctx.input.params`. */
   params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-  /** Summaries of earlier runs of the project, newest first. */
-  memories: z.array(z.string()).optional(),
-  /** Earlier turns of the conversation, oldest first. */
-  turns: z.array(TurnSchema).optional(),
-  analysis: AnalysisSchema.optional(),
-  plan: z.array(PlanStepSchema).optional(),
   /**
    * The stage the last completed stage asked to go back to (its loop's `to`); absent after any
    * other completion. Written by the stage runner only; the `<Stage>Loop` Choice reads it.
@@ -37,8 +25,6 @@ export const RunStateSchema = z.object({
    * while the count is at most the loop's `max`.
    */
   loops: z.record(z.string(), z.number().int().nonnegative()).optional(),
-  /** What validation found wrong with the last plan. */
-  feedback: z.array(z.string()).optional(),
   answer: z.string().optional(),
   /**
    * Outputs of stages written with the public API (packages/sdk), by stage name: what later

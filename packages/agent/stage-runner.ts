@@ -1,9 +1,11 @@
 import { z } from "zod";
 import {
+  clip,
   type EventInput,
   isTerminalType,
   type RunEvent,
   RunIdSchema,
+  type SafeError,
   type Stage,
   StageSchema,
 } from "../events/index.ts";
@@ -56,11 +58,22 @@ export async function runStage(rawInput: unknown, deps: AgentDeps): Promise<RunS
       await endRun(deps.store, runId, {
         type: "run.failed",
         stage,
-        error: { code: err.code, message: err.message },
+        error: safeStageError(err),
       });
     }
     throw err;
   }
+}
+
+/**
+ * The run.failed error for a stage's StageFailedError. Agent code chooses code and message
+ * (the public API exports the class), so a code outside the schema's `^[a-z][a-z0-9_]*$` (64
+ * characters at most) becomes `stage_failed`, and the message is clipped to the schema's 500
+ * characters: the run still ends with exactly one, valid, terminal event.
+ */
+function safeStageError(err: StageFailedError): SafeError {
+  const code = err.code.length <= 64 && /^[a-z][a-z0-9_]*$/.test(err.code) ? err.code : "stage_failed";
+  return { code, message: clip(err.message || "A stage of the agent failed.", 500) };
 }
 
 async function runParsed(runId: string, stage: Stage, state: RunState, deps: AgentDeps): Promise<RunState> {

@@ -5,10 +5,10 @@ import {
   AgentDefinitionError,
   type AgentDeps,
   createDefaultTools,
-  DEFAULT_AGENT_DEFINITION,
   ModelClient,
 } from "../agent/index.ts";
 import { CORS_POLICY, type Config, ConfigError, parseOrigins } from "../config/index.ts";
+import { DEFAULT_AGENT_NAME } from "../default-agent/index.ts";
 import type { RunEvent } from "../events/index.ts";
 import type { LogFn } from "../observability/index.ts";
 import { openStore, type Store } from "../store/index.ts";
@@ -53,7 +53,7 @@ export function createModelClient(config: Config, offlineBaseUrl?: string): Mode
 }
 
 /** The built-in agent's name: the only agent the OPENAI_MODEL_<STAGE> shorthand applies to. */
-const BUILT_IN_AGENT = DEFAULT_AGENT_DEFINITION.name;
+const BUILT_IN_AGENT = DEFAULT_AGENT_NAME;
 
 /** The OPENAI_MODEL_<STAGE> settings by stage name: the built-in agent's shorthand. */
 function builtInStageSettings(config: Config): Readonly<Record<string, string | undefined>> {

@@ -5,7 +5,6 @@ import {
   type AgentDefinition,
   type AgentDeps,
   checkAgent,
-  defaultAgent,
   finalizeRun,
   runStage,
   type StageImpl,
@@ -13,6 +12,7 @@ import {
 } from "../agent/index.ts";
 import { createApiApp } from "../api/index.ts";
 import { type Config, ConfigError } from "../config/index.ts";
+import { defaultAgent } from "../default-agent/index.ts";
 import type { RunEvent } from "../events/index.ts";
 import type { AuthSettings } from "../http/index.ts";
 import type { LogFn, Meter } from "../observability/index.ts";
@@ -121,7 +121,7 @@ export function compose<W extends Workflow>(config: Config, platform: Platform<W
   const log = platform.log;
   const store = once(() => createStore(config, platform.dynamo, platform.onEventStored));
   const agent = once(() => {
-    const checked = platform.agent ? checkAgent(platform.agent) : defaultAgent;
+    const checked = checkAgent(platform.agent ?? defaultAgent);
     const chosen = platform.stages ? withStageCode(checked, platform.stages) : checked;
     const model = createModelClient(config, platform.offlineModelUrl);
     return createAgentDeps(config, store(), model, chosen, log);

@@ -1,69 +1,75 @@
-import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
-import { type StageContext, StageFailedError, type StageImpl, type ToolOutcome } from "../agent/index.ts";
+import type { StageContext, StageImpl, ToolOutcome } from "../agent/index.ts";
+import { clip, MAX_MESSAGE_CHARS } from "../events/index.ts";
 import type { Json } from "./json.ts";
+import { type RunInput, readRunInput } from "./run-input.ts";
+import {
+  type ConversationHistory,
+  conversationHistory,
+  type ProjectMemory,
+  projectMemory,
+} from "./run-memory.ts";
+import { type StageModel, stageModel } from "./stage-model.ts";
 import { keepOutput, OUTPUT_INLINE_MAX_BYTES, resolveOutputs } from "./stage-outputs.ts";
+import { stageTools, type ToolInfo } from "./stage-tools.ts";
 
-export type { Json } from "./json.ts";
-
-/**
- * What the run was asked: the run's input as POST /runs (or a trigger) gave it. `params` are
- * the request's named values (at most 20; strings of at most 1,000 characters, numbers,
- * booleans), absent when the request had none.
- */
-export interface RunInput {
-  question: string;
-  projectId?: string;
-  conversationId?: string;
-  params?: Readonly<Record<string, string | number | boolean>>;
-}
+/** What one stage returns: a JSON object (kept for later stages as `ctx.outputs[<stage>]`). */
+export type StageOutput = { [key: string]: Json };
 
 /**
- * The model of this stage: an OpenAI-compatible endpoint (OPENAI_BASE_URL, or the embedded
- * offline model locally) and the model name chosen for the stage (the stage's `model`, else
- * OPENAI_MODEL). `stream` and `complete` record token usage under the stage; `stream` also
- * sends the text to clients as it comes (llm.delta events, coalesced to at most about 10 per
- * second).
+ * The outputs of an agent's stages, by stage name: what `defineAgent<Outputs>` takes to type
+ * `ctx.outputs` and each handler's return value. The default leaves both untyped.
  */
-export interface StageModel {
-  /** The model name this stage's calls use. */
-  readonly name: string;
-  /** Stream a chat completion; resolves with the whole text. Aborted by cancel and the deadline. */
-  stream(messages: ChatCompletionMessageParam[], options?: { maxTokens?: number }): Promise<string>;
-  /** A chat completion without streaming to clients; resolves with the text. */
-  complete(messages: ChatCompletionMessageParam[], options?: { maxTokens?: number }): Promise<string>;
-}
+export type StageOutputs = { [stage: string]: StageOutput };
 
 /**
  * What a stage's handler gets. Every report goes through it, so each event carries the run,
  * the stage, the attempt and a monotonic overall progress.
+ * @typeParam O the agent's stage outputs (see {@link StageOutputs}).
  */
-export interface StageHandlerContext {
+export interface StageHandlerContext<O extends StageOutputs = StageOutputs> {
   readonly runId: string;
   readonly stage: string;
   /** Retry count of this stage (0 on the first try). */
   readonly attempt: number;
   readonly input: RunInput;
   /**
-   * The outputs of the stages that ran before this one, by stage name. Outputs the runner
-   * stored (over 32 KiB: see docs/agents.md, "Large outputs") are read back before the handler
-   * runs, so every one is here as the stage returned it.
+   * The outputs of the stages that ran before this one, by stage name (a stage that has not run
+   * is absent; after a loop back, the stages of the earlier pass are still here). Outputs the
+   * runner stored (over 32 KiB: see docs/agents.md, "Large outputs") are read back before the
+   * handler runs, so every one is here as the stage returned it.
    */
-  readonly outputs: Readonly<Record<string, Json>>;
+  readonly outputs: Readonly<Partial<O>>;
   /** Fires on cancel and at the stage's deadline: pass it on to anything that waits. */
   readonly signal: AbortSignal;
-  /** Report progress: `percent` (0–100) of this stage, and a sentence for people. */
-  progress(percent: number, message: string): Promise<void>;
+  /**
+   * Report progress: `percent` (0–100) of this stage, a sentence for people (clipped to 1,000
+   * characters, the event schema's bound), and optional JSON `data` for clients (a
+   * stage.progress event). Progress never goes backwards.
+   */
+  progress(percent: number, message: string, data?: { [key: string]: Json }): Promise<void>;
   /** Send this stage's own data to clients (a stage.progress event whose `data` is `data`). */
-  emit(data: Record<string, Json>, message?: string): Promise<void>;
+  emit(data: { [key: string]: Json }, message?: string): Promise<void>;
   /**
    * Call a registered tool: tool.started and tool.completed events around it. A tool's own
    * failure (bad input, timeout, error) is returned as `ok: false` with a code, not thrown.
    */
   tool(name: string, input: Json): Promise<ToolOutcome>;
+  /** The tools this stage can call (the built-in ones and the agent's own), for prompts and checks. */
+  readonly tools: readonly ToolInfo[];
   readonly model: StageModel;
+  /** The project's memory (summaries saved by earlier runs of the same project). */
+  readonly memory: ProjectMemory;
+  /** The conversation's earlier turns. */
+  readonly conversation: ConversationHistory;
+  /**
+   * Say what this stage's stage.completed event carries: a sentence (default "<stage>
+   * finished.") and JSON `data` for clients.
+   */
+  summary(message: string, data?: { [key: string]: Json }): void;
   /**
    * Ask for this stage's loop: the run goes back to the stage the definition's `loop.to`
    * names (at most `loop.max` times, then the run fails with `loop.exhausted`).
+   * @throws TypeError when the stage's definition has no `loop`.
    */
   loopBack(): void;
 }
@@ -73,50 +79,63 @@ export interface StageHandlerContext {
  * `ctx.outputs[<stage>]`; over 32 KiB it is stored beside the run and the state keeps a
  * reference; at most 4 MiB, else the run fails with `output_too_large`). An output with a
  * string `answer` is the run's answer (run.completed `answer`, carried inline).
+ * @typeParam O the agent's stage outputs; `K` this stage's name.
  */
-export type StageHandler = (ctx: StageHandlerContext) => Promise<Record<string, Json>>;
+export type StageHandler<O extends StageOutputs = StageOutputs, K extends keyof O = keyof O> = (
+  ctx: StageHandlerContext<O>,
+) => Promise<O[K]>;
 
-/**
- * The run's input: from the run state once a stage carried it, else (the first stage) from the
- * run item, read once.
- * @throws StageFailedError `run_not_found` when the run item is gone.
- */
-async function runInput(ctx: StageContext): Promise<RunInput> {
-  const carried = ctx.state.question === undefined ? undefined : ctx.state;
-  const source = carried ?? (await ctx.store.runs.get(ctx.runId));
-  if (!source) throw new StageFailedError("run_not_found", "The run no longer exists.");
-  const { question = "", projectId, conversationId, params } = source;
-  return {
-    question,
-    ...(projectId ? { projectId } : {}),
-    ...(conversationId ? { conversationId } : {}),
-    ...(params ? { params } : {}),
-  };
+/** What a handler set for its stage.completed event. */
+interface Completion {
+  message?: string;
+  data?: { [key: string]: Json };
+  loop: boolean;
 }
 
-/** The stage's model, reporting through the internal context (usage, llm.delta). */
-function stageModel(ctx: StageContext, progressAt: { fraction: number }): StageModel {
-  return {
-    name: ctx.model.model,
-    async stream(messages, options = {}) {
-      const from = progressAt.fraction;
-      const deltas = ctx.deltas((chars) => from + (1 - from) * 0.9 * (1 - Math.exp(-chars / 2000)));
-      try {
-        const out = await ctx.model.stream({ messages, signal: ctx.signal, ...options }, (text) =>
-          deltas.push(text),
-        );
-        ctx.recordUsage(out.model, out.usage);
-        return out.text;
-      } finally {
-        await deltas.close();
-      }
+/** The handler's context over the runner's internal one. */
+async function handlerContext(
+  ctx: StageContext,
+  stage: string,
+  loopTo: string | undefined,
+  done: Completion,
+): Promise<{ handlerCtx: StageHandlerContext; input: RunInput; owner?: string }> {
+  const at = { fraction: 0 };
+  let tools: readonly ToolInfo[] | undefined;
+  const { input, owner } = await readRunInput(ctx);
+  const internal = owner ? { ...ctx, state: { ...ctx.state, owner } } : ctx;
+  const handlerCtx: StageHandlerContext = {
+    runId: ctx.runId,
+    stage,
+    attempt: ctx.attempt,
+    input,
+    outputs: (await resolveOutputs(ctx, ctx.state.outputs ?? {})) as Partial<StageOutputs>,
+    signal: ctx.signal,
+    progress: (percent, message, data = {}) => {
+      at.fraction = Math.min(1, Math.max(at.fraction, percent / 100));
+      return ctx.progress(clip(message, MAX_MESSAGE_CHARS), data, at.fraction);
     },
-    async complete(messages, options = {}) {
-      const out = await ctx.model.complete({ messages, signal: ctx.signal, ...options });
-      ctx.recordUsage(out.model, out.usage);
-      return out.text;
+    emit: (data, message = `${stage} data`) =>
+      ctx.progress(clip(message, MAX_MESSAGE_CHARS), data, at.fraction),
+    tool: (name, toolInput) => ctx.callTool(name, toolInput, at.fraction),
+    // Made on first use: most handlers never list the tools.
+    get tools() {
+      tools ??= stageTools(ctx);
+      return tools;
+    },
+    model: stageModel(ctx, at),
+    memory: projectMemory(internal, input.projectId),
+    conversation: conversationHistory(internal, input.conversationId),
+    summary: (message, data) => {
+      done.message = clip(message, MAX_MESSAGE_CHARS);
+      if (data) done.data = data;
+    },
+    loopBack: () => {
+      // A definition error, not a run's: the handler asks for a loop its stage does not declare.
+      if (!loopTo) throw new TypeError(`stage ${stage} has no loop: declare \`loop\` in its definition`);
+      done.loop = true;
     },
   };
+  return { handlerCtx, input, ...(owner ? { owner } : {}) };
 }
 
 /**
@@ -135,38 +154,18 @@ export function toStageImpl(
   inlineOutputBytes = OUTPUT_INLINE_MAX_BYTES,
 ): StageImpl {
   return async (ctx) => {
-    const at = { fraction: 0 };
-    let loop = false;
-    const outputs = ctx.state.outputs ?? {};
-    const input = await runInput(ctx);
-    const handlerCtx: StageHandlerContext = {
-      runId: ctx.runId,
-      stage,
-      attempt: ctx.attempt,
-      input,
-      outputs: await resolveOutputs(ctx, outputs),
-      signal: ctx.signal,
-      progress: (percent, message) => {
-        at.fraction = Math.min(1, Math.max(at.fraction, percent / 100));
-        return ctx.progress(message, {}, at.fraction);
-      },
-      emit: (data, message = `${stage} data`) => ctx.progress(message, data, at.fraction),
-      tool: (name, input) => ctx.callTool(name, input, at.fraction),
-      model: stageModel(ctx, at),
-      loopBack: () => {
-        // A definition error, not a run's: the handler asks for a loop its stage does not declare.
-        if (!loopTo) throw new TypeError(`stage ${stage} has no loop: declare \`loop\` in its definition`);
-        loop = true;
-      },
-    };
+    const done: Completion = { loop: false };
+    const { handlerCtx, input, owner } = await handlerContext(ctx, stage, loopTo, done);
     const output = await handler(handlerCtx);
+    const outputs = ctx.state.outputs ?? {};
     const answer = typeof output.answer === "string" ? { answer: output.answer } : {};
     const kept = await keepOutput(ctx, output, outputs, inlineOutputBytes);
     return {
-      // The input rides in the state from here on, so later stages need no read.
-      state: { ...input, outputs: { ...outputs, [stage]: kept }, ...answer },
-      message: `${stage} finished.`,
-      ...(loop && loopTo ? { goto: loopTo } : {}),
+      // The input (and owner) ride in the state from here on, so later stages need no read.
+      state: { ...input, ...(owner ? { owner } : {}), outputs: { ...outputs, [stage]: kept }, ...answer },
+      message: done.message ?? `${stage} finished.`,
+      ...(done.data ? { data: done.data } : {}),
+      ...(done.loop && loopTo ? { goto: loopTo } : {}),
     };
   };
 }

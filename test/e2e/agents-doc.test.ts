@@ -9,11 +9,13 @@ import { startWithAgent } from "../support/start-line.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-/** The first TypeScript block of docs/agents.md, as it is. */
-function docsExample(): string {
+/** The first TypeScript block of docs/agents.md after `heading` (the document's first without one), as it is. */
+function docsExample(heading?: string): string {
   const doc = readFileSync(join(ROOT, "docs/agents.md"), "utf8");
-  const match = /```ts\n([\s\S]*?)```/.exec(doc);
-  if (!match?.[1]) throw new Error("docs/agents.md has no ```ts block");
+  const from = heading === undefined ? 0 : doc.indexOf(`\n${heading}\n`);
+  if (from < 0) throw new Error(`docs/agents.md has no heading ${heading}`);
+  const match = /```ts\n([\s\S]*?)```/.exec(doc.slice(from));
+  if (!match?.[1]) throw new Error(`docs/agents.md has no \`\`\`ts block after ${heading ?? "its start"}`);
   return match[1];
 }
 
@@ -109,5 +111,34 @@ describe("docs/agents.md's example, run with STAGECAST_AGENT", () => {
     expect(
       got.filter((e) => e.type.startsWith("run.") && e.type !== "run.queued" && e.type !== "run.started"),
     ).toHaveLength(1);
+  }, 60_000);
+});
+
+describe("docs/agents.md's changed built-in agent (stagecast/default-agent), run with STAGECAST_AGENT", () => {
+  const dir = join(ROOT, "test-results", `agents-doc-default-${process.pid}`);
+  let stack: { url: string; child: ChildProcess };
+
+  beforeAll(async () => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "agent.ts"), docsExample("## The built-in agent, changed"));
+    stack = await startWithAgent(ROOT, join(dir, "agent.ts"));
+  }, 60_000);
+  afterAll(() => {
+    if (stack?.child.pid) process.kill(stack.child.pid, "SIGTERM");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("runs the six built-in stages under its own name, with tool calls, to one run.completed", async () => {
+    const runId = await startRun(stack.url, "What is 12 * 7?");
+    const got = events((await readSse(`${stack.url}/runs/${runId}/stream`, { timeoutMs: 30_000 })).frames);
+    expect(got[0]?.data).toMatchObject({ agent: "support-desk" });
+    const queued = got[0]?.data as { stages?: Array<{ name: string }> } | undefined;
+    const stages = queued?.stages?.map((s) => s.name);
+    expect(stages).toEqual(["context", "analyzing", "planning", "validation", "execution", "memory"]);
+    const calculated = got.find((e) => e.type === "tool.completed" && e.data.name === "calculator");
+    expect(calculated?.data).toMatchObject({ ok: true, result: { result: "84" } });
+    const last = got.at(-1);
+    expect(last?.type).toBe("run.completed");
+    expect(String((last?.data as { answer?: string } | undefined)?.answer)).toContain("84");
   }, 60_000);
 });

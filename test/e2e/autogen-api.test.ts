@@ -1,7 +1,6 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { defaultAgent } from "../../packages/agent/index.ts";
 import { streamSettings } from "../../packages/compose/index.ts";
 import {
   AUTOGEN_EVENT_TYPES,
@@ -15,6 +14,7 @@ import {
 } from "../../packages/events/index.ts";
 import { openStore } from "../../packages/store/index.ts";
 import { createStreamApp } from "../../packages/stream/stream-app.ts";
+import { DEFAULT_AGENT as defaultAgent } from "../support/agents.ts";
 import { answer, countItems, expectCleanError } from "../support/hostile.ts";
 import { readSse } from "../support/sse.ts";
 import { startRun, startTestStack } from "../support/stack.ts";

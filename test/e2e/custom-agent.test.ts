@@ -24,11 +24,15 @@ import { startRun, startTestStack } from "../support/stack.ts";
 const execFileAsync = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
+/** The note gather left in the state's outputs, or "nothing". */
+const noteOf = (output: unknown) =>
+  typeof output === "object" && output !== null && "note" in output ? String(output.note) : "nothing";
+
 /** gather: reports twice, leaves a note in the state. */
 const gather: StageImpl = async (ctx) => {
   await ctx.progress("Gathering sources…", { sources: 2 }, 0.5);
   await ctx.progress("Sources gathered.", { sources: 2 }, 1);
-  return { state: { memories: ["two sources"] }, message: "Gathered two sources." };
+  return { state: { outputs: { gather: { note: "two sources" } } }, message: "Gathered two sources." };
 };
 
 /** compose_draft: reads the note, reports at a quarter, half and three quarters of its band. */
@@ -37,7 +41,7 @@ const composeDraft: StageImpl = async (ctx) => {
     await ctx.progress(`Drafting (${fraction * 100}%)…`, { fraction }, fraction);
   }
   return {
-    state: { feedback: [`draft from ${ctx.state.memories?.[0] ?? "nothing"}`] },
+    state: { outputs: { ...ctx.state.outputs, draft: `draft from ${noteOf(ctx.state.outputs?.gather)}` } },
     message: "Draft written.",
     data: { paragraphs: 3 },
   };
@@ -46,7 +50,10 @@ const composeDraft: StageImpl = async (ctx) => {
 /** polish: the answer, from what both earlier stages left in the state. */
 const polish: StageImpl = async (ctx) => {
   await ctx.progress("Polishing…", {}, 0.5);
-  return { state: { answer: `Polished ${ctx.state.feedback?.[0] ?? "nothing"}.` }, message: "Polished." };
+  return {
+    state: { answer: `Polished ${String(ctx.state.outputs?.draft ?? "nothing")}.` },
+    message: "Polished.",
+  };
 };
 
 const WRITER: AgentDefinition = {

@@ -22,7 +22,7 @@ describe("functions/stage.ts (the stage Task)", () => {
     const question = "Summarise last week's incidents.";
     const created = json<{ runId: string }>(await fns.api(postRuns({ question })));
     const state = await fns.stage({ runId: created.runId, stage: "context", state: {} });
-    expect(state).toMatchObject({ question, memories: [] });
+    expect(state).toMatchObject({ question, outputs: { context: { memories: [], turns: [] } } });
 
     const events = await allEvents(created.runId);
     expect(events.map((e) => e.type)).toEqual([

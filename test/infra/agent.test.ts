@@ -7,10 +7,11 @@ import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import exampleDefinition from "../../examples/minimal/agent.ts";
 import { loadDeployedAgent, stageFunctionTimeout } from "../../infra/agent.ts";
-import { checkAgent, defaultAgent } from "../../packages/agent/index.ts";
+import { checkAgent } from "../../packages/agent/index.ts";
 import { definitionJson, stateName } from "../../packages/workflow/index.ts";
 import { invokeBundle } from "../../scripts/infra/lambda-runtime.ts";
 import { ROOT, SYNTH_DIR } from "../../scripts/infra/synth.ts";
+import { DEFAULT_AGENT as defaultAgent } from "../support/agents.ts";
 import { startTestDynamo, type TestDynamo } from "../support/dynamo.ts";
 import { loadSynthesis } from "./synthesis.ts";
 
@@ -96,7 +97,12 @@ describe("the deployed agent (sst.config.ts's AGENT setting, STAGECAST_AGENT ove
     await expect(loadDeployedAgent("examples/missing/agent.ts", ROOT)).rejects.toThrow(
       /agent examples\/missing\/agent\.ts \(sst\.config\.ts\): the module could not be loaded/,
     );
-    await expect(loadDeployedAgent(undefined, ROOT)).resolves.toEqual({ agent: defaultAgent });
+    const deployed = await loadDeployedAgent(undefined, ROOT);
+    expect(deployed.module).toBeUndefined();
+    // The built-in agent, checked: same name and stage settings (each check makes its own objects).
+    const settings = (agent: typeof defaultAgent) => agent.stages.map(({ run: _run, ...stage }) => stage);
+    expect(deployed.agent.name).toBe(defaultAgent.name);
+    expect(settings(deployed.agent)).toEqual(settings(defaultAgent));
   });
 
   it("bundles the module into every function (they all compose the same agent), and only there", () => {

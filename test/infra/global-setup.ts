@@ -5,7 +5,9 @@ import { ROOT } from "../../scripts/infra/synth.ts";
 /**
  * The deploy-time settings each synthesized stage sees: `ci` turns on everything optional
  * (CORS, the JWT authorizer, tracing), `production` runs with none of it, so both branches
- * of infra/ are exercised; `example` deploys examples/minimal's agent instead of the built-in one.
+ * of infra/ are exercised; `example` deploys examples/minimal's agent instead of the built-in one,
+ * and `insights` examples/business-insights's, whose tool reads a data file beside its module
+ * (sales.csv: infra/agent-files.ts copies it into every function).
  */
 export const STAGE_ENV: Record<string, Record<string, string>> = {
   ci: {
@@ -19,6 +21,7 @@ export const STAGE_ENV: Record<string, Record<string, string>> = {
   // The example agent (docs/agents.md), named as a deploy names it: STAGECAST_AGENT overrides
   // sst.config.ts's AGENT setting.
   example: { STAGECAST_AGENT: "examples/minimal/agent.ts" },
+  insights: { STAGECAST_AGENT: "examples/business-insights/agent.ts" },
 };
 
 function synth(stage: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { defaultAgent } from "../../packages/agent/index.ts";
 import { TERMINAL_TYPES } from "../../packages/events/index.ts";
 import { definitionJson, FINALIZED_STATUSES } from "../../packages/workflow/definition.ts";
+import { DEFAULT_AGENT as defaultAgent } from "../support/agents.ts";
 import { allowedOn, loadSynthesis } from "./synthesis.ts";
 
 const ci = loadSynthesis("ci");

@@ -4,9 +4,10 @@ import {
   type LocalStackOptions,
   startLocalStack,
 } from "../../local/stack/stack.ts";
-import { checkAgent, defaultAgent } from "../../packages/agent/index.ts";
+import { checkAgent } from "../../packages/agent/index.ts";
 import { type Config, loadConfig } from "../../packages/config/config.ts";
 import { buildDefinition } from "../../packages/workflow/index.ts";
+import { DEFAULT_AGENT as defaultAgent } from "./agents.ts";
 
 /**
  * Start the real local stack (dynalite, aws-local-stepfunctions, offline model, HTTP) on a

@@ -4,7 +4,9 @@ import { type HttpGetOptions, httpGetTool } from "./http-get.ts";
 import { memorySearchTool } from "./memory-search.ts";
 import { ToolRegistry } from "./registry.ts";
 
+export { agentModule, bundledAgentModule, setAgentModule } from "./agent-module.ts";
 export {
+  type AgentWorkerToolSpec,
   DEFAULT_TOOL_TIMEOUT_MS,
   defineTool,
   type InProcessToolSpec,
@@ -16,8 +18,18 @@ export {
 } from "./define-tool.ts";
 export { inputJsonSchema, type OpenAiFunctionTool, ToolRegistry } from "./registry.ts";
 export { runTool, TOOL_RESULT_MAX_CHARS, type ToolOutcome, truncateResult } from "./run-tool.ts";
-export { isToolError, type ResourceLimit, ToolResourceLimitError, ToolWorkerError } from "./tool-error.ts";
 export {
+  isToolError,
+  type ResourceLimit,
+  ToolDefinitionError,
+  ToolModuleError,
+  type ToolModuleErrorCode,
+  ToolResourceLimitError,
+  ToolWorkerError,
+} from "./tool-error.ts";
+export type { ToolFingerprint } from "./tool-fingerprint.ts";
+export {
+  type AgentToolEntry,
   DEFAULT_POOL_SIZE,
   DEFAULT_WORKER_LIMITS,
   defaultToolWorkerPool,
@@ -32,8 +44,8 @@ export {
  * http_get when an allowlist is configured (on the event loop: they only wait on I/O). To add
  * a tool: write it with defineTool in its own file here and add one `.register(...)` line
  * below; a CPU-bound one with `isolation: "worker"` (see define-tool.ts). Worker tools are
- * warmed here (a worker started, their module imported), so a first call does not spend its
- * time limit on that (about 0.2-0.5 s); the worker is unref'd and never keeps a process alive.
+ * warmed when registered (ToolRegistry.register), the calculator here as an agent's worker
+ * tools later.
  */
 export function createDefaultTools(options: { httpGet: HttpGetOptions }): ToolRegistry {
   const registry = new ToolRegistry()
@@ -42,6 +54,5 @@ export function createDefaultTools(options: { httpGet: HttpGetOptions }): ToolRe
     .register(memorySearchTool);
   const httpGet = httpGetTool(options.httpGet);
   if (httpGet) registry.register(httpGet);
-  for (const tool of registry.list()) tool.warm?.();
   return registry;
 }

@@ -12,13 +12,16 @@ export class ToolRegistry {
   readonly #tools = new Map<string, Tool>();
 
   /**
-   * Add a tool.
+   * Add a tool. A worker tool is warmed (`tool.warm()`: a worker started, its module imported,
+   * about 0.2-0.5 s off the event loop), so its first call does not spend its time limit on
+   * that; the worker is unref'd and never keeps a process alive.
    * @throws Error when a tool of that name is already registered.
    */
   register<S extends z.ZodObject>(tool: Tool<S>): this {
     if (this.#tools.has(tool.name)) throw new Error(`tool ${tool.name} is already registered`);
     // Stored type-erased: every caller validates input with tool.input before run().
     this.#tools.set(tool.name, tool as unknown as Tool);
+    tool.warm?.();
     return this;
   }
 

@@ -1,6 +1,6 @@
 import type { SafeError } from "../../events/index.ts";
 import type { Tool, ToolContext } from "./define-tool.ts";
-import { isToolError, ToolResourceLimitError } from "./tool-error.ts";
+import { isToolError, ToolModuleError, ToolResourceLimitError } from "./tool-error.ts";
 import { truncateResult } from "./truncate-result.ts";
 
 export { TOOL_RESULT_MAX_CHARS, truncateResult } from "./truncate-result.ts";
@@ -16,6 +16,8 @@ export type ToolOutcome =
  * model instead of ending the run. Codes: `invalid_tool_input`; `tool_timeout` (the time
  * limit passed: a worker tool's worker is terminated, an in-process tool's I/O is aborted);
  * `tool_resource_limit` (a worker tool ran out of heap or stack; its worker was replaced);
+ * `tool_not_in_module` / `tool_module_mismatch` (an agent's worker tool is not in its agent
+ * module as a worker loads it, or is another definition there: {@link ToolModuleError});
  * `tool_error` (a {@link ToolError}, with its message; any other failure as "<name> failed.").
  * A cancelled run (parent signal aborted) rethrows, so the stage stops.
  */
@@ -60,6 +62,13 @@ export async function runTool(tool: Tool, rawInput: unknown, ctx: ToolContext): 
           code: "tool_resource_limit",
           message: `${tool.name} stopped: ${err.message}.`.slice(0, 500),
         },
+        durationMs: elapsed(),
+      };
+    }
+    if (err instanceof ToolModuleError) {
+      return {
+        ok: false,
+        error: { code: err.code, message: err.message.slice(0, 500) },
         durationMs: elapsed(),
       };
     }

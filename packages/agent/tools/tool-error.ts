@@ -50,3 +50,39 @@ export class ToolResourceLimitError extends Error {
 export class ToolWorkerError extends Error {
   override name = "ToolWorkerError";
 }
+
+/**
+ * Why a worker tool of an agent module could not be run as registered (see agent-tool.ts):
+ * - `tool_not_in_module`: the worker, which loads the agent module on its own, found no tool of
+ *   that name in its default export's `tools` (the tool was made inside a function or a stage,
+ *   added conditionally, the module does not load in a worker at all, or the process has no
+ *   agent module);
+ * - `tool_module_mismatch`: it found one, but not the definition the main thread registered
+ *   (its input, description, time limit or code differ when the module is evaluated again).
+ */
+export type ToolModuleErrorCode = "tool_not_in_module" | "tool_module_mismatch";
+
+/**
+ * A worker tool broke the rule that it is defined once, at its agent module's top level. The
+ * tool runner reports its `code` with its message, which says what to change (no secrets: it
+ * names the tool and the module's file name only).
+ */
+export class ToolModuleError extends Error {
+  override name = "ToolModuleError";
+  /** The tool error code the model and the user see. */
+  readonly code: ToolModuleErrorCode;
+
+  constructor(code: ToolModuleErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/**
+ * A tool definition that cannot work, thrown by defineTool at definition time (when the agent
+ * module is imported): a bad name, a worker tool whose `run` expects a per-run context, a
+ * worker spec with both or neither of `run` and `worker`.
+ */
+export class ToolDefinitionError extends Error {
+  override name = "ToolDefinitionError";
+}

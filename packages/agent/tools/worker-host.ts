@@ -1,12 +1,14 @@
 import { setPriority } from "node:os";
 import { parentPort } from "node:worker_threads";
-import { isToolError, type ResourceLimit } from "./tool-error.ts";
+import { agentToolRun } from "./agent-tool.ts";
+import { isToolError, type ResourceLimit, ToolModuleError } from "./tool-error.ts";
 import { truncateResult } from "./truncate-result.ts";
-import type { FailureData, HostRequest, RunReply } from "./worker-protocol.ts";
+import type { FailureData, HostRequest, RunReply, RunRequest } from "./worker-protocol.ts";
 
 /**
  * The entry of a tool worker (started by ToolWorkerPool, worker-pool.ts): it imports tool modules on
- * demand and runs one call at a time, answering each with a {@link RunReply}. Nothing here
+ * demand (a tool's own module, or the agent module whose worker tools it runs: agent-tool.ts)
+ * and runs one call at a time, answering each with a {@link RunReply}. Nothing here
  * stops a runaway call: the pool terminates the whole worker at the deadline, and V8 ends it
  * at its `resourceLimits`. Kept free of dependencies so it starts fast and bundles small.
  */
@@ -36,12 +38,41 @@ function limitOf(err: unknown): ResourceLimit | undefined {
   return undefined;
 }
 
-/** An error as plain data; every ToolError (subclasses too) travels as name `ToolError`. */
+/**
+ * An error as plain data; every ToolError (subclasses too) travels as name `ToolError`, a
+ * {@link ToolModuleError} with its code.
+ */
 function failure(err: unknown): FailureData {
   const limit = limitOf(err);
   const name = isToolError(err) ? "ToolError" : err instanceof Error ? err.name : "Error";
   const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof ToolModuleError) return { name, message, code: err.code };
   return limit ? { name, message, limit } : { name, message };
+}
+
+/**
+ * The function a run request calls: the module's named export, or an agent module's worker
+ * tool. An agent module that does not load in a worker (it throws without the environment, say)
+ * has none of its tools there: `tool_not_in_module`, naming the error's class only.
+ */
+async function callee(request: RunRequest): Promise<(input: unknown) => unknown> {
+  const { target } = request;
+  if (target.kind === "agent-tool") {
+    const namespace = await load(request.module).catch((err: unknown) => {
+      const file = request.module.slice(request.module.lastIndexOf("/") + 1);
+      throw new ToolModuleError(
+        "tool_not_in_module",
+        `${target.tool}: ${file} does not load in a tool worker (${err instanceof Error ? err.name : "error"}); an agent module with worker tools must load on its own, without environment variables`,
+      );
+    });
+    return agentToolRun(namespace, request.module, target);
+  }
+  const namespace = await load(request.module);
+  const fn = namespace[target.export];
+  if (typeof fn !== "function") {
+    throw new TypeError(`${request.module} has no exported function ${target.export}`);
+  }
+  return fn as (input: unknown) => unknown;
 }
 
 async function handle(request: HostRequest): Promise<RunReply | undefined> {
@@ -51,10 +82,7 @@ async function handle(request: HostRequest): Promise<RunReply | undefined> {
     return undefined;
   }
   try {
-    const fn = (await load(request.module))[request.export];
-    if (typeof fn !== "function") {
-      throw new TypeError(`${request.module} has no exported function ${request.export}`);
-    }
+    const fn = await callee(request);
     const value: unknown = await fn(request.input);
     return { type: "result", id: request.id, ok: true, json: JSON.stringify(truncateResult(value)) };
   } catch (err) {

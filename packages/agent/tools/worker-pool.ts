@@ -1,7 +1,8 @@
 import { Worker } from "node:worker_threads";
-import { ToolError, ToolResourceLimitError, ToolWorkerError } from "./tool-error.ts";
+import { ToolError, ToolModuleError, ToolResourceLimitError, ToolWorkerError } from "./tool-error.ts";
+import type { ToolFingerprint } from "./tool-fingerprint.ts";
 import { resolveWorkerModule } from "./worker-module.ts";
-import type { FailureData, HostRequest, RunReply } from "./worker-protocol.ts";
+import type { FailureData, HostRequest, RunReply, RunTarget } from "./worker-protocol.ts";
 
 /** What one isolated tool call runs: an exported function of a module, imported by the worker. */
 export interface WorkerEntry {
@@ -9,6 +10,19 @@ export interface WorkerEntry {
   module: URL;
   /** The exported function's name; it takes the validated input and returns a JSON value (or a promise of one). */
   export: string;
+}
+
+/**
+ * What a call of an agent module's worker tool runs (agent-tool.ts): the worker imports
+ * `module`, finds the tool `tool` in its default export's `tools` and runs its `run`.
+ */
+export interface AgentToolEntry {
+  /** The agent module (agent-module.ts), resolved like any worker module (resolveWorkerModule). */
+  module: URL;
+  /** The tool's name. */
+  tool: string;
+  /** The registered definition's fingerprint, compared with the one the worker finds. */
+  fingerprint: ToolFingerprint;
 }
 
 /** V8 limits of each tool worker (Worker `resourceLimits`), in MB. */
@@ -24,7 +38,14 @@ export interface WorkerLimits {
 /**
  * Default limits: 64 MB of old generation is about 4x what the calculator's worker holds once
  * mathjs is loaded, far below a 1,024 MB stage Lambda even with every worker full; 4 MB of stack
- * is V8's default, ample for any expression the calculator accepts.
+ * is V8's default, ample for any expression the calculator accepts. A worker that runs an agent's
+ * worker tools imports the agent module, "stagecast" and zod with it. Measured on Node 24 with
+ * test/packages/agent/tools/fixtures/worker-agent.ts (old space + large objects, after loading):
+ * under tsx (`npm start`) 17 + 1.5 MB, 24 + 5 MB once the calculator's mathjs is loaded in the
+ * same worker (it then needs more than 32 MB to load, and loads in 36 MB); under Node's type
+ * stripping (vitest) 12.5 + 5 MB, 19 + 6 MB with mathjs; the minified AWS bundle of
+ * examples/business-insights/agent.ts 7 + 1 MB. So 64 MB holds it with at least 1.75x margin;
+ * worker-pool.test.ts runs an agent's worker tool with half of it.
  */
 export const DEFAULT_WORKER_LIMITS: WorkerLimits = {
   maxOldGenerationSizeMb: 64,
@@ -50,7 +71,7 @@ export interface ToolWorkerPoolOptions {
 interface Job {
   id: number;
   module: string;
-  export: string;
+  target: RunTarget;
   input: unknown;
   signal: AbortSignal;
   resolve(value: unknown): void;
@@ -97,19 +118,29 @@ export class ToolWorkerPool {
    * whole call, waiting for a free worker included.
    * @throws the signal's reason when it aborts first (the worker is terminated);
    *   {@link ToolError} when the tool threw one; {@link ToolResourceLimitError} when the worker
-   *   ran out of heap or stack; {@link ToolWorkerError} for anything else (no such module or
-   *   export, any other error of the tool, a crashed worker, a closed pool).
+   *   ran out of heap or stack; {@link ToolModuleError} when an agent tool is not in its module
+   *   or not the same definition there; {@link ToolWorkerError} for anything else (no such
+   *   module or export, any other error of the tool, a crashed worker, a closed pool).
    */
-  run(entry: WorkerEntry, input: unknown, signal: AbortSignal): Promise<unknown> {
+  run(entry: WorkerEntry | AgentToolEntry, input: unknown, signal: AbortSignal): Promise<unknown> {
     signal.throwIfAborted();
     if (this.#closed) return Promise.reject(new ToolWorkerError("the tool worker pool is closed"));
     const module = resolveWorkerModule(entry.module).href;
     this.#modules.add(module);
+    const target: RunTarget =
+      "tool" in entry
+        ? {
+            kind: "agent-tool",
+            tool: entry.tool,
+            fingerprint: entry.fingerprint,
+            sameSource: module === entry.module.href,
+          }
+        : { kind: "export", export: entry.export };
     return new Promise((resolve, reject) => {
       const job: Job = {
         id: this.#nextId++,
         module,
-        export: entry.export,
+        target,
         input,
         signal,
         resolve,
@@ -123,7 +154,7 @@ export class ToolWorkerPool {
   }
 
   /** Start a worker (when none is alive) and have every worker import `entry`'s module now, off any call's clock. */
-  warm(entry: WorkerEntry): void {
+  warm(entry: Pick<WorkerEntry, "module">): void {
     if (this.#closed) return;
     const module = resolveWorkerModule(entry.module).href;
     this.#modules.add(module);
@@ -190,7 +221,7 @@ export class ToolWorkerPool {
         type: "run",
         id: job.id,
         module: job.module,
-        export: job.export,
+        target: job.target,
         input: job.input,
       });
       if (!sent) {
@@ -283,6 +314,7 @@ export class ToolWorkerPool {
       );
     if (error.limit === "memory")
       return new ToolResourceLimitError("memory", `the tool tried to allocate more memory than allowed`);
+    if (error.code) return new ToolModuleError(error.code, error.message);
     if (error.name === "ToolError") return new ToolError(error.message);
     return new ToolWorkerError(`${error.name}: ${error.message}`);
   }

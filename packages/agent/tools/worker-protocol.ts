@@ -1,4 +1,5 @@
-import type { ResourceLimit } from "./tool-error.ts";
+import type { AgentToolTarget } from "./agent-tool.ts";
+import type { ResourceLimit, ToolModuleErrorCode } from "./tool-error.ts";
 
 /**
  * The messages between a {@link ToolWorkerPool} and its workers (worker-host.ts). Module
@@ -6,15 +7,26 @@ import type { ResourceLimit } from "./tool-error.ts";
  * back is exactly what would be stored in an event, already cut to size.
  */
 
-/** Main thread → worker: run `module`'s export `export` on `input`. */
+/** Run the module's export `export`: `(input) => result | Promise<result>` (the calculator's form). */
+export interface ExportTarget {
+  kind: "export";
+  export: string;
+}
+
+/**
+ * What a call runs in the module: a named export, or a worker tool of the agent module that
+ * the module's default export lists (agent-tool.ts).
+ */
+export type RunTarget = ExportTarget | AgentToolTarget;
+
+/** Main thread → worker: run `target` of `module` on `input`. */
 export interface RunRequest {
   type: "run";
   /** Matches the reply to the call. */
   id: number;
   /** `file:` URL of the module to import (cached by the worker after the first call). */
   module: string;
-  /** Name of the exported function: `(input) => result | Promise<result>`. */
-  export: string;
+  target: RunTarget;
   /** The tool's input, already validated with its zod schema (structured-cloned). */
   input: unknown;
 }
@@ -35,6 +47,8 @@ export interface FailureData {
   message: string;
   /** Set when the failure was a resource limit the worker could catch itself (a stack overflow, an allocation V8 refused). */
   limit?: ResourceLimit;
+  /** Set when a worker tool of an agent module broke the definition rule (agent-tool.ts). */
+  code?: ToolModuleErrorCode;
 }
 
 /** Worker → main thread: the outcome of one {@link RunRequest}. */

@@ -11,7 +11,7 @@ import {
   AVAILABLE_TOOLS_PREFIX,
   PLAN_FORMAT_NAME,
   PlanSchema,
-} from "../../../packages/agent/structured.ts";
+} from "../../../packages/default-agent/formats.ts";
 
 let server: Served;
 let openai: OpenAI;

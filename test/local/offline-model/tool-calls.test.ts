@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createOfflineModelApp } from "../../../local/offline-model/index.ts";
 import { type Served, serveApp } from "../../../local/stack/serve.ts";
-import { STEP_RESULTS_HEADER } from "../../../packages/agent/structured.ts";
+import { STEP_RESULTS_HEADER } from "../../../packages/default-agent/formats.ts";
 
 let server: Served;
 let openai: OpenAI;

@@ -9,12 +9,13 @@ import {
   finalizeRun,
   ModelClient,
   runStage,
-  STAGE_IMPLS,
+  StageFailedError,
   type StageImpl,
   TransientStageError,
 } from "../../../packages/agent/index.ts";
 import { isTerminalType, type RunEvent } from "../../../packages/events/index.ts";
 import { buildDefinition } from "../../../packages/workflow/index.ts";
+import { DEFAULT_AGENT } from "../../support/agents.ts";
 import { startTestDynamo, type TestDynamo } from "../../support/dynamo.ts";
 import { readSse } from "../../support/sse.ts";
 import { startRun, startTestStack } from "../../support/stack.ts";
@@ -23,6 +24,19 @@ let stack: Awaited<ReturnType<typeof startTestStack>> | undefined;
 afterEach(async () => {
   await stack?.stop();
   stack = undefined;
+});
+
+/** The built-in agent's own code for `stage` (to wrap it). */
+const builtIn = (stage: string): StageImpl => {
+  const found = DEFAULT_AGENT.stage(stage);
+  if (!found) throw new Error(`the built-in agent has no stage ${stage}`);
+  return found.run;
+};
+
+/** A planning stage's outcome with `plan` as its output, as the built-in planning stage leaves it. */
+const planned = (ctx: Parameters<StageImpl>[0], plan: unknown[], message: string) => ({
+  state: { outputs: { ...ctx.state.outputs, planning: { plan } } } as never,
+  message,
 });
 
 /** Run one request through the real ASL on the local runner and return its whole log. */
@@ -45,7 +59,7 @@ const visits = (events: RunEvent[], stage: string) =>
 
 describe("the state machine on the local runner", () => {
   it("sends an invalid plan back to planning at most twice, then fails the run with plan_invalid", async () => {
-    const badPlanning: StageImpl = async () => ({ state: { plan: [] }, message: "empty plan" });
+    const badPlanning: StageImpl = async (ctx) => planned(ctx, [], "empty plan");
     const events = await runWith({ planning: badPlanning });
     expect(visits(events, "planning")).toBe(3);
     expect(visits(events, "validation")).toBe(3);
@@ -65,8 +79,9 @@ describe("the state machine on the local runner", () => {
     const seenFeedback: string[][] = [];
     const flakyPlanning: StageImpl = async (ctx) => {
       calls++;
-      seenFeedback.push(ctx.state.feedback ?? []);
-      return calls === 1 ? { state: { plan: [] }, message: "empty plan" } : STAGE_IMPLS.planning(ctx);
+      const validation = ctx.state.outputs?.validation as { problems?: string[] } | undefined;
+      seenFeedback.push(validation?.problems ?? []);
+      return calls === 1 ? planned(ctx, [], "empty plan") : builtIn("planning")(ctx);
     };
     const events = await runWith({ planning: flakyPlanning });
     expect(visits(events, "planning")).toBe(2);
@@ -82,7 +97,7 @@ describe("the state machine on the local runner", () => {
         await ctx.progress("about to fail");
         throw new TransientStageError("model answered 503");
       }
-      return STAGE_IMPLS.analyzing(ctx);
+      return builtIn("analyzing")(ctx);
     };
     const events = await runWith({ analyzing: flakyAnalyzing });
     expect(calls).toBe(2);
@@ -144,6 +159,35 @@ describe("the stream tails a live log", () => {
   });
 });
 
+describe("a stage's own StageFailedError (agent code chooses its code and message)", () => {
+  it.each([
+    [
+      "a valid code: the run fails with it, not retried",
+      "quota_exceeded",
+      "The quota is used up.",
+      "quota_exceeded",
+    ],
+    [
+      "a code outside the schema and a long message: stage_failed, message clipped",
+      "Not A Code!",
+      "x".repeat(900),
+      "stage_failed",
+    ],
+  ])("%s", async (_label, code, message, expected) => {
+    const failing: StageImpl = async () => {
+      throw new StageFailedError(code, message);
+    };
+    const events = await runWith({ analyzing: failing });
+    expect(visits(events, "analyzing")).toBe(1);
+    expect(events.filter((e) => isTerminalType(e.type))).toHaveLength(1);
+    const last = events.at(-1);
+    if (last?.type !== "run.failed") throw new Error(`expected run.failed, got ${last?.type}`);
+    expect(last.data.error.code).toBe(expected);
+    expect(last.data.error.message.length).toBeLessThanOrEqual(500);
+    expect(last.data.error.message.startsWith(message.slice(0, 20))).toBe(true);
+  });
+});
+
 describe("model output that would not fit an event", () => {
   it("a long plan full of unknown tools goes back to planning (clipped problems), then ends plan_invalid", async () => {
     const steps = Array.from({ length: 12 }, (_, i) => ({
@@ -152,7 +196,7 @@ describe("model output that would not fit an event", () => {
       input: "{}",
       description: "d".repeat(200),
     }));
-    const sprawling: StageImpl = async () => ({ state: { plan: steps }, message: "a sprawling plan" });
+    const sprawling: StageImpl = async (ctx) => planned(ctx, steps, "a sprawling plan");
     const events = await runWith({ planning: sprawling });
     expect(visits(events, "planning")).toBe(3);
     const last = events.at(-1);
@@ -164,10 +208,12 @@ describe("model output that would not fit an event", () => {
 
 describe("tool calls the model makes while answering", () => {
   it("runs them with tool events and feeds the result back when the plan has no tool step", async () => {
-    const modelOnly: StageImpl = async () => ({
-      state: { plan: [{ kind: "model", tool: null, input: null, description: "Answer directly" }] },
-      message: "model-only plan",
-    });
+    const modelOnly: StageImpl = async (ctx) =>
+      planned(
+        ctx,
+        [{ kind: "model", tool: null, input: null, description: "Answer directly" }],
+        "model-only plan",
+      );
     const events = await runWith({ planning: modelOnly }, "What is 6 * 7?");
     const started = events.filter((e) => e.type === "tool.started");
     expect(started).toHaveLength(1);

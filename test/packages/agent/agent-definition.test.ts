@@ -1,10 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { AgentDefinitionError, checkAgent } from "../../../packages/agent/agent-definition.ts";
-import {
-  DEFAULT_AGENT_DEFINITION,
-  defaultAgent,
-  withStageCode,
-} from "../../../packages/agent/default-agent.ts";
 import type { StageImpl } from "../../../packages/agent/stage-context.ts";
 
 const run: StageImpl = async () => ({ state: {}, message: "done" });
@@ -75,38 +70,5 @@ describe("checkAgent", () => {
   ])("refuses %s with an AgentDefinitionError naming it", (_label, definition, message) => {
     expect(() => checkAgent(definition as never)).toThrow(AgentDefinitionError);
     expect(() => checkAgent(definition as never)).toThrow(message);
-  });
-});
-
-describe("the built-in agent", () => {
-  it("is an ordinary definition: six stages in order, weights tiling 100, validation looping to planning twice", () => {
-    expect(defaultAgent.name).toBe("default");
-    expect(defaultAgent.stages.map((s) => s.name)).toEqual([
-      "context",
-      "analyzing",
-      "planning",
-      "validation",
-      "execution",
-      "memory",
-    ]);
-    expect(defaultAgent.stages.reduce((sum, s) => sum + s.weight, 0)).toBe(100);
-    expect(defaultAgent.stage("validation")?.loop).toEqual({
-      to: "planning",
-      max: 2,
-      exhausted: {
-        code: "plan_invalid",
-        message: "The agent could not produce a valid plan after two repairs.",
-      },
-    });
-    expect(defaultAgent.stages.map((s) => s.timeoutSeconds)).toEqual(
-      DEFAULT_AGENT_DEFINITION.stages.map((s) => s.timeoutSeconds),
-    );
-  });
-
-  it("withStageCode replaces code by stage name and refuses a stage the agent lacks", () => {
-    const replaced = withStageCode(defaultAgent, { memory: run });
-    expect(replaced.stage("memory")?.run).toBe(run);
-    expect(replaced.stage("context")?.run).toBe(defaultAgent.stage("context")?.run);
-    expect(() => withStageCode(defaultAgent, { nope: run })).toThrow(/has no stage nope/);
   });
 });

@@ -3,13 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOfflineModelApp } from "../../../local/offline-model/index.ts";
 import { type Served, serveApp } from "../../../local/stack/serve.ts";
 import {
-  AnalysisSchema,
   chat,
   ModelClient,
   ModelOutputError,
   StageFailedError,
   TransientStageError,
 } from "../../../packages/agent/index.ts";
+import { AnalysisSchema } from "../../../packages/default-agent/index.ts";
 
 /** The agent's ModelClient against the offline model over HTTP, failures switched on with its test controls. */
 let server: Served;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { defaultAgent } from "../../../packages/agent/index.ts";
 import { overallProgress, stageBands, stagePosition } from "../../../packages/agent/progress.ts";
+import { DEFAULT_AGENT as defaultAgent } from "../../support/agents.ts";
 
 /** The bands as plain `[name, from, to]` rows, rounded like overallProgress (0.1). */
 const rows = (stages: Parameters<typeof stageBands>[0]) =>

@@ -1,10 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { StageFailedError } from "../../../packages/agent/errors.ts";
 import { checkAgent, type StageImpl } from "../../../packages/agent/index.ts";
-import type { StageContext } from "../../../packages/agent/stage-context.ts";
 import { applyOutcome } from "../../../packages/agent/stage-loop.ts";
-import { validationStage } from "../../../packages/agent/stages/validation-stage.ts";
-import { createDefaultTools } from "../../../packages/agent/tools/index.ts";
 
 const run: StageImpl = async () => ({ state: {}, message: "done" });
 const agent = checkAgent({
@@ -73,30 +70,5 @@ describe("applyOutcome (the runner's loop bookkeeping)", () => {
       // The requested name is not echoed into the client-visible message.
       expect((err as Error).message).not.toContain(`to ${goto}`);
     }
-  });
-});
-
-describe("validationStage's outcome", () => {
-  const ctx = (plan: unknown[]) =>
-    ({
-      state: { plan },
-      tools: createDefaultTools({ httpGet: { allowlist: [], timeoutMs: 1000, maxBytes: 1000 } }),
-      progress: async () => {},
-    }) as unknown as StageContext;
-
-  it("a valid plan: no goto, feedback cleared", async () => {
-    const outcome = await validationStage(
-      ctx([{ kind: "model", tool: null, input: null, description: "answer" }]),
-    );
-    expect(outcome.goto).toBeUndefined();
-    expect(outcome.state).toEqual({ feedback: [] });
-    expect(outcome.data).toEqual({ valid: true, problems: [] });
-  });
-
-  it("an invalid plan: goto planning with the problems as feedback and in stage.completed data", async () => {
-    const outcome = await validationStage(ctx([]));
-    expect(outcome.goto).toBe("planning");
-    expect(outcome.state).toEqual({ feedback: ["the plan has no steps"] });
-    expect(outcome.data).toEqual({ valid: false, problems: ["the plan has no steps"] });
   });
 });

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultAgent } from "../../../packages/agent/index.ts";
 import {
   createClient,
   isTerminalType,
@@ -8,7 +7,7 @@ import {
   StagecastConnectionError,
   type StreamState,
 } from "../../../packages/client/index.ts";
-import { DEFAULT_STAGES as STAGES } from "../../support/agents.ts";
+import { DEFAULT_AGENT as defaultAgent, DEFAULT_STAGES as STAGES } from "../../support/agents.ts";
 import {
   collect,
   cutAfterEvents,

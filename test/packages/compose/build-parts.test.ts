@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { type Agent, checkAgent, defaultAgent, type StageDefinition } from "../../../packages/agent/index.ts";
+import { type Agent, checkAgent, type StageDefinition } from "../../../packages/agent/index.ts";
 import { stageModels } from "../../../packages/compose/build-parts.ts";
 import { ConfigError, loadConfig } from "../../../packages/config/index.ts";
+import { DEFAULT_AGENT as defaultAgent } from "../../support/agents.ts";
 
 const run: StageDefinition["run"] = async () => ({ state: {}, message: "done" });
 

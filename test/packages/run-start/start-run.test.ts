@@ -1,7 +1,7 @@
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultAgent } from "../../../packages/agent/index.ts";
+import { DEFAULT_AGENT as defaultAgent } from "../../support/agents.ts";
 import { readSse } from "../../support/sse.ts";
 import { startTestStack } from "../../support/stack.ts";
 

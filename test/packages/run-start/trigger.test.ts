@@ -1,6 +1,5 @@
 import type { EventBridgeEvent, SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultAgent } from "../../../packages/agent/index.ts";
 import { isTerminalType } from "../../../packages/events/index.ts";
 import {
   handleEventBridge,
@@ -8,6 +7,7 @@ import {
   InvalidTriggerMessageError,
   type TriggerDeps,
 } from "../../../packages/run-start/index.ts";
+import { DEFAULT_AGENT as defaultAgent } from "../../support/agents.ts";
 import { sqsRecord as record } from "../../support/lambda-events.ts";
 import { startTestStack } from "../../support/stack.ts";
 

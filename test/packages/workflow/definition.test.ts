@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { type RunOptions, StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
 import { describe, expect, it } from "vitest";
-import { type Agent, checkAgent, defaultAgent, type StageImpl } from "../../../packages/agent/index.ts";
+import { type Agent, checkAgent, type StageImpl } from "../../../packages/agent/index.ts";
 import type { RunState } from "../../../packages/agent/run-state.ts";
 import type { StageOutcome } from "../../../packages/agent/stage-context.ts";
 import { applyOutcome } from "../../../packages/agent/stage-loop.ts";
@@ -18,6 +18,7 @@ import {
   type WorkflowShape,
   WorkflowShapeError,
 } from "../../../packages/workflow/index.ts";
+import { DEFAULT_AGENT as defaultAgent } from "../../support/agents.ts";
 
 /** asl-validator is CommonJS without types: `validator(definition, options?) → { isValid, errors, errorsText }`. */
 type AslValidator = (

@@ -96,6 +96,13 @@ describe("ToolRegistry and defineTool", () => {
     expect(registry.get("http_get")?.timeoutMs).toBe(1234);
   });
 
+  it("warms a tool when it registers it (a worker tool starts a worker and imports its module then)", () => {
+    const warmed: string[] = [];
+    const worker = { ...calculatorTool, name: "warmable", warm: () => warmed.push("warmable") };
+    new ToolRegistry().register(echo).register(worker);
+    expect(warmed).toEqual(["warmable"]);
+  });
+
   it("createDefaultTools gives a fresh registry each time", () => {
     const a = createDefaultTools({ httpGet: NO_HTTP });
     expect(() => a.register(echo)).not.toThrow();

@@ -6,6 +6,7 @@ import {
   runTool,
   TOOL_RESULT_MAX_CHARS,
   ToolError,
+  ToolModuleError,
   truncateResult,
 } from "../../../../packages/agent/tools/index.ts";
 import { errorOf, resultOf, useToolContext } from "../../../support/tools.ts";
@@ -67,6 +68,24 @@ describe("runTool", () => {
     const error = errorOf(await runTool(leaky, {}, ctx()));
     expect(error).toEqual({ code: "tool_error", message: "leaky failed." });
     expect(error.message).not.toContain("hunter2");
+  });
+
+  it("reports a ToolModuleError with its own code and message (a worker tool broke the definition rule)", async () => {
+    const misplaced = defineTool({
+      name: "misplaced",
+      description: "Is not where the worker looks.",
+      input: z.object({}),
+      run: async () => {
+        throw new ToolModuleError(
+          "tool_not_in_module",
+          "misplaced is not among the tools of agent.ts's default export",
+        );
+      },
+    });
+    expect(errorOf(await runTool(misplaced, {}, ctx()))).toEqual({
+      code: "tool_not_in_module",
+      message: "misplaced is not among the tools of agent.ts's default export",
+    });
   });
 
   it("cuts a ToolError message to 500 characters", async () => {

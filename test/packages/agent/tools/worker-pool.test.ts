@@ -5,14 +5,19 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { AGENT_TOOL_BODY, type AgentToolBody } from "../../../../packages/agent/tools/agent-tool.ts";
 import {
+  type AgentToolEntry,
   createDefaultTools,
   DEFAULT_WORKER_LIMITS,
   defineTool,
   runTool,
+  setAgentModule,
   TOOL_RESULT_MAX_CHARS,
+  type Tool,
   type ToolContext,
   ToolError,
+  ToolModuleError,
   type ToolOutcome,
   ToolResourceLimitError,
   ToolWorkerError,
@@ -20,10 +25,22 @@ import {
   type WorkerEntry,
 } from "../../../../packages/agent/tools/index.ts";
 import { bundledWorkerName, WORKER_SOURCES } from "../../../../packages/agent/tools/worker-sources.ts";
+import fixtureAgent from "./fixtures/worker-agent.ts";
 
 /** The misbehaving tool implementations (worker-pool-fixtures.ts, beside this file). */
 const FIXTURES = new URL("./worker-pool-fixtures.ts", import.meta.url);
 const entry = (name: string): WorkerEntry => ({ module: FIXTURES, export: name });
+
+/** An agent module whose default export lists worker tools (fixtures/worker-agent.ts). */
+const AGENT_MODULE = new URL("./fixtures/worker-agent.ts", import.meta.url);
+
+/** A call of `tool` (by default the fixture agent's tool of that name) as the main thread makes it. */
+function agentEntry(name: string, tool?: Tool): AgentToolEntry {
+  const registered = tool ?? fixtureAgent.tools?.find((t) => t.name === name);
+  const body = (registered as (Tool & { [AGENT_TOOL_BODY]?: AgentToolBody }) | undefined)?.[AGENT_TOOL_BODY];
+  if (!body) throw new Error(`no agent worker tool ${name}`);
+  return { module: AGENT_MODULE, tool: name, fingerprint: body.fingerprint };
+}
 
 const pools: ToolWorkerPool[] = [];
 /** A pool closed after the file's tests. */
@@ -181,6 +198,94 @@ describe("ToolWorkerPool", () => {
   });
 });
 
+describe("ToolWorkerPool: an agent's worker tools, run from the agent module", () => {
+  it("imports the agent module, finds the tool in its default export and runs the author's run off the main thread", async () => {
+    const p = pool({ size: 1 });
+    expect(await p.run(agentEntry("count_primes"), { below: 100_000 }, never())).toEqual({
+      below: 100_000,
+      primes: 9592,
+    });
+    expect(await p.run(agentEntry("worker_heap"), {}, never())).toMatchObject({ isMainThread: false });
+    expect(p.started).toBe(1);
+  });
+
+  it("fails with tool_not_in_module, across the thread, for a tool the module's default export does not list", async () => {
+    // Defined here, not in the agent module: as if made inside a stage, or added conditionally.
+    const stray = defineTool({
+      name: "stray",
+      description: "Not in the module.",
+      input: z.object({}),
+      isolation: "worker",
+      run: () => 1,
+    });
+    const error = await pool({ size: 1 })
+      .run(agentEntry("stray", stray), {}, never())
+      .catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(ToolModuleError);
+    expect((error as ToolModuleError).code).toBe("tool_not_in_module");
+    expect((error as Error).message).toContain(
+      "stray is not among the tools of worker-agent.ts's default export",
+    );
+  });
+
+  it("fails with tool_not_in_module when the agent module does not load in a worker (it needs the environment)", async () => {
+    const entry = {
+      ...agentEntry("count_primes"),
+      module: new URL("./fixtures/env-agent.ts", import.meta.url),
+    };
+    const error = await pool({ size: 1 })
+      .run(entry, { below: 10 }, never())
+      .catch((err: unknown) => err);
+    expect((error as ToolModuleError).code).toBe("tool_not_in_module");
+    expect((error as Error).message).toBe(
+      "count_primes: env-agent.ts does not load in a tool worker (Error); an agent module with worker tools must load on its own, without environment variables",
+    );
+  });
+
+  it("fails with tool_module_mismatch for a tool of that name whose definition differs from the registered one", async () => {
+    const registered = defineTool({
+      name: "count_primes",
+      description: "Count the prime numbers below a bound.",
+      // The module's bound is 50,000,000: another input schema is another definition.
+      input: z.object({ below: z.number().int().min(2).max(1000) }),
+      timeoutMs: 5000,
+      isolation: "worker",
+      run: () => 0,
+    });
+    const error = await pool({ size: 1 })
+      .run(agentEntry("count_primes", registered), { below: 10 }, never())
+      .catch((err: unknown) => err);
+    expect((error as ToolModuleError).code).toBe("tool_module_mismatch");
+  });
+
+  it("holds the agent module with margin: a worker with half the default old generation (32 MB) loads it and runs its tools", async () => {
+    const half = DEFAULT_WORKER_LIMITS.maxOldGenerationSizeMb / 2;
+    const p = pool({ size: 1, limits: { maxOldGenerationSizeMb: half } });
+    expect(await p.run(agentEntry("count_primes"), { below: 1_000_000 }, never())).toEqual({
+      below: 1_000_000,
+      primes: 78_498,
+    });
+    const heap = (await p.run(agentEntry("worker_heap"), {}, never())) as Record<string, number>;
+    // Measured 12.5 MB of old space and 5 MB of large objects here (see DEFAULT_WORKER_LIMITS).
+    expect(Number(heap.oldSpaceMb) + Number(heap.largeObjectMb)).toBeLessThan(half);
+  });
+
+  it("with the calculator's mathjs in the same worker, still uses well under the default 64 MB", async () => {
+    const p = pool({ size: 1 });
+    const calculator = createDefaultTools({
+      httpGet: { allowlist: [], timeoutMs: 1000, maxBytes: 1000 },
+    }).get("calculator");
+    if (!calculator?.worker) throw new Error("the calculator is a worker tool");
+    expect(await p.run(calculator.worker, { expression: "2 + 2" }, never())).toMatchObject({ result: "4" });
+    const heap = (await p.run(agentEntry("worker_heap"), {}, never())) as Record<string, number>;
+    expect(p.started).toBe(1);
+    // Measured 19 MB of old space and 6 MB of large objects (24 + 5 MB under tsx).
+    expect(Number(heap.oldSpaceMb) + Number(heap.largeObjectMb)).toBeLessThan(
+      (DEFAULT_WORKER_LIMITS.maxOldGenerationSizeMb * 3) / 4,
+    );
+  });
+});
+
 describe("worker tools through runTool", () => {
   const p = pool({ size: 1 });
 
@@ -210,6 +315,27 @@ describe("worker tools through runTool", () => {
     const stack = errorOf(await runTool(fixtureTool("recurse", p, 5000), {}, ctx()));
     expect(stack.code).toBe("tool_resource_limit");
     expect(stack.message).toContain("stack");
+  });
+
+  it("maps an agent worker tool that is not in its module to tool_not_in_module, with the message", async () => {
+    const stray = defineTool({
+      name: "stray_tool",
+      description: "Not in the module.",
+      input: z.object({}),
+      isolation: "worker",
+      pool: p,
+      run: () => 1,
+    });
+    setAgentModule(AGENT_MODULE);
+    try {
+      const error = errorOf(await runTool(stray, {}, ctx()));
+      expect(error.code).toBe("tool_not_in_module");
+      expect(error.message).toMatch(
+        /^stray_tool is not among the tools of worker-agent\.ts's default export/,
+      );
+    } finally {
+      setAgentModule(undefined);
+    }
   });
 
   it("maps a ToolError to tool_error with its message, anything else to '<name> failed.'", async () => {

@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { AnalysisSchema, PlanSchema } from "../../../../packages/agent/index.ts";
-import { type EventOf, isTerminalType, type RunEvent } from "../../../../packages/events/index.ts";
-import { DEFAULT_STAGES as STAGES } from "../../../support/agents.ts";
-import { readSse } from "../../../support/sse.ts";
-import { startRun, startTestStack } from "../../../support/stack.ts";
+import { AnalysisSchema, PlanSchema } from "../../../packages/default-agent/index.ts";
+import { type EventOf, isTerminalType, type RunEvent } from "../../../packages/events/index.ts";
+import { DEFAULT_STAGES as STAGES } from "../../support/agents.ts";
+import { readSse } from "../../support/sse.ts";
+import { startRun, startTestStack } from "../../support/stack.ts";
 
 /**
  * The grown-up agent through the real local stack: every model call goes through the openai

@@ -1,15 +1,22 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import type { StageContext } from "../../../packages/agent/index.ts";
+import { createDefaultTools, defineTool, ToolRegistry } from "../../../packages/agent/tools/index.ts";
+import type { PlanStep } from "../../../packages/default-agent/formats.ts";
 import {
   checkPlan,
   MAX_PLAN_STEPS,
   MAX_TOOL_STEPS,
   PLAN_BUDGET_MS,
-} from "../../../../packages/agent/stages/validation-stage.ts";
-import type { PlanStep } from "../../../../packages/agent/structured.ts";
-import { createDefaultTools, defineTool, ToolRegistry } from "../../../../packages/agent/tools/index.ts";
+} from "../../../packages/default-agent/validation-stage.ts";
+import { stageTools, type ToolInfo } from "../../../packages/sdk/stage-tools.ts";
+import { DEFAULT_AGENT } from "../../support/agents.ts";
 
-const tools = createDefaultTools({ httpGet: { allowlist: [], timeoutMs: 1000, maxBytes: 1000 } });
+/** The tools of a registry as a stage handler sees them (ctx.tools). */
+const infos = (registry: ToolRegistry): readonly ToolInfo[] =>
+  stageTools({ tools: registry } as StageContext);
+
+const tools = infos(createDefaultTools({ httpGet: { allowlist: [], timeoutMs: 1000, maxBytes: 1000 } }));
 
 /** A tool step with `input` as given (a JSON string, or anything else to test bad inputs). */
 const toolStep = (tool: string | null, input: string | null): PlanStep => ({
@@ -61,9 +68,11 @@ describe("checkPlan", () => {
   it("does not offer http_get when it is off, but accepts it when it is on", () => {
     const step = call("http_get", { url: "https://api.example.com/x" });
     expect(checkPlan([step], tools)[0]).toContain('"http_get"');
-    const withHttp = createDefaultTools({
-      httpGet: { allowlist: ["https://api.example.com/"], timeoutMs: 1000, maxBytes: 1000 },
-    });
+    const withHttp = infos(
+      createDefaultTools({
+        httpGet: { allowlist: ["https://api.example.com/"], timeoutMs: 1000, maxBytes: 1000 },
+      }),
+    );
     expect(checkPlan([step], withHttp)).toEqual([]);
   });
 
@@ -147,7 +156,7 @@ describe("checkPlan", () => {
       timeoutMs: 20_000,
       run: async ({ topic }) => topic,
     });
-    const registry = new ToolRegistry().register(slow);
+    const registry = infos(new ToolRegistry().register(slow));
     const step = call("slow_report", { topic: "sales" });
     expect(checkPlan([step, modelStep()], registry)).toEqual([]);
     const problems = checkPlan([step, step, modelStep()], registry);
@@ -162,19 +171,51 @@ describe("checkPlan", () => {
       timeoutMs: PLAN_BUDGET_MS,
       run: async () => null,
     });
-    const registry = new ToolRegistry().register(exact);
+    const registry = infos(new ToolRegistry().register(exact));
     expect(checkPlan([call("exact", {})], registry)).toEqual([]);
   });
 
   it("counts the budget with each tool's own time limit", () => {
-    const limits = tools.list().map((t) => t.timeoutMs);
+    const limits = tools.map((t) => t.timeoutMs);
     expect(limits.every((ms) => ms > 0)).toBe(true);
-    const perCall = tools.get("memory_search")?.timeoutMs ?? 0;
+    const perCall = tools.find((t) => t.name === "memory_search")?.timeoutMs ?? 0;
     const fits = Math.floor(PLAN_BUDGET_MS / perCall);
     const plan = Array.from({ length: fits + 1 }, () => call("memory_search", { query: "x" }));
     const problems = checkPlan(plan, tools);
     expect(problems).toContain(
       `the tool calls may take ${(fits + 1) * perCall} ms (budget ${PLAN_BUDGET_MS} ms)`,
     );
+  });
+});
+
+describe("the validation stage's outcome (the built-in agent's own stage code)", () => {
+  /** The internal context the runner gives the stage: the plan in the state's outputs, as planning left it. */
+  const ctx = (plan: unknown[]) =>
+    ({
+      runId: "r1",
+      attempt: 0,
+      state: { question: "q", outputs: { planning: { plan } } },
+      tools: createDefaultTools({ httpGet: { allowlist: [], timeoutMs: 1000, maxBytes: 1000 } }),
+      model: { model: "m" },
+      signal: new AbortController().signal,
+      progress: async () => {},
+    }) as unknown as StageContext;
+  const validation = DEFAULT_AGENT.stage("validation")?.run;
+  if (!validation) throw new Error("the built-in agent has no validation stage");
+
+  it("a valid plan: no goto; its verdict is the stage's output and stage.completed data", async () => {
+    const outcome = await validation(
+      ctx([{ kind: "model", tool: null, input: null, description: "answer" }]),
+    );
+    expect(outcome.goto).toBeUndefined();
+    expect(outcome.state.outputs?.validation).toEqual({ valid: true, problems: [] });
+    expect(outcome.data).toEqual({ valid: true, problems: [] });
+  });
+
+  it("an invalid plan: goto planning, the problems in its output (planning reads them) and stage.completed data", async () => {
+    const outcome = await validation(ctx([]));
+    expect(outcome.goto).toBe("planning");
+    expect(outcome.state.outputs?.validation).toEqual({ valid: false, problems: ["the plan has no steps"] });
+    expect(outcome.data).toEqual({ valid: false, problems: ["the plan has no steps"] });
   });
 });
