@@ -71,12 +71,13 @@ const bounded = (limit: number | undefined, fallback: number) =>
  * items live outside the run's log, so the log's own refusal after its terminal event does not
  * cover them.
  */
-async function saveGuard(ctx: StageContext): Promise<{ owner: string; ts: string }> {
+async function savedItemKey(ctx: StageContext): Promise<{ owner: string; runId: string; ts: string }> {
   ctx.signal.throwIfAborted();
   const last = await ctx.store.events.last(ctx.runId);
   if (last && isTerminalType(last.type)) throw new RunFinishedError(ctx.runId, last.type);
   return {
     owner: ctx.state.owner ?? ANONYMOUS,
+    runId: ctx.runId,
     ts: ctx.state.startedAt ?? new Date(ctx.store.table.now()).toISOString(),
   };
 }
@@ -96,14 +97,8 @@ export function projectMemory(ctx: StageContext, projectId: string | undefined):
     },
     async save(summary) {
       if (!projectId) return false;
-      const { owner, ts } = await saveGuard(ctx);
-      await ctx.store.memories.put({
-        projectId,
-        owner,
-        runId: ctx.runId,
-        ts,
-        summary: summary.slice(0, MEMORY_SUMMARY_CHARS),
-      });
+      const key = await savedItemKey(ctx);
+      await ctx.store.memories.put({ projectId, ...key, summary: summary.slice(0, MEMORY_SUMMARY_CHARS) });
       return true;
     },
   };
@@ -124,12 +119,10 @@ export function conversationHistory(
     },
     async save({ question, answer }) {
       if (!conversationId) return false;
-      const { owner, ts } = await saveGuard(ctx);
+      const key = await savedItemKey(ctx);
       await ctx.store.conversations.put({
         conversationId,
-        owner,
-        runId: ctx.runId,
-        ts,
+        ...key,
         question,
         answer: answer.slice(0, TURN_ANSWER_CHARS),
       });

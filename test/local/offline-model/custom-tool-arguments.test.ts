@@ -1,9 +1,7 @@
-import OpenAI from "openai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { argumentSeed, customToolArguments } from "../../../local/offline-model/custom-tool-arguments.ts";
-import { createOfflineModelApp } from "../../../local/offline-model/index.ts";
-import { type Served, serveApp } from "../../../local/stack/serve.ts";
+import { serveOfflineModel } from "../../support/offline-model.ts";
 
 type Schema = Record<string, unknown>;
 const validator = (schema: Schema) => z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]);
@@ -156,15 +154,7 @@ describe("customToolArguments: bounded for hostile schemas", () => {
 });
 
 describe("over HTTP: a custom tool with a hostile schema still gets a call", () => {
-  let server: Served;
-  let openai: OpenAI;
-  beforeAll(async () => {
-    server = await serveApp(createOfflineModelApp({ tokensPerSecond: 0 }), 0, "127.0.0.1");
-    openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "offline", maxRetries: 0 });
-  });
-  afterAll(async () => {
-    await server?.close();
-  });
+  const model = serveOfflineModel();
 
   /** A node nested `depth` objects deep. */
   const deep = (depth: number): Schema =>
@@ -203,7 +193,7 @@ describe("over HTTP: a custom tool with a hostile schema still gets a call", () 
   ];
 
   it.each(hostile)("%s", async (_, parameters) => {
-    const out = await openai.chat.completions.create({
+    const out = await model.openai.chat.completions.create({
       model: "offline",
       messages: [{ role: "user", content: "Please call hostile_report for the north region" }],
       tools: [{ type: "function", function: { name: "hostile_report", parameters } }],

@@ -1,7 +1,7 @@
-import OpenAI from "openai";
+import type OpenAI from "openai";
 import { zodFunction } from "openai/helpers/zod";
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import {
   MAX_CUSTOM_TOOLS,
@@ -10,9 +10,8 @@ import {
   stem,
   toolWords,
 } from "../../../local/offline-model/custom-tool-match.ts";
-import { createOfflineModelApp } from "../../../local/offline-model/index.ts";
-import { type Served, serveApp } from "../../../local/stack/serve.ts";
 import { STEP_RESULTS_HEADER } from "../../../packages/default-agent/index.ts";
+import { serveOfflineModel } from "../../support/offline-model.ts";
 
 /** The custom tool of these tests: sales figures, with an enum, a free string and a bounded integer. */
 const SALES_PARAMETERS = {
@@ -41,22 +40,13 @@ const tools = [
 ];
 const NORTH = "What was the revenue in the north region for Q3?";
 
-let server: Served;
-let openai: OpenAI;
-
-beforeAll(async () => {
-  server = await serveApp(createOfflineModelApp({ tokensPerSecond: 0 }), 0, "127.0.0.1");
-  openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "offline", maxRetries: 0 });
-});
-afterAll(async () => {
-  await server?.close();
-});
+const model = serveOfflineModel();
 
 const user = (content: string): ChatCompletionMessageParam => ({ role: "user", content });
 const create = (
   messages: ChatCompletionMessageParam[],
   extra: Partial<OpenAI.ChatCompletionCreateParamsNonStreaming> = {},
-) => openai.chat.completions.create({ model: "offline", messages, tools, ...extra });
+) => model.openai.chat.completions.create({ model: "offline", messages, tools, ...extra });
 const callsOf = (out: OpenAI.ChatCompletion) =>
   (out.choices[0]?.message.tool_calls ?? []).flatMap((c) =>
     c.type === "function"
@@ -186,7 +176,7 @@ describe("chat completions call a matched custom tool", () => {
 
   it("streams the same call in OpenAI's chunk format", async () => {
     const whole = callsOf(await create([user(NORTH)]));
-    const runner = openai.chat.completions.stream({ model: "offline", messages: [user(NORTH)], tools });
+    const runner = model.openai.chat.completions.stream({ model: "offline", messages: [user(NORTH)], tools });
     const final = await runner.finalChatCompletion();
     expect(final.choices[0]?.finish_reason).toBe("tool_calls");
     const streamed = (final.choices[0]?.message.tool_calls ?? []).flatMap((c) =>

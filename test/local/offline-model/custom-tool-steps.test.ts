@@ -1,10 +1,8 @@
-import OpenAI from "openai";
+import type OpenAI from "openai";
 import { zodResponseFormat } from "openai/helpers/zod";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { customToolSteps, MAX_PLAN_TOOL_STEPS } from "../../../local/offline-model/custom-tool-steps.ts";
-import { createOfflineModelApp } from "../../../local/offline-model/index.ts";
-import { type Served, serveApp } from "../../../local/stack/serve.ts";
 import {
   ANALYSIS_FORMAT_NAME,
   AnalysisSchema,
@@ -12,6 +10,7 @@ import {
   PLAN_FORMAT_NAME,
   PlanSchema,
 } from "../../../packages/default-agent/index.ts";
+import { serveOfflineModel } from "../../support/offline-model.ts";
 
 /** A custom tool as examples/business-insights defines it: zod input, JSON Schema in the prompt. */
 const SalesQuery = z.object({
@@ -54,19 +53,10 @@ function planSystem(tools: readonly ListedTool[], listed = tools.map((t) => t.na
   ].join("\n");
 }
 
-let server: Served;
-let openai: OpenAI;
-
-beforeAll(async () => {
-  server = await serveApp(createOfflineModelApp({ tokensPerSecond: 0 }), 0, "127.0.0.1");
-  openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "offline", maxRetries: 0 });
-});
-afterAll(async () => {
-  await server?.close();
-});
+const model = serveOfflineModel();
 
 async function plan(user: string, system = planSystem([...BUILT_IN, SALES])) {
-  const out = await openai.chat.completions.parse({
+  const out = await model.openai.chat.completions.parse({
     model: "offline",
     messages: [
       { role: "system", content: system },
@@ -135,7 +125,7 @@ describe("plans: a step for a matched custom tool", () => {
   });
 
   it("lists the custom step in a plan asked for as text", async () => {
-    const out = await openai.chat.completions.create({
+    const out = await model.openai.chat.completions.create({
       model: "offline",
       messages: [
         { role: "system", content: planSystem([...BUILT_IN, SALES]) },
@@ -159,7 +149,7 @@ describe("plans: a step for a matched custom tool", () => {
 
 describe("analysis: needsTools for a matched custom tool", () => {
   async function analyse(system: string, extra: Partial<OpenAI.ChatCompletionCreateParamsNonStreaming> = {}) {
-    const out = await openai.chat.completions.parse({
+    const out = await model.openai.chat.completions.parse({
       model: "offline",
       messages: [
         { role: "system", content: system },

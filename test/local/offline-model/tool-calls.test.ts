@@ -2,22 +2,12 @@ import { evaluate } from "mathjs";
 import OpenAI from "openai";
 import { zodFunction } from "openai/helpers/zod";
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { createOfflineModelApp } from "../../../local/offline-model/index.ts";
-import { type Served, serveApp } from "../../../local/stack/serve.ts";
 import { STEP_RESULTS_HEADER } from "../../../packages/default-agent/formats.ts";
+import { serveOfflineModel } from "../../support/offline-model.ts";
 
-let server: Served;
-let openai: OpenAI;
-
-beforeAll(async () => {
-  server = await serveApp(createOfflineModelApp({ tokensPerSecond: 0 }), 0, "127.0.0.1");
-  openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "offline", maxRetries: 0 });
-});
-afterAll(async () => {
-  await server?.close();
-});
+const model = serveOfflineModel();
 
 const QUESTION = "What is 17% of 2,340, and what did we discuss last time?";
 /** The agent's built-in tools as strict OpenAI function tools (nullable optional fields, as strict mode wants). */
@@ -46,7 +36,7 @@ const user = (content: string): ChatCompletionMessageParam => ({ role: "user", c
 const create = (
   messages: ChatCompletionMessageParam[],
   extra: Partial<OpenAI.ChatCompletionCreateParamsNonStreaming> = {},
-) => openai.chat.completions.create({ model: "offline", messages, tools, ...extra });
+) => model.openai.chat.completions.create({ model: "offline", messages, tools, ...extra });
 
 const callsOf = (out: OpenAI.ChatCompletion) =>
   (out.choices[0]?.message.tool_calls ?? []).map((c) =>
@@ -192,7 +182,7 @@ describe("tool calls (non-streaming)", () => {
 
 describe("tool calls (streaming)", () => {
   it("streams tool calls in OpenAI's chunk format, assembled by the SDK's stream helper", async () => {
-    const runner = openai.chat.completions.stream({
+    const runner = model.openai.chat.completions.stream({
       model: "offline",
       messages: [system, user(`Request: ${QUESTION}`)],
       tools,
@@ -226,7 +216,7 @@ describe("tool calls (streaming)", () => {
   });
 
   it("streams text when no tool is needed", async () => {
-    const runner = openai.chat.completions.stream({
+    const runner = model.openai.chat.completions.stream({
       model: "offline",
       messages: [system, user("Why are SSE streams resumable?")],
       tools,
