@@ -18,10 +18,39 @@ import {
 } from "../events/index.ts";
 import { HttpError } from "../http/index.ts";
 
+/** One frame on the wire: an SSE message, or raw text (comment or field lines) for clients that read `data:` lines only. */
+export type Frame = SseMessage | string;
+
 /**
- * How a stream writes a run's log: Stagecast's own frames (named or unnamed), or the AutoGen
- * streaming API's shape.
- * Both carry `id: seq`, so Last-Event-ID resumes either one the same way.
+ * One stream's mapping of the log onto the wire (one response). A format whose frames depend
+ * on what this response already sent (an AG-UI text message opened by the first delta, say)
+ * keeps that here; it never depends on earlier responses, so a resumed stream is valid on its
+ * own. Each method returns the frames to write, in order (none for an event a format does not
+ * show).
+ */
+export interface FormatSession {
+  /** The first frames of every stream; they carry `retry: retryMs` (ms). */
+  opening(beat: Heartbeat, retryMs: number): readonly Frame[];
+  /** The frames for one stored event (the terminal event included). */
+  frames(event: RunEvent): readonly Frame[];
+  /** The keep-alive frames after `heartbeatMs` of silence. */
+  heartbeat(beat: Heartbeat): readonly Frame[];
+  /** The last frames of a stream that closes before the run's end; they carry `retry:`. */
+  reconnect(reconnect: Reconnect): readonly Frame[];
+  /** The last frames of a stream whose cursor is at or past the run's terminal event. */
+  ended(ended: Ended): readonly Frame[];
+}
+
+/** Where one stream starts: the run and the cursor (events with a greater seq are sent). */
+export interface FormatStart {
+  runId: string;
+  after: number;
+}
+
+/**
+ * A view of the stored log: how a stream writes it (Stagecast's own frames, named or unnamed,
+ * or another protocol's). Every format is a mapping of the same events; how each keeps resume
+ * is documented with it (docs/api.md).
  */
 export interface StreamFormat {
   name: StreamFormatName;
@@ -29,21 +58,41 @@ export interface StreamFormat {
   types: readonly string[];
   /** The type name the `types` filter sees for `event`. */
   typeOf(event: RunEvent): string;
-  /** The frame for one stored event. */
-  frame(event: RunEvent): SseMessage;
-  /** The keep-alive frame: an SseMessage, or a raw comment string for clients that only parse data lines. */
-  heartbeat(beat: Heartbeat): SseMessage | string;
   /** The opening snapshot frame for `?from=latest`, when this format has one. */
   snapshot?(snapshot: Snapshot): SseMessage;
-  /**
-   * The first frame of every stream; it carries `retry: retryMs` (ms): a frame, or raw field
-   * lines for formats whose clients read data lines only.
-   */
-  opening(beat: Heartbeat, retryMs: number): SseMessage | string;
-  /** The last frame of a stream that closes before the run's end; it carries `retry:`. */
-  reconnect(reconnect: Reconnect): SseMessage | string;
-  /** The last frame of a stream whose cursor is at or past the run's terminal event. */
-  ended(ended: Ended): SseMessage | string;
+  /** Begin one stream's mapping. */
+  open(start: FormatStart): FormatSession;
+}
+
+/** A format whose every frame depends on its input alone: one frame per event and per control message. */
+interface StatelessFormat {
+  name: StreamFormatName;
+  types: readonly string[];
+  typeOf(event: RunEvent): string;
+  frame(event: RunEvent): Frame;
+  heartbeat(beat: Heartbeat): Frame;
+  snapshot?(snapshot: Snapshot): SseMessage;
+  opening(beat: Heartbeat, retryMs: number): Frame;
+  reconnect(reconnect: Reconnect): Frame;
+  ended(ended: Ended): Frame;
+}
+
+/** A {@link StreamFormat} whose sessions share no state: each method's one frame, as a list. */
+function stateless(spec: StatelessFormat): StreamFormat {
+  const session: FormatSession = {
+    opening: (beat, retryMs) => [spec.opening(beat, retryMs)],
+    frames: (event) => [spec.frame(event)],
+    heartbeat: (beat) => [spec.heartbeat(beat)],
+    reconnect: (reconnect) => [spec.reconnect(reconnect)],
+    ended: (ended) => [spec.ended(ended)],
+  };
+  return {
+    name: spec.name,
+    types: spec.types,
+    typeOf: spec.typeOf,
+    ...(spec.snapshot ? { snapshot: spec.snapshot } : {}),
+    open: () => session,
+  };
 }
 
 /**
@@ -56,7 +105,7 @@ export const STREAM_FORMATS = ["stagecast", "message", "autogen"] as const;
 export type StreamFormatName = (typeof STREAM_FORMATS)[number];
 
 /** Stagecast's frames: `event: type`, `data: <RunEvent JSON>`, `id: seq`, in that order on the wire (docs/api.md). */
-const STAGECAST: StreamFormat = {
+const STAGECAST: StreamFormat = stateless({
   name: "stagecast",
   types: EVENT_TYPES,
   typeOf: (event) => event.type,
@@ -66,7 +115,7 @@ const STAGECAST: StreamFormat = {
   opening: openingMessage,
   reconnect: reconnectMessage,
   ended: endedMessage,
-};
+});
 
 /** A control frame (heartbeat, snapshot, reconnect, ended) with its `event:` name moved into the data as `type`. */
 const unnamed = ({ event, ...rest }: SseMessage): SseMessage =>
@@ -78,7 +127,7 @@ const unnamed = ({ event, ...rest }: SseMessage): SseMessage =>
  * it dispatches on the data's `type` (`run.completed`, `heartbeat`, `reconnect`, `ended`, …).
  * Named frames are not delivered to `onmessage` (WHATWG HTML §9.2.6, "dispatch the event").
  */
-const MESSAGE: StreamFormat = {
+const MESSAGE: StreamFormat = stateless({
   name: "message",
   types: EVENT_TYPES,
   typeOf: (event) => event.type,
@@ -92,7 +141,7 @@ const MESSAGE: StreamFormat = {
   opening: (beat, retryMs) => unnamed(openingMessage(beat, retryMs)),
   reconnect: (reconnect) => unnamed(reconnectMessage(reconnect)),
   ended: (ended) => unnamed(endedMessage(ended)),
-};
+});
 
 /**
  * `?format=autogen`: the AutoGen streaming API's frames (docs/api.md §7): one `data:` line of
@@ -100,7 +149,7 @@ const MESSAGE: StreamFormat = {
  * EventSource `onmessage`). Heartbeats are SSE comments, which those clients skip; a data
  * line without `event` would break them.
  */
-const AUTOGEN: StreamFormat = {
+const AUTOGEN: StreamFormat = stateless({
   name: "autogen",
   types: AUTOGEN_EVENT_TYPES,
   typeOf: (event) => toAutoGenEvent(event).event.event_type,
@@ -113,6 +162,13 @@ const AUTOGEN: StreamFormat = {
   opening: (_beat, retryMs) => `retry: ${retryMs}\n`,
   reconnect: (r) => `${sseComment(`reconnect after ${r.lastSeq} (${r.reason})`)}retry: ${r.retryMs}\n`,
   ended: (e) => sseComment(`ended at ${e.lastSeq} (${e.terminal})`),
+});
+
+/** Every format by name: one module (or one constant above) per mapping. */
+const FORMATS: Readonly<Record<StreamFormatName, StreamFormat>> = {
+  stagecast: STAGECAST,
+  message: MESSAGE,
+  autogen: AUTOGEN,
 };
 
 /**
@@ -126,10 +182,11 @@ export function streamFormat(
   raw: string | undefined,
   fallback: StreamFormatName = "stagecast",
 ): StreamFormat {
-  const name = raw ?? fallback;
-  if (name === "stagecast") return STAGECAST;
   // `seed` was the AutoGen format's name before it was renamed: existing clients still send it.
-  if (name === "autogen" || name === "seed") return AUTOGEN;
-  if (name === "message") return MESSAGE;
-  throw new HttpError(400, "invalid_format", `format must be one of ${STREAM_FORMATS.join(", ")}.`);
+  const name = raw === "seed" ? "autogen" : (raw ?? fallback);
+  const format = (FORMATS as Readonly<Record<string, StreamFormat>>)[name];
+  if (!format || !Object.hasOwn(FORMATS, name)) {
+    throw new HttpError(400, "invalid_format", `format must be one of ${STREAM_FORMATS.join(", ")}.`);
+  }
+  return format;
 }

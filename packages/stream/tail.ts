@@ -10,7 +10,7 @@ import {
 import type { LogFn } from "../observability/index.ts";
 import type { Store } from "../store/index.ts";
 import { type FlushStrategy, flushWrite } from "./flush.ts";
-import type { StreamFormat } from "./stream-format.ts";
+import type { Frame, StreamFormat } from "./stream-format.ts";
 import type { TailHub } from "./tail-hub.ts";
 import type { TypeFilter } from "./type-filter.ts";
 
@@ -86,7 +86,8 @@ export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void
   let lastWrite = opened;
   let batchBytes = 0;
   let sent = 0;
-  const send = async (message: SseMessage | string) => {
+  const session = format.open({ runId, after: cursor });
+  const send = async (message: Frame) => {
     if (typeof message === "string") await stream.write(message);
     else await stream.writeSSE(message);
     const bytes = typeof message === "string" ? Buffer.byteLength(message) : sseBytes(message);
@@ -110,7 +111,10 @@ export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void
   });
   // Write at once: the Lambda runtime sends status and headers only with the first byte.
   await send(sseComment(`stream ${runId} after ${cursor}`));
-  await send(format.opening(beat(opened), settings.retryMs));
+  const sendAll = async (frames: readonly Frame[]) => {
+    for (const frame of frames) await send(frame);
+  };
+  await sendAll(session.opening(beat(opened), settings.retryMs));
   for (const frame of tail.opening ?? []) await send(frame);
   await endBatch();
   let reason: Reconnect["reason"] = "deadline";
@@ -132,7 +136,7 @@ export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void
         const wait = Math.max(1, Math.min(lastWrite + heartbeatDue, tail.deadline) - now);
         const next = await tail.hub.next(runId, cursor, wait, aborted.signal, tail.logEnd);
         if (next.ended) {
-          await send(format.ended({ runId, lastSeq: next.ended.seq, terminal: next.ended.type }));
+          await sendAll(session.ended({ runId, lastSeq: next.ended.seq, terminal: next.ended.type }));
           await endBatch();
           return;
         }
@@ -148,8 +152,9 @@ export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void
         newest = event;
         ended = isTerminalType(event.type);
         if (ended || !filter || filter(format.typeOf(event))) {
-          await send(format.frame(event));
-          wrote = true;
+          const frames = session.frames(event);
+          await sendAll(frames);
+          if (frames.length > 0) wrote = true;
         }
         if (ended) break;
       }
@@ -160,7 +165,7 @@ export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void
       }
       if (ended) return;
       if (now - lastWrite >= heartbeatDue) {
-        await send(format.heartbeat(beat(now)));
+        await sendAll(session.heartbeat(beat(now)));
         await endBatch();
         lastWrite = now;
       }
@@ -178,6 +183,6 @@ export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void
     });
   }
   if (stream.aborted) return;
-  await send(format.reconnect({ runId, lastSeq: cursor, retryMs: settings.retryMs, reason }));
+  await sendAll(session.reconnect({ runId, lastSeq: cursor, retryMs: settings.retryMs, reason }));
   await endBatch();
 }

@@ -1,9 +1,9 @@
 import type { Hono } from "hono";
 import { ulid } from "ulid";
-import { isTerminalType, type SseMessage, sseBytes, sseComment } from "../events/index.ts";
+import { isTerminalType, sseBytes, sseComment } from "../events/index.ts";
 import type { AppEnv } from "../http/index.ts";
 import { flushWrite } from "./flush.ts";
-import { type StreamFormat, type StreamFormatName, streamFormat } from "./stream-format.ts";
+import { type Frame, type StreamFormat, type StreamFormatName, streamFormat } from "./stream-format.ts";
 import type { StreamKit } from "./stream-kit.ts";
 import { SYNTHETIC_EVENT_GAP_MS, syntheticRun } from "./synthetic-run.ts";
 import { parseTypeFilter } from "./type-filter.ts";
@@ -26,15 +26,22 @@ export function registerTestStream(app: Hono<AppEnv>, kit: StreamKit): void {
       const runId = ulid();
       const events = syntheticRun(runId, Date.now());
       await stream.write(sseComment(`test stream ${runId}: synthetic, nothing stored, no model`));
-      const opening = format.opening({ runId, elapsedMs: 0, progress: 0, lastSeq: 0 }, settings.retryMs);
-      if (typeof opening === "string") await stream.write(opening);
-      else await stream.writeSSE(opening);
+      const session = format.open({ runId, after: 0 });
+      const write = async (frames: readonly Frame[]) => {
+        let bytes = 0;
+        for (const frame of frames) {
+          if (typeof frame === "string") await stream.write(frame);
+          else await stream.writeSSE(frame);
+          bytes += typeof frame === "string" ? Buffer.byteLength(frame) : sseBytes(frame);
+        }
+        return bytes;
+      };
+      await write(session.opening({ runId, elapsedMs: 0, progress: 0, lastSeq: 0 }, settings.retryMs));
       for (const event of events) {
         if (stream.aborted) return;
         if (isTerminalType(event.type) || !filter || filter(format.typeOf(event))) {
-          const frame: SseMessage = format.frame(event);
-          await stream.writeSSE(frame);
-          const extra = flushWrite(flush, settings.padBytes, sseBytes(frame));
+          const bytes = await write(session.frames(event));
+          const extra = bytes > 0 ? flushWrite(flush, settings.padBytes, bytes) : undefined;
           if (extra) await stream.write(extra);
         }
         if (!isTerminalType(event.type)) await stream.sleep(SYNTHETIC_EVENT_GAP_MS);
