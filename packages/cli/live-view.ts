@@ -7,8 +7,10 @@ import {
   formatDuration,
   type RunProgress,
   remainingMs,
+  STAGE_DATA_LINE_CHARS,
   type StageEstimates,
   type StageView,
+  stageDataLine,
 } from "../client/index.ts";
 
 /** What the terminal shows of a run; `update` may be called at any rate (it redraws at most every spinner frame). */
@@ -21,6 +23,9 @@ export interface View {
 }
 
 const BAR_WIDTH = 28;
+
+/** The states a stage ends in: the plain view prints the stage's data with them. */
+const ENDED: ReadonlySet<StageView["state"]> = new Set(["done", "failed", "cancelled"]);
 
 const ICON: Record<StageView["state"], string> = {
   pending: pc.dim("○"),
@@ -46,6 +51,15 @@ function stageLine(stage: StageView, frame: string, now: number): string {
   const message = active && stage.message ? pc.dim(`  ${stage.message}`) : "";
   const retry = stage.state === "retrying" ? pc.yellow(` (attempt ${stage.attempt + 1})`) : "";
   return `  ${icon} ${name}${retry}${time}${message}`;
+}
+
+/**
+ * The stage's line and, when it has data, its data under it (`    problems: 3 · byKind: {…}`),
+ * clipped to `columns` characters so the line never wraps (log-update redraws by line count).
+ */
+function stageLines(stage: StageView, frame: string, now: number, columns: number): string[] {
+  const data = stageDataLine(stage, Math.max(10, columns - 5));
+  return data ? [stageLine(stage, frame, now), pc.dim(`    ${data}`)] : [stageLine(stage, frame, now)];
 }
 
 function progressLine(view: RunProgress, estimates: StageEstimates, now: number): string {
@@ -75,9 +89,10 @@ function outcomeLine(view: RunProgress): string {
 
 /**
  * The interactive view (stdout is a TTY): a live frame redrawn in place by log-update — the
- * stages with spinners and ticks, a progress bar with elapsed time and time left, and the
- * tail of the answer as it is written (only what fits the terminal: log-update cannot redraw
- * lines that scrolled away). At the end the frame is replaced by the full, final output.
+ * stages with spinners and ticks, each stage's data under it as soon as the stage sends it
+ * (one line, clipped to the terminal's width), a progress bar with elapsed time and time left,
+ * and the tail of the answer as it is written (only what fits the terminal: log-update cannot
+ * redraw lines that scrolled away). At the end the frame is replaced by the full, final output.
  */
 export function ttyView(stream: NodeJS.WriteStream): View {
   const log = createLogUpdate(stream, { showCursor: false });
@@ -90,7 +105,11 @@ export function ttyView(stream: NodeJS.WriteStream): View {
     const { view, estimates, connection } = latest;
     const now = Date.now();
     const tick = spinner.frames[frame % spinner.frames.length] ?? "-";
-    const lines = [pc.bold(view.question ?? view.runId), ...view.stages.map((s) => stageLine(s, tick, now))];
+    const columns = stream.columns ?? 80;
+    const lines = [
+      pc.bold(view.question ?? view.runId),
+      ...view.stages.flatMap((s) => stageLines(s, tick, now, columns)),
+    ];
     lines.push(progressLine(view, estimates, now));
     if (connection === "reconnecting") lines.push(pc.yellow("  reconnecting…"));
     if (notice) lines.push(pc.yellow(`  ${notice}`));
@@ -118,7 +137,11 @@ export function ttyView(stream: NodeJS.WriteStream): View {
       log.clear();
       log.done();
       const now = Date.now();
-      const lines = [pc.bold(view.question ?? view.runId), ...view.stages.map((s) => stageLine(s, "", now))];
+      const columns = stream.columns ?? 80;
+      const lines = [
+        pc.bold(view.question ?? view.runId),
+        ...view.stages.flatMap((s) => stageLines(s, "", now, columns)),
+      ];
       for (const tool of view.tools) {
         lines.push(
           pc.dim(
@@ -135,10 +158,12 @@ export function ttyView(stream: NodeJS.WriteStream): View {
 
 /**
  * The plain view (stdout is a pipe or file, or TERM=dumb): one line per stage change, the
- * answer streamed as it is written, then the outcome. No escape codes beyond picocolors',
- * which it leaves off when the output is not a terminal (or NO_COLOR is set).
+ * answer streamed as it is written, then the outcome. When a stage ends (done, failed or
+ * cancelled) with data, its latest data follows its line, indented, on one line of at most
+ * `dataChars` characters (`  problems: 3 · byKind: {"Pod":2}`). No escape codes beyond
+ * picocolors', which it leaves off when the output is not a terminal (or NO_COLOR is set).
  */
-export function plainView(stream: NodeJS.WritableStream): View {
+export function plainView(stream: NodeJS.WritableStream, dataChars = STAGE_DATA_LINE_CHARS): View {
   const states = new Map<string, string>();
   let written = 0;
   let midLine = false;
@@ -153,6 +178,8 @@ export function plainView(stream: NodeJS.WritableStream): View {
         }
         const took = stage.durationMs === undefined ? "" : ` (${formatDuration(stage.durationMs)})`;
         stream.write(`[${Math.round(view.progress)}%] ${stage.stage}: ${stage.state}${took}\n`);
+        const data = ENDED.has(stage.state) ? stageDataLine(stage, dataChars) : "";
+        if (data) stream.write(`  ${data}\n`);
       }
       // A retried attempt restarts the answer: write the new one from its start.
       if (view.answer.length < written) written = 0;

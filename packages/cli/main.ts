@@ -4,9 +4,12 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import {
+  addParam,
   applyEvent,
   createClient,
+  InvalidParamError,
   initialRunProgress,
+  type RunParams,
   type RunProgress,
   type RunStatus,
   STATUS_OF_TERMINAL,
@@ -29,6 +32,9 @@ interface CommonOptions {
   token?: string;
   json?: boolean;
 }
+
+/** The options of `ask`: `param` holds the `--param` entries, parsed. */
+type AskOptions = CommonOptions & { project?: string; conversation?: string; param?: RunParams };
 
 /** Follow a run to its end, showing it, and return the exit code. Ctrl-C cancels it when `cancelOnInterrupt`. */
 async function follow(
@@ -140,6 +146,20 @@ const url = (value: string) => {
   }
 };
 
+/**
+ * `--param key=value`, once per parameter: each is parsed as the page parses a line of its
+ * Parameters field (packages/client params.ts: typed values, at most 20, no key twice), so a
+ * malformed one is a usage error (exit 2) before any request is made.
+ */
+const param = (entry: string, previous: RunParams = {}): RunParams => {
+  try {
+    return addParam(previous, entry);
+  } catch (err) {
+    if (err instanceof InvalidParamError) throw new InvalidArgumentError(`${err.reason}.`);
+    throw err;
+  }
+};
+
 const common = (command: Command) =>
   command
     .addOption(
@@ -165,13 +185,19 @@ export function program(): Command {
       .description("start a run and follow it to the end; Ctrl-C cancels it")
       .argument("<question...>", "the question or task")
       .option("--project <id>", "project id (scopes the memory stage)")
-      .option("--conversation <id>", "conversation id (links turns)"),
-  ).action(async (words: string[], options: CommonOptions & { project?: string; conversation?: string }) => {
+      .option("--conversation <id>", "conversation id (links turns)")
+      .option(
+        "--param <key=value>",
+        'a named value for the agent (ctx.input.params); repeat it for more (at most 20); true/false and numbers are typed, "…" keeps a value as text',
+        param,
+      ),
+  ).action(async (words: string[], options: AskOptions) => {
     const client = clientFor(options);
     const started = await client.startRun({
       question: words.join(" "),
       ...(options.project ? { projectId: options.project } : {}),
       ...(options.conversation ? { conversationId: options.conversation } : {}),
+      ...(options.param ? { params: options.param } : {}),
     });
     if (!options.json) process.stderr.write(`run ${started.runId}\n`);
     process.exitCode = await follow(client, started.runId, { ...options, cancelOnInterrupt: true });

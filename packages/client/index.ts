@@ -22,6 +22,16 @@ export { StagecastApiError, StagecastConnectionError, StagecastProtocolError } f
 export { elapsedMs, formatDuration, remainingMs } from "./eta.ts";
 export type { TokenSource } from "./http.ts";
 export {
+  addParam,
+  InvalidParamError,
+  MAX_PARAM_CHARS,
+  MAX_PARAMS,
+  type ParamValue,
+  parseParam,
+  parseParamLines,
+  type RunParams,
+} from "./params.ts";
+export {
   applyEvent,
   initialRunProgress,
   type ListedStage,
@@ -30,6 +40,13 @@ export {
   type StageView,
   type ToolView,
 } from "./run-view.ts";
+export {
+  type JsonValue,
+  STAGE_DATA_MAX_BYTES,
+  type StageData,
+  type StageDataClip,
+} from "./stage-data.ts";
+export { STAGE_DATA_LINE_CHARS, stageDataLine } from "./stage-data-line.ts";
 export type {
   RunDetails,
   RunLinks,

@@ -8,6 +8,7 @@ import {
   type TerminalType,
   type Usage,
 } from "../events/index.ts";
+import { boundStageData, type StageData, type StageDataClip } from "./stage-data.ts";
 
 /**
  * A stage as a run lists it (run.queued `data.stages`, GET /runs/{runId} `stages`: a
@@ -40,6 +41,15 @@ export interface StageView {
   durationMs?: number;
   /** The stage's newest message (what it is doing, or why it is retrying). */
   message?: string;
+  /**
+   * The stage's own data for clients: the `data` of its newest stage.progress event whose data
+   * has at least one field (what its handler passed to `ctx.emit` or `ctx.progress(…, data)`).
+   * Each such event replaces it whole (no merging); an event with `{}` leaves it; it stays
+   * after the stage ends. At most STAGE_DATA_MAX_BYTES (8 KiB) of JSON: see `dataTruncated`.
+   */
+  data?: StageData;
+  /** Set when `data` holds only the fields that fit in 8 KiB: how much the stage sent. */
+  dataTruncated?: StageDataClip;
 }
 
 /** One tool call: input as the model sent it, result or safe error when it finished. */
@@ -56,8 +66,9 @@ export interface ToolView {
 
 /**
  * Everything a client shows of a run, folded from its events in seq order (see
- * {@link applyEvent}): the timeline, progress (percent), the answer as written so far, tool
- * calls, and how it ended. `createdAt` / `endedAt` are ms since epoch (server clock).
+ * {@link applyEvent}): the timeline (with each stage's own data), progress (percent), the
+ * answer as written so far, tool calls, and how it ended. `createdAt` / `endedAt` are ms since
+ * epoch (server clock).
  */
 export interface RunProgress {
   runId: string;
@@ -112,7 +123,8 @@ const answerWriter = new WeakMap<RunProgress, string>();
  * Fold one event into `view` (mutated and returned). Events at or below `view.lastSeq` are
  * ignored, so replaying a log from 0 after a reload, or a resumed stream overlapping the
  * last one, never duplicates text. A retried attempt's first llm.delta replaces the partial
- * answer of the attempt before it; run.completed sets the final answer.
+ * answer of the attempt before it; run.completed sets the final answer. A stage.progress with
+ * data sets its stage's `data` (bounded to 8 KiB, see {@link StageView.data}).
  */
 export function applyEvent(view: RunProgress, event: RunEvent): RunProgress {
   if (event.seq <= view.lastSeq) return view;
@@ -139,6 +151,9 @@ export function applyEvent(view: RunProgress, event: RunEvent): RunProgress {
         stage.attempt = event.attempt ?? 0;
         stage.startedAt ??= at;
       }
+      break;
+    case "stage.progress":
+      if (stage) keepData(stage, event.data);
       break;
     case "stage.retrying":
       if (stage) {
@@ -197,6 +212,15 @@ export function applyEvent(view: RunProgress, event: RunEvent): RunProgress {
   }
   if (isTerminalType(event.type)) end(view, event.type, at);
   return view;
+}
+
+/** Keep `data` as the stage's data, bounded, unless it has no field (a progress report without data). */
+function keepData(stage: StageView, data: StageData): void {
+  if (Object.keys(data).length === 0) return;
+  const bounded = boundStageData(data);
+  stage.data = bounded.data;
+  if (bounded.truncated) stage.dataTruncated = bounded.truncated;
+  else delete stage.dataTruncated;
 }
 
 function pendingStage({ name, weight }: ListedStage): StageView {

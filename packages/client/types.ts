@@ -1,4 +1,5 @@
 import type { RunEvent, RunStage, RunStatus, SafeError, Stage } from "../events/index.ts";
+import type { RunParams } from "./params.ts";
 
 /** Absolute URLs of a run's resources; `stream` carries the stream token when auth is on. */
 export interface RunLinks {
@@ -14,8 +15,11 @@ export interface StartRunInput {
   projectId?: string;
   /** Links runs that are turns of one conversation. */
   conversationId?: string;
-  /** Named values for the agent (`ctx.input.params`): at most 20 keys; strings ≤ 1,000 characters. */
-  params?: Record<string, string | number | boolean>;
+  /**
+   * Named values for the agent (`ctx.input.params`): at most 20 keys; strings ≤ 1,000
+   * characters. From `key=value` text: `parseParamLines` or `addParam` (params.ts).
+   */
+  params?: RunParams;
 }
 
 /** The 202 answer of POST /runs. `streamTokenExpiresAt` is ISO-8601 UTC. */
@@ -44,7 +48,7 @@ export interface RunSummary {
   projectId?: string;
   conversationId?: string;
   /** The request's named values for the agent, when it had any. */
-  params?: Record<string, string | number | boolean>;
+  params?: RunParams;
   /** The name of the agent that runs it. */
   agent: string;
   /**

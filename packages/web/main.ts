@@ -1,5 +1,7 @@
 /**
- * The web client served at `/` and `/client` (packages/api/page.ts inlines this bundle).
+ * The web client served at `/` and `/client` (packages/api/page.ts inlines this bundle). It adds
+ * the Parameters field to the page's form (params-field.ts) and each stage's data to its
+ * timeline row (stage-data-view.ts), for any agent.
  * Everything it knows of a run comes through the typed client (packages/client): events
  * folded by applyEvent, so a reload replays the log from seq 0 into an empty view and no
  * text is ever shown twice.
@@ -18,6 +20,9 @@ import {
   type StreamState,
 } from "../client/index.ts";
 import { renderMarkdown } from "./markdown.ts";
+import { addPageRules } from "./page-style.ts";
+import { addParamsField } from "./params-field.ts";
+import { renderStageData } from "./stage-data-view.ts";
 import { lastRun, savedToken } from "./storage.ts";
 
 const el = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -28,6 +33,8 @@ const tokenInput = el<HTMLInputElement>("token");
 const startButton = el<HTMLButtonElement>("start");
 const cancelButton = el<HTMLButtonElement>("cancel");
 const progressBar = el<HTMLProgressElement>("progress");
+addPageRules();
+const paramsField = addParamsField(form, form.querySelector(".row"));
 
 const STATE_LABEL = {
   pending: "pending",
@@ -125,6 +132,7 @@ function render() {
     (item.querySelector(".message") as HTMLElement).textContent = running ? (stage.message ?? "") : "";
     if (running) item.setAttribute("aria-current", "step");
     else item.removeAttribute("aria-current");
+    renderStageData(item, stage);
   });
 
   if (view.answer !== renderedAnswer) {
@@ -275,6 +283,8 @@ async function refreshRecent() {
 
 form.addEventListener("submit", async (e) => {
   e.preventDefault();
+  const typed = paramsField.read();
+  if (!typed.ok) return; // the field says what is wrong; no run starts
   savedToken.set(tokenInput.value.trim());
   startButton.disabled = true;
   show("Starting…");
@@ -282,6 +292,7 @@ form.addEventListener("submit", async (e) => {
     const started = await client.startRun({
       question: question.value,
       ...(project.value.trim() ? { projectId: project.value.trim() } : {}),
+      ...(typed.params ? { params: typed.params } : {}),
     });
     void refreshRecent();
     void openRun(started.runId);

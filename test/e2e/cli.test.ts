@@ -1,11 +1,15 @@
-import { type ChildProcessByStdio, spawn } from "node:child_process";
+import { type ChildProcess, type ChildProcessByStdio, spawn } from "node:child_process";
 import { readFile, stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import snapshot from "../../examples/k8s-diagnosis/cluster.json" with { type: "json" };
+import { findProblems, type Problem, SnapshotSchema } from "../../examples/k8s-diagnosis/cluster.ts";
+import { applyEvent, initialRunProgress, stageDataLine } from "../../packages/client/index.ts";
 import { isTerminalType, type RunEvent, RunEventSchema } from "../../packages/events/schema.ts";
 import { DEFAULT_STAGES as STAGES } from "../support/agents.ts";
 import { startRun, startTestStack } from "../support/stack.ts";
+import { startWithAgent } from "../support/start-line.ts";
 
 /**
  * The terminal client (packages/cli, bin/stagecast.mjs, the `ask` / `stagecast` npm scripts)
@@ -272,11 +276,35 @@ describe("stagecast ask", () => {
 
     expect(occurrences(r.stdout, answer)).toBe(1);
     expect(lastLine(r.stdout)).toMatch(/^✔ Completed/);
-    // Everything on stdout is a stage line, the answer, the blank separator or the outcome.
+
+    // A stage that sent data (stage.progress data) has its latest data on the line after its
+    // done line, indented, as the client writes it on one line; a stage without data has none.
+    const view = initialRunProgress(runId);
+    for (const event of await serverLog(open, runId)) applyEvent(view, event);
+    const lines = r.stdout.split("\n");
+    const dataLines = view.stages.flatMap((stage) => (stage.data ? [`  ${stageDataLine(stage)}`] : []));
+    expect(dataLines.length, "the built-in agent's stages send data").toBeGreaterThan(0);
+    for (const stage of view.stages) {
+      const done = lines.findIndex(
+        (line) => line.startsWith(`[`) && line.includes(`] ${stage.stage}: done (`),
+      );
+      expect(done, stage.stage).toBeGreaterThanOrEqual(0);
+      if (stage.data) expect(lines[done + 1], stage.stage).toBe(`  ${stageDataLine(stage)}`);
+      else expect(lines[done + 1], stage.stage).not.toMatch(/^ {2}/);
+    }
+    expect(dataLines.every((line) => line.length <= 202)).toBe(true);
+
+    // Everything on stdout is a stage line, a stage's data line, the answer, the blank separator or the outcome.
     const rest = r.stdout
       .replace(answer, "")
       .split("\n")
-      .filter((line) => line !== "" && !/^\[\d+%\] /.test(line) && !line.startsWith("✔ Completed"));
+      .filter(
+        (line) =>
+          line !== "" &&
+          !/^\[\d+%\] /.test(line) &&
+          !dataLines.includes(line) &&
+          !line.startsWith("✔ Completed"),
+      );
     expect(rest).toEqual([]);
   });
 
@@ -311,6 +339,107 @@ describe("stagecast ask", () => {
     expect(r.stderr).not.toMatch(/^\s+at /m);
     expect(r.code, r.stderr).toBe(141);
   });
+});
+
+describe("stagecast ask --param, against the k8s-diagnosis example agent", () => {
+  const MODULE = "examples/k8s-diagnosis/agent.ts";
+  const QUESTION_K8S = "Why is the shop degraded?";
+  let k8s: { url: string; child: ChildProcess } | undefined;
+  const url = () => k8s?.url ?? "";
+
+  beforeAll(async () => {
+    k8s = await startWithAgent(ROOT, MODULE, { ...baseEnv(), OFFLINE_MODEL_TOKENS_PER_SECOND: "400" });
+  }, 60_000);
+  afterAll(() => {
+    if (k8s?.child.pid) process.kill(k8s.child.pid, "SIGTERM");
+  });
+
+  /** How many runs the stack has (AUTH=off: all of them are the one anonymous caller's). */
+  const runCount = async () => (await getJson<{ runs: unknown[] }>(`${url()}/runs?limit=50`)).runs.length;
+  /** The example's own finding on its bundled snapshot, for these kinds. */
+  const problemsIn = (...kinds: Array<"Pod" | "Deployment" | "Service">) =>
+    findProblems(SnapshotSchema.parse(snapshot), kinds).problems;
+  const lineOf = (p: Problem) => `${p.kind} ${p.namespace}/${p.name}: ${p.problem}`;
+
+  it("--param filter=Pod narrows the analysis to pods, typed params reach the run, and analyze's data is printed under its line", async () => {
+    const pods = problemsIn("Pod");
+    const others = problemsIn("Deployment", "Service");
+    expect(pods.length).toBeGreaterThan(0);
+    expect(others.length).toBeGreaterThan(0);
+    const r = await cli([
+      "ask",
+      "--url",
+      url(),
+      "--param",
+      "filter=Pod",
+      "--param",
+      "verbose=true",
+      "--param",
+      "depth=2",
+      QUESTION_K8S,
+    ]).exited;
+    expect(r.code, r.stderr).toBe(0);
+    const runId = runIdFrom(r.stderr);
+    const run = await getJson<{ params?: unknown }>(`${url()}/runs/${runId}`);
+    expect(run.params).toEqual({ filter: "Pod", verbose: true, depth: 2 });
+
+    // The tool looked at pods only, and found exactly the snapshot's pod problems.
+    const log = (await getJson<{ events: RunEvent[] }>(`${url()}/runs/${runId}/events?limit=1000`)).events;
+    const tool = log.find((e) => e.type === "tool.completed");
+    expect(tool?.type === "tool.completed" && tool.data.input).toEqual({ kinds: ["Pod"] });
+    const found = (tool?.type === "tool.completed" ? tool.data.result : undefined) as { problems: Problem[] };
+    expect(found.problems).toEqual(pods);
+
+    // The answer (on stdout) lists the pod problems and nothing of the other kinds.
+    for (const p of pods) expect(r.stdout).toContain(lineOf(p));
+    for (const p of others) expect(r.stdout).not.toContain(`${p.kind} ${p.namespace}/${p.name}`);
+    expect(r.stdout).toContain('Problems found (Pod, filter "Pod"):');
+
+    // analyze's data, on the line after its done line.
+    const byProblem: Record<string, number> = {};
+    for (const p of pods) byProblem[p.problem] = (byProblem[p.problem] ?? 0) + 1;
+    const lines = r.stdout.split("\n");
+    const analyzed = lines.findIndex((line) => /^\[\d+%\] analyze: done \(/.test(line));
+    expect(analyzed, r.stdout).toBeGreaterThan(0);
+    expect(lines[analyzed + 1]).toBe(
+      `  problems: ${pods.length} · byKind: {"Pod":${pods.length}} · byProblem: ${JSON.stringify(byProblem)}`,
+    );
+    expect(lastLine(r.stdout)).toMatch(/^✔ Completed/);
+  }, 90_000);
+
+  it.each([
+    ["without =", ["--param", "filter"], "'filter' is invalid. expected key=value (e.g. filter=Pod)."],
+    [
+      "a key that is not a name",
+      ["--param", "1x=2"],
+      "a key is a letter then up to 63 letters, digits or _.",
+    ],
+    ["a key twice", ["--param", "filter=Pod", "--param", "filter=Service"], '"filter" is given twice.'],
+    [
+      "a 21st parameter",
+      Array.from({ length: 21 }, (_, i) => ["--param", `k${i}=${i}`]).flat(),
+      "'k20=20' is invalid. at most 20 parameters.",
+    ],
+    [
+      "a quoted value that is not a JSON string",
+      ["--param", 'x="a\\q"'],
+      "a quoted value must be a JSON string",
+    ],
+  ] as Array<[string, string[], string]>)(
+    "a malformed --param (%s): exit 2 naming it, and no run starts",
+    async (_, params, reason) => {
+      const before = await runCount();
+      const r = await cli(["ask", "--url", url(), ...params, QUESTION_K8S]).exited;
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stdout).toBe("");
+      const first = r.stderr.split("\n")[0] ?? "";
+      expect(first).toMatch(/^error: option '--param <key=value>' argument '.*' is invalid\. /);
+      expect(first).toContain(reason);
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+      expect(r.stderr).not.toMatch(/^run /m);
+      expect(await runCount()).toBe(before);
+    },
+  );
 });
 
 describe("auth and the environment (AUTH=jwt)", () => {

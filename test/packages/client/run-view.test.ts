@@ -6,6 +6,7 @@ import {
   initialRunProgress,
   type RunEvent,
   remainingMs,
+  STAGE_DATA_MAX_BYTES,
 } from "../../../packages/client/index.ts";
 import type { EventInput } from "../../../packages/events/index.ts";
 import { syntheticRun } from "../../../packages/stream/synthetic-run.ts";
@@ -282,5 +283,103 @@ describe("remainingMs and elapsedMs (time left from earlier runs' stage duration
     expect(formatDuration(850)).toBe("850 ms");
     expect(formatDuration(12_300)).toBe("12 s");
     expect(formatDuration(185_000)).toBe("3 min 05 s");
+  });
+});
+
+describe("each stage's own data (stage.progress data: ctx.emit, progress(…, data))", () => {
+  const CUSTOM = ["collect", "analyze", "explain"];
+  const progress = (stage: string, data: Record<string, unknown>, message = `${stage} working`): EventInput =>
+    ({ type: "stage.progress", stage, attempt: 0, progress: 20, message, data }) as EventInput;
+  const fold = (inputs: EventInput[]) => {
+    const view = initialRunProgress(RUN);
+    for (const e of log(inputs)) applyEvent(view, e);
+    return view;
+  };
+  const stageOf = (view: ReturnType<typeof initialRunProgress>, name: string) =>
+    view.stages.find((s) => s.stage === name);
+  const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).byteLength;
+
+  it("keeps the newest non-empty data per stage, replaced whole, through the stage's end", () => {
+    const view = fold([
+      queuedWith(CUSTOM, "k8s"),
+      started("collect", 0, CUSTOM),
+      progress("collect", { found: 2 }),
+      completed("collect", 30),
+      started("analyze", 0, CUSTOM),
+      progress("analyze", { problems: 5, byKind: { Pod: 3, Deployment: 2 } }),
+      progress("analyze", { problems: 3, byKind: { Pod: 3 } }),
+      // Progress reports without data (ctx.progress(percent, message)) leave the data as it is.
+      progress("analyze", {}, "Ranking the problems (1 s)…"),
+      completed("analyze", 60),
+    ]);
+    // Replaced, not merged: Deployment from the first emit is gone.
+    expect(stageOf(view, "analyze")?.data).toEqual({ problems: 3, byKind: { Pod: 3 } });
+    expect(stageOf(view, "analyze")?.state).toBe("done");
+    expect(stageOf(view, "analyze")?.message).toBe("analyze done");
+    expect(stageOf(view, "collect")?.data).toEqual({ found: 2 });
+    expect(stageOf(view, "explain")?.data).toBeUndefined();
+    expect(view.stages.some((s) => s.dataTruncated)).toBe(false);
+  });
+
+  it("keeps it after the run ends, and a replay from seq 0 or an overlapping resume gives the same data", () => {
+    const events = log([
+      queuedWith(CUSTOM),
+      started("collect", 0, CUSTOM),
+      progress("collect", { first: true }),
+      progress("collect", { second: true }),
+      {
+        type: "run.failed",
+        stage: "collect",
+        progress: 20,
+        message: "Failed.",
+        data: { error: { code: "internal", message: "Failed." } },
+      },
+    ]);
+    const view = initialRunProgress(RUN);
+    for (const e of [...events, ...events.slice(2, 3), ...events]) applyEvent(view, e);
+    expect(stageOf(view, "collect")?.state).toBe("failed");
+    expect(stageOf(view, "collect")?.data).toEqual({ second: true });
+  });
+
+  it("bounds a large data object to 8 KiB of JSON: whole fields that fit, in order, and a truncated marker", () => {
+    const big = "x".repeat(20_000);
+    const data = { problems: 3, log: big, byKind: { Pod: 3 }, tail: "é".repeat(10) };
+    const view = fold([queuedWith(CUSTOM), started("analyze", 0, CUSTOM), progress("analyze", data)]);
+    const analyze = stageOf(view, "analyze");
+    // The 20 KB field is left out whole; the small fields before and after it stay.
+    expect(analyze?.data).toEqual({ problems: 3, byKind: { Pod: 3 }, tail: "é".repeat(10) });
+    expect(analyze?.dataTruncated).toEqual({ bytes: bytes(data), keys: 4 });
+    expect(bytes(analyze?.data)).toBeLessThanOrEqual(STAGE_DATA_MAX_BYTES);
+    expect(STAGE_DATA_MAX_BYTES).toBe(8192);
+
+    // Data that fits again replaces it, and the marker goes.
+    applyEvent(view, { ...log([progress("analyze", { problems: 1 })])[0], seq: 99 } as RunEvent);
+    expect(analyze?.data).toEqual({ problems: 1 });
+    expect(analyze?.dataTruncated).toBeUndefined();
+  });
+
+  it("holds at most 8 KiB per stage however much and however often a stage sends", () => {
+    const inputs: EventInput[] = [queuedWith(CUSTOM), started("collect", 0, CUSTOM)];
+    // 50 reports of ~30 KB each, many small fields: what a chatty stage might send.
+    for (let i = 0; i < 50; i++) {
+      inputs.push(
+        progress("collect", Object.fromEntries(Array.from({ length: 2000 }, (_, k) => [`k${k}`, i]))),
+      );
+    }
+    const view = fold(inputs);
+    const collect = stageOf(view, "collect");
+    expect(bytes(collect?.data)).toBeLessThanOrEqual(STAGE_DATA_MAX_BYTES);
+    expect(bytes(collect?.data)).toBeGreaterThan(STAGE_DATA_MAX_BYTES - 20); // filled, not emptied
+    expect(collect?.data?.k0).toBe(49); // the newest report's fields, first ones first
+    expect(collect?.dataTruncated?.keys).toBe(2000);
+  });
+
+  it("keeps a field named __proto__ as data, not as the object's prototype", () => {
+    const data = JSON.parse(`{"__proto__": {"polluted": true}, "pad": "${"y".repeat(9000)}", "n": 1}`);
+    const view = fold([queuedWith(CUSTOM), started("collect", 0, CUSTOM), progress("collect", data)]);
+    const kept = stageOf(view, "collect")?.data ?? {};
+    expect(Object.keys(kept)).toEqual(["__proto__", "n"]);
+    expect(Object.getPrototypeOf(kept)).toBe(Object.prototype);
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
   });
 });
