@@ -34,17 +34,22 @@ export default $config({
     const { createStream } = await import("./infra/stream.ts");
     const { createTriggers } = await import("./infra/triggers.ts");
     const { createSweep } = await import("./infra/sweep.ts");
+    const { createCdn } = await import("./infra/cdn.ts");
 
     const workflow = createWorkflow({ table, secrets, agent });
     const { stateMachine } = workflow;
     const stream = createStream({ table, secrets, stateMachine, agent });
-    const api = createApi({ table, secrets, stateMachine, streamUrl: stream.url, agent });
+    // Clients reach the stream through the CDN: cached long-poll reads, SSE passed through.
+    const { corsOrigins } = await import("./infra/settings.ts");
+    const cdn = createCdn({ streamUrl: stream.url, corsOrigins });
+    const api = createApi({ table, secrets, stateMachine, streamUrl: cdn.url, agent });
     const triggers = createTriggers({ table, stateMachine, agent });
     createSweep({ table, agent });
 
     return {
       api: api.url,
-      stream: stream.url,
+      stream: cdn.url,
+      streamOrigin: stream.url,
       queue: triggers.queue.url,
       bus: triggers.bus.name,
       stateMachine: stateMachine.arn,

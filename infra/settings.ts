@@ -64,6 +64,28 @@ export const apiThrottle = {
   burstLimit: Number(process.env.STAGECAST_API_BURST_LIMIT ?? 100),
 };
 
+/**
+ * Reserved concurrency of the stream function (instances; STAGECAST_STREAM_RESERVED_CONCURRENCY
+ * in the deploying shell, default 200). An SSE watcher holds one instance for as long as it
+ * watches (a long-poll only while it waits), and every function of the account shares one pool
+ * (default quota 1,000 concurrent executions, Lambda quotas). Reserving 200 for the stream both
+ * guarantees it that many and stops it at that many, so the other 800 stay for the stage,
+ * finalize, API and trigger functions; the scalable read mode serves a large audience within it
+ * (docs/capacity.md).
+ * @throws Error at deploy time for a value that is not a positive integer.
+ */
+export const streamReservedConcurrency = positiveInt(
+  "STAGECAST_STREAM_RESERVED_CONCURRENCY",
+  process.env.STAGECAST_STREAM_RESERVED_CONCURRENCY ?? "200",
+);
+
+/** `raw` as a positive integer. @throws Error naming `name` otherwise. */
+function positiveInt(name: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, not ${raw}`);
+  return n;
+}
+
 /** A Function URL / Lambda timeout ceiling (s): Lambda's maximum is 900 s (Lambda quotas). */
 export const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
 

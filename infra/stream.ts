@@ -6,6 +6,7 @@ import {
   deployed,
   functionDefaults,
   LAMBDA_MAX_TIMEOUT_SECONDS,
+  streamReservedConcurrency,
   tableAccess,
 } from "./settings.ts";
 
@@ -47,6 +48,10 @@ export function createStream({
     description: "Stagecast: SSE stream of a run's progress log (Function URL, response streaming)",
     streaming: true,
     timeout: `${timeoutSeconds} seconds`,
+    // Watchers hold one instance each for as long as they watch: the reservation caps them, so
+    // a large audience is throttled here instead of taking the concurrency the stage,
+    // finalize and API functions need (settings.ts, streamReservedConcurrency).
+    concurrency: { reserved: streamReservedConcurrency },
     environment: {
       ...defaults.environment,
       TABLE_NAME: table.name,

@@ -237,7 +237,7 @@ export type Snapshot = z.infer<typeof SnapshotSchema>;
 /**
  * The `reconnect` frame a stream sends when it closes before the run's end (its deadline:
  * a Function URL invocation ends at the function timeout, at most 15 minutes; its byte cap:
- * Lambda caps a streamed response at 20 MB; or a store error). Not stored, no `id:`. It also
+ * Lambda caps a streamed response at 200 MB; or a store error). Not stored, no `id:`. It also
  * carries the SSE `retry:` field; a client resumes after `lastSeq` (`?after=` or
  * Last-Event-ID) once `retryMs` has passed.
  * - `reason`: `deadline` | `max_bytes` | `error`.

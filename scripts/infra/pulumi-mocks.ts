@@ -66,6 +66,12 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
         apiEndpoint: `https://${name.toLowerCase()}.execute-api.${FAKE_REGION}.amazonaws.com`,
         executionArn: `arn:aws:execute-api:${FAKE_REGION}:${FAKE_ACCOUNT}:${name}`,
       };
+    case "aws:cloudfront/distribution:Distribution":
+      // CloudFront names a distribution's domain <id>.cloudfront.net (CloudFront API, Distribution.DomainName).
+      return {
+        arn: `arn:aws:cloudfront::${FAKE_ACCOUNT}:distribution/${name}`,
+        domainName: `${name.toLowerCase()}.cloudfront.net`,
+      };
     case "aws:cloudwatch/eventBus:EventBus":
       return { arn: `arn:aws:events:${FAKE_REGION}:${FAKE_ACCOUNT}:event-bus/${physical}`, name: physical };
     case "random:index/randomBytes:RandomBytes": {

@@ -233,11 +233,57 @@ describe("synthesized stack (sst.config.ts under Pulumi mocks)", () => {
     expect(env.OPENAI_API_KEY).toBeUndefined();
     const api = (ci.fn("ApiHandler").inputs.environment as { variables: Record<string, string> }).variables;
     expect(api.STATE_MACHINE_ARN).toBe(stateMachineArn);
-    expect(api.STREAM_BASE_URL).toMatch(/^https:\/\/.*\.lambda-url\.us-east-1\.on\.aws\/$/);
+    expect(api.STREAM_BASE_URL).toMatch(/^https:\/\/[a-z0-9]+\.cloudfront\.net$/);
     expect(ci.fn("Stage").inputs.tracingConfig).toEqual({ mode: "Active" });
     expect(ci.one("aws:iam/role:Role", "StageRole").inputs.managedPolicyArns).toContain(
       "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess",
     );
     expect(production.fn("Stage").inputs.tracingConfig).toBeUndefined();
+  });
+});
+
+describe("the read path's CDN and the stream's concurrency (issue: watchers at scale)", () => {
+  it("puts CloudFront (sst.aws.Router) in front of the stream URL, keyed by path and every query parameter (and Origin under CORS)", () => {
+    const policyOf = (s: typeof ci) =>
+      s.one("aws:cloudfront/cachePolicy:CachePolicy", "ReadsServerCachePolicy").inputs as {
+        defaultTtl: number;
+        minTtl: number;
+        maxTtl: number;
+        parametersInCacheKeyAndForwardedToOrigin: {
+          cookiesConfig: { cookieBehavior: string };
+          headersConfig: { headerBehavior: string; headers?: { items: string[] } };
+          queryStringsConfig: { queryStringBehavior: string };
+        };
+      };
+    const policy = policyOf(production);
+    const key = policy.parametersInCacheKeyAndForwardedToOrigin;
+    // The watch token rides in the query string: dropping query parameters from the key would
+    // let one caller's cached body answer another's URL.
+    expect(key.queryStringsConfig.queryStringBehavior).toBe("all");
+    expect(key.headersConfig).toEqual({ headerBehavior: "none" });
+    expect(key.cookiesConfig.cookieBehavior).toBe("none");
+    // With CORS on, the Function URL's Access-Control-Allow-Origin follows the request's Origin:
+    // a body cached for one web origin must not answer another.
+    const cors = policyOf(ci).parametersInCacheKeyAndForwardedToOrigin;
+    expect(cors.headersConfig).toEqual({ headerBehavior: "whitelist", headers: { items: ["Origin"] } });
+    expect(cors.queryStringsConfig.queryStringBehavior).toBe("all");
+    // The origin's Cache-Control decides (no-store on errors is never cached).
+    expect([policy.minTtl, policy.defaultTtl]).toEqual([0, 0]);
+    expect(policy.maxTtl).toBe(31_536_000);
+    const distribution = ci.one("aws:cloudfront/distribution:Distribution", "ReadsCdnDistribution")
+      .inputs as {
+      defaultCacheBehavior: { cachePolicyId: string };
+    };
+    expect(distribution.defaultCacheBehavior.cachePolicyId).toBeTruthy();
+  });
+
+  it("gives clients the CDN as the stream base URL, and reserves the stream function's concurrency", () => {
+    const api = ci.fn("ApiHandler").inputs as { environment: { variables: Record<string, string> } };
+    expect(api.environment.variables.STREAM_BASE_URL).not.toMatch(/lambda-url/);
+    const stream = ci.fn("Stream").inputs as { reservedConcurrentExecutions?: number };
+    expect(stream.reservedConcurrentExecutions).toBe(200);
+    // Only the stream is capped: the stage function keeps the account's unreserved pool.
+    const stage = ci.fn("Stage").inputs as { reservedConcurrentExecutions?: number };
+    expect(stage.reservedConcurrentExecutions).toBeUndefined();
   });
 });
