@@ -30,8 +30,8 @@
 //
 //    local/offline-model answers the built-in agent's prompts: it imports only default-agent (its
 //    formats) and events. default-agent imports only packages/sdk/index.ts (what "stagecast"
-//    resolves to), so the built-in agent has no private path. Clients (client, web, cli) import only events and each other;
-//    of the server side only api imports a client package (web, for the page's bundle).
+//    resolves to), so the built-in agent has no private path. Clients (client, web, cli, react) import only events and each other,
+//    and react (the hooks) only client; of the server side only api imports a client package (web, for the page's bundle).
 // 4. Set apart: nothing in packages/ or functions/ imports local/ or bench/; nothing in local/
 //    imports bench/.
 
@@ -157,24 +157,38 @@ module.exports = {
     },
     {
       name: "clients-only-on-events",
-      comment: "client, web and cli import only events and each other.",
+      comment: "client, web, cli and react import only events and each other.",
       severity: "error",
-      from: { path: "^packages/(client|web|cli)/" },
-      to: { path: ["^functions/", "^packages/", "^local/"], pathNot: "^packages/(events|client|web|cli)/" },
+      from: { path: "^packages/(client|web|cli|react)/" },
+      to: {
+        path: ["^functions/", "^packages/", "^local/"],
+        pathNot: "^packages/(events|client|web|cli|react)/",
+      },
+    },
+    {
+      name: "react-only-on-client",
+      comment:
+        "react (the hooks, published as @stagecast/react) imports only client, its one dependency (@stagecast/client).",
+      severity: "error",
+      from: { path: "^packages/react/" },
+      to: { path: ["^functions/", "^packages/", "^local/"], pathNot: "^packages/(react|client)/" },
     },
     {
       name: "server-not-on-clients",
       comment: "The server side does not import client packages (only api imports web's bundle).",
       severity: "error",
-      from: { path: ["^functions/", "^packages/", "^local/"], pathNot: "^packages/(client|web|cli|api)/" },
-      to: { path: "^packages/(client|web|cli)/" },
+      from: {
+        path: ["^functions/", "^packages/", "^local/"],
+        pathNot: "^packages/(client|web|cli|react|api)/",
+      },
+      to: { path: "^packages/(client|web|cli|react)/" },
     },
     {
       name: "api-not-on-client-or-cli",
       comment: "api imports web (the page's bundle) and no other client package.",
       severity: "error",
       from: { path: "^packages/api/" },
-      to: { path: "^packages/(client|cli)/" },
+      to: { path: "^packages/(client|cli|react)/" },
     },
   ],
   options: {

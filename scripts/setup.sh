@@ -3,7 +3,8 @@
 # on a fresh clone does it all, and .ci/run is only those two commands):
 # - Debian packages: chromium (the browser tests drive it with playwright-core; no browser
 #   download), cmake, make and g++ (aws-lambda-ric's native build in `npm run check:infra`),
-#   unzip (the synthesized code.zip files), python3 with venv (the Python SSE client recipes);
+#   unzip (the synthesized code.zip files), python3 with venv (the Python SSE client recipes),
+#   varnish (the CDN in front of the long-poll route: test/e2e/long-poll-cdn.test.ts, the benchmark);
 # - .venv with the Python packages pinned in test/clients/requirements.txt.
 # Missing packages are installed when this user may install them (root, or sudo without a
 # password); otherwise it stops at once and prints the exact command to run.
@@ -16,6 +17,8 @@ missing=()
 for tool in cmake make g++ unzip python3; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
+# Debian puts varnishd in /usr/sbin, which is often not on a user's PATH (test/support/varnish.ts looks there).
+[ -x "${VARNISHD:-/usr/sbin/varnishd}" ] || command -v varnishd >/dev/null 2>&1 || missing+=(varnish)
 # Debian ships ensurepip, which `python3 -m venv` needs, in python3-venv.
 if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
   missing+=(python3-venv)

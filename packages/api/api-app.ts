@@ -149,6 +149,29 @@ function registerRunRoutes(app: Hono<AppEnv>, deps: ApiDeps, log: LogFn): void {
   });
 
   registerRunReads(app, deps, log);
+  registerWatchToken(app, deps);
+}
+
+/**
+ * POST /runs/{runId}/watch-token → 200 `{ runId, watchToken?, watchTokenExpiresAt?, links: { poll } }`
+ * for the run's owner (same check as /stream-token; someone else's run is 404). The watch token is
+ * one string for every watcher of the run within a window (see WatchTokens), and `links.poll` is
+ * the poll URL carrying it (`<stream base>/runs/{runId}/poll?token=…`; no token with AUTH=off).
+ */
+function registerWatchToken(app: Hono<AppEnv>, deps: ApiDeps): void {
+  const { ownedRun } = runAccess(deps);
+  app.post("/runs/:runId/watch-token", async (c) => {
+    const runId = runIdParam(c.req.param("runId"));
+    await ownedRun(c, runId);
+    const token = await deps.auth.watchTokens?.mint(runId);
+    const origin = new URL(c.req.url).origin;
+    const poll = `${(deps.streamBaseUrl ?? origin).replace(/\/+$/, "")}/runs/${runId}/poll`;
+    return c.json({
+      runId,
+      ...(token ? { watchToken: token.token, watchTokenExpiresAt: token.expiresAt } : {}),
+      links: { poll: withToken(poll, token?.token) },
+    });
+  });
 }
 
 /** The routes that act on or read one run, or list the caller's runs. */

@@ -5,3 +5,4 @@
 export { bearer, CallerAuth } from "./caller.ts";
 export { AuthError } from "./errors.ts";
 export { STREAM_AUDIENCE, StreamTokens } from "./stream-tokens.ts";
+export { WATCH_AUDIENCE, type WatchGrant, type WatchToken, WatchTokens } from "./watch-tokens.ts";

@@ -8,6 +8,7 @@ export type {
   RunEventType,
   RunStage,
   RunStatus,
+  SafeError,
   Stage,
   TerminalType,
 } from "../events/index.ts";

@@ -189,7 +189,7 @@ export function applyEvent(view: RunProgress, event: RunEvent): RunProgress {
       });
       break;
     case "tool.completed": {
-      const tool = view.tools.findLast((t) => t.callId === event.data.callId);
+      const tool = newestTool(view.tools, event.data.callId);
       if (tool) {
         tool.state = event.data.ok ? "ok" : "failed";
         tool.durationMs = event.data.durationMs;
@@ -221,6 +221,19 @@ function keepData(stage: StageView, data: StageData): void {
   stage.data = bounded.data;
   if (bounded.truncated) stage.dataTruncated = bounded.truncated;
   else delete stage.dataTruncated;
+}
+
+/**
+ * The newest call with `callId` (a retried stage may repeat a call id: the last one is the live
+ * one). A loop rather than `findLast` (ES2023), so the client compiles under a consumer's
+ * `lib: ["ES2022", "DOM"]`.
+ */
+function newestTool(tools: readonly ToolView[], callId: string): ToolView | undefined {
+  for (let i = tools.length - 1; i >= 0; i--) {
+    const tool = tools[i];
+    if (tool?.callId === callId) return tool;
+  }
+  return undefined;
 }
 
 function pendingStage({ name, weight }: ListedStage): StageView {

@@ -1,7 +1,7 @@
 import { hkdfSync, randomBytes } from "node:crypto";
 import type { Context } from "hono";
 import { SignJWT } from "jose";
-import { CallerAuth, StreamTokens } from "../auth/index.ts";
+import { CallerAuth, StreamTokens, WatchTokens } from "../auth/index.ts";
 import { type Config, ConfigError } from "../config/index.ts";
 import type { AuthSettings } from "../http/index.ts";
 
@@ -34,11 +34,15 @@ export function authSettings(
   const streamSecret =
     config.STREAM_TOKEN_SECRET ?? (secret ? deriveKey(secret, "stagecast stream tokens") : undefined);
   if (!streamSecret) throw new ConfigError("stream tokens need STREAM_TOKEN_SECRET (or AUTH_JWT_SECRET)");
+  // Watch tokens get a key derived from the stream-token secret (no setting of their own: both
+  // apps already share that secret), so neither kind of token's signature passes as the other's.
+  const watchSecret = deriveKey(streamSecret, "stagecast watch tokens");
   return {
     mode: "jwt",
     ...(caller ? { caller } : {}),
     ...(options.upstream ? { upstream: options.upstream } : {}),
     streamTokens: new StreamTokens(streamSecret, config.STREAM_TOKEN_TTL_SECONDS),
+    watchTokens: new WatchTokens(watchSecret, config.WATCH_TOKEN_WINDOW_SECONDS),
   };
 }
 

@@ -1,4 +1,6 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { MiddlewareHandler } from "hono";
+import { cors } from "hono/cors";
 import OpenAI from "openai";
 import {
   type Agent,
@@ -149,6 +151,8 @@ export function streamSettings(config: Config, defaultFlush: FlushStrategy = "of
     flush: config.STREAM_FLUSH ?? defaultFlush,
     padBytes: config.STREAM_PAD_BYTES,
     maxBytes: config.STREAM_MAX_BYTES,
+    sharePolling: config.STREAM_SHARE_POLLING,
+    longPollWaitMs: config.LONG_POLL_WAIT_MS,
   };
 }
 
@@ -165,5 +169,34 @@ export function corsOrigins(config: Config) {
     allowHeaders: [...CORS_POLICY.allowHeaders],
     exposeHeaders: [...CORS_POLICY.exposeHeaders],
     maxAge: CORS_POLICY.maxAgeSeconds,
+  };
+}
+
+/** The path of GET /runs/{runId}/poll (packages/stream/poll-route.ts), the one route a CDN caches. */
+const POLL_PATH = /^\/runs\/[^/]+\/poll$/;
+
+/**
+ * The CORS middleware both roots apply: hono/cors with {@link corsOrigins}, except on the poll
+ * route. hono/cors answers a listed Origin with that origin and `Vary: Origin`, so a CDN would
+ * either keep one copy per Origin or (ignoring Vary) serve one origin's allowance to another.
+ * The poll's credential is in its URL and its response carries no cookie, so any page holding
+ * the URL may read it: with CORS_ORIGINS set, the poll answers `Access-Control-Allow-Origin: *`
+ * (never valid with credentials, and the same for every Origin: no Vary); with none set, no CORS
+ * header at all, as on every other route.
+ */
+export function corsMiddleware(config: Config): MiddlewareHandler {
+  const listed = cors(corsOrigins(config));
+  const anyOrigin =
+    parseOrigins(config.CORS_ORIGINS).length > 0
+      ? cors({
+          origin: "*",
+          allowMethods: ["GET", "OPTIONS"],
+          exposeHeaders: [...CORS_POLICY.exposeHeaders],
+          maxAge: CORS_POLICY.maxAgeSeconds,
+        })
+      : undefined;
+  return async (c, next) => {
+    if (!POLL_PATH.test(c.req.path)) return listed(c, next);
+    return anyOrigin ? anyOrigin(c, next) : next();
   };
 }

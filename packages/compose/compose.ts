@@ -1,6 +1,5 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context, MiddlewareHandler } from "hono";
-import { cors } from "hono/cors";
 import {
   type AgentDefinition,
   type AgentDeps,
@@ -22,7 +21,7 @@ import { createStreamApp, type FlushStrategy } from "../stream/index.ts";
 import type { Workflow } from "../workflow/index.ts";
 import { authSettings } from "./auth.ts";
 import {
-  corsOrigins,
+  corsMiddleware,
   createAgentDeps,
   createModelClient,
   createStore,
@@ -85,7 +84,7 @@ export interface Parts<W extends Workflow = Workflow> {
   runStage(input: unknown): ReturnType<typeof runStage>;
   /** The Finalize Task's body (see finalizeRun). */
   finalize(input: unknown): ReturnType<typeof finalizeRun>;
-  /** CORS for CORS_ORIGINS (hono/cors), applied once per served app by the root. */
+  /** CORS for CORS_ORIGINS (hono/cors; the poll route's is origin-independent, see corsMiddleware), applied once per served app by the root. */
   cors(): MiddlewareHandler;
   /** The API app (routes only; the root adds CORS and serves it). */
   apiApp(): ReturnType<typeof createApiApp>;
@@ -151,7 +150,7 @@ export function compose<W extends Workflow>(config: Config, platform: Platform<W
     },
     runStage: (input) => runStage(input, agent()),
     finalize: (input) => finalizeRun(input, store(), log),
-    cors: () => cors(corsOrigins(config)),
+    cors: () => corsMiddleware(config),
     apiApp: () => apiApp(parts, platform),
     streamApp: () => streamApp(parts, platform),
     triggerDeps: () => ({

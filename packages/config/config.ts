@@ -159,8 +159,36 @@ export const ConfigSchema = z.object({
   STREAM_FLUSH: z.enum(["off", "pad", "trailer"]).optional(),
   /** The size `pad` brings each batch up to (bytes); 16 KiB covers the most reported threshold. */
   STREAM_PAD_BYTES: int(16_384),
-  /** A stream ends (with a `reconnect` frame) after this many bytes, below Lambda's 20 MB streamed-response cap. */
-  STREAM_MAX_BYTES: int(16_000_000, 1024),
+  /**
+   * A stream ends (with a `reconnect` frame) after this many bytes: 190,000,000 by default, 5%
+   * under Lambda's 200 MB cap on a streamed response (raised from 20 MB in July 2025; Lambda
+   * quotas, "Response streaming"), so the stream ends itself with a resume hint instead of being
+   * cut. At most 200,000,000. The 14-minute deadline ends an ordinary stream long before
+   * (≈ 5.5 MB padded); the cap matters only for a stream that writes over 226 KB/s for 14 minutes.
+   */
+  STREAM_MAX_BYTES: int(190_000_000, 1024).pipe(z.number().max(200_000_000)),
+  /**
+   * Whether the streams and polls of one process share one store poller per run (`true`,
+   * default) or each request polls the store on its own (`false` or `0`), as one Lambda
+   * invocation does: the local stack then costs the store per watcher what AWS does (the
+   * benchmark compares the two). `true`/`1` or `false`/`0`.
+   */
+  STREAM_SHARE_POLLING: z
+    .enum(["true", "false", "1", "0"])
+    .default("true")
+    .transform((value) => value === "true" || value === "1"),
+  /**
+   * Longest wait of a GET /runs/{runId}/poll at the live edge for an event to be appended (ms); 0
+   * answers at once. At most 25,000: below CloudFront's default origin response timeout (30 s,
+   * CloudFront Developer Guide, "Response timeout") and API Gateway's integration timeout
+   * (30 s for HTTP APIs, "Amazon API Gateway quotas"), so a waiting poll always gets its answer.
+   */
+  LONG_POLL_WAIT_MS: int(20_000, 0).pipe(z.number().max(25_000)),
+  /**
+   * Window of watch tokens (s): every watcher of a run gets the same watch token within one window,
+   * and it expires one window after its window ends (so it lives W to 2W). At most 86,400 (a day).
+   */
+  WATCH_TOKEN_WINDOW_SECONDS: int(3600, 60).pipe(z.number().max(86_400)),
   /**
    * Public base URL of the stream endpoint (the Function URL on AWS); unset = same origin as the
    * API. A trailing slash is fine (AWS prints Function URLs with one).

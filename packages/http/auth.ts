@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { AuthError, type CallerAuth, type StreamTokens } from "../auth/index.ts";
+import { AuthError, type CallerAuth, type StreamTokens, type WatchTokens } from "../auth/index.ts";
 import { ANONYMOUS, isOwnedBy } from "../store/index.ts";
 import type { AppEnv } from "./app-env.ts";
 import { HttpError } from "./errors.ts";
@@ -8,7 +8,8 @@ import { HttpError } from "./errors.ts";
  * How the apps authenticate:
  * - `jwt`: callers send a bearer JWT (verified by `caller`) unless an upstream authorizer
  *   already verified one (`upstream`, e.g. API Gateway's JWT authorizer claims); streams need a
- *   run-scoped stream token (`streamTokens`).
+ *   run-scoped stream token (`streamTokens`); the poll route needs the run's shared watch token
+ *   (`watchTokens`).
  * - `off`: everyone is the principal `anonymous` and streams need no token. Only for a server
  *   on loopback (the composition root refuses it elsewhere).
  */
@@ -19,8 +20,9 @@ export type AuthSettings =
       /** The principal an upstream authorizer verified for this request, if any. */
       upstream?: (c: Context) => string | undefined;
       streamTokens: StreamTokens;
+      watchTokens: WatchTokens;
     }
-  | { mode: "off"; streamTokens?: StreamTokens };
+  | { mode: "off"; streamTokens?: StreamTokens; watchTokens?: WatchTokens };
 
 /** The principal set by {@link authenticate}; {@link ANONYMOUS} where it did not run. */
 export function principalOf(c: Context<AppEnv>): string {

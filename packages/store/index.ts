@@ -1,8 +1,8 @@
 /**
  * packages/store: the DynamoDB single table, one module per item family (run records, run
- * events, memories, conversations, idempotency keys, run slots, stage statistics, stored stage
- * outputs), opened together as a {@link Store} by openStore; plus endRun and the sweeper.
- * Other packages import from here only; this list is what they use.
+ * events, memories, conversations and their newest runs, idempotency keys, run slots, stage
+ * statistics, stored stage outputs), opened together as a {@link Store} by openStore; plus
+ * endRun and the sweeper. Other packages import from here only; this list is what they use.
  */
 
 export { buildEvent } from "./build-event.ts";

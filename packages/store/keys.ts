@@ -46,6 +46,9 @@ export const TURN_SK_PREFIX = "TURN#";
 /** Sort key of a turn: `TURN#<ISO time>#<runId>`, oldest first in key order. */
 export const turnSk = (ts: string, runId: string): string => `${TURN_SK_PREFIX}${ts}#${runId}`;
 
+/** Sort key of a conversation's newest-run item (see ConversationRuns), in the conversation's partition. */
+export const CONVERSATION_RUN_SK = "RUN";
+
 /** Partition of the active-run markers (`sk` = the run id). */
 export const ACTIVE_PK = "ACTIVE";
 

@@ -1,4 +1,5 @@
 import type { RunEvent } from "../events/index.ts";
+import { ConversationRuns } from "./conversation-runs.ts";
 import { Conversations } from "./conversations.ts";
 import { IdempotencyKeys } from "./idempotency-keys.ts";
 import { Memories } from "./memories.ts";
@@ -34,6 +35,8 @@ export interface Store {
   memories: Memories;
   /** Finished turns per conversation. */
   conversations: Conversations;
+  /** Each conversation's newest run (an AI SDK chat's resume pointer). */
+  conversationRuns: ConversationRuns;
   /** Idempotency claims of run starts. */
   idempotency: IdempotencyKeys;
   /** The per-principal active-run limit. */
@@ -56,6 +59,7 @@ export function openStore(options: StoreOptions): Store {
     events,
     memories: new Memories(table),
     conversations: new Conversations(table),
+    conversationRuns: new ConversationRuns(table),
     idempotency: new IdempotencyKeys(table),
     slots: new RunSlots(table, runs, events),
     stageStats: new StageStats(table),

@@ -1,9 +1,15 @@
 import type { Hono } from "hono";
 import { type AppEnv, baseApp, errorResponse, HttpError } from "../http/index.ts";
+import { registerAgUi } from "./ag-ui-route.ts";
+import { registerAiSdkChat } from "./ai-sdk-chat-route.ts";
 import { registerAskStream } from "./ask-stream-route.ts";
+import { registerChatStream } from "./chat-stream-route.ts";
+import { registerPoll } from "./poll-route.ts";
 import { registerRunStream } from "./run-stream-route.ts";
+import { registerSolutionStream } from "./solution-stream-route.ts";
 import { type StreamDeps, streamKit } from "./stream-kit.ts";
 import { registerTestStream } from "./test-stream-route.ts";
+import { uiMessageHeader } from "./ui-message-header.ts";
 
 export { DEADLINE_MARGIN_MS, type StreamDeps, type StreamSettings } from "./stream-kit.ts";
 
@@ -20,6 +26,12 @@ export { DEADLINE_MARGIN_MS, type StreamDeps, type StreamSettings } from "./stre
  * - POST /ask-stream (the AutoGen streaming API, docs/origins.md): starts a run as the caller
  *   (bearer JWT) and streams it in that API's shape on the same response.
  * - GET /test-stream (the AutoGen streaming API's test route): a ~2 s synthetic run, nothing stored, no model, no auth.
+ * - POST /get_solution_stream (the Kubernetes agent's API) and GET|POST
+ *   /projects/{projectId}/chat-stream (the project chat's API): start a run as the caller and
+ *   stream it in that API's shape (`k8s-solution`, `project-chat`); a reconnect with
+ *   Last-Event-ID resumes that run instead of starting another.
+ * - POST /ai-sdk/chat and GET /ai-sdk/chat/{chatId}/stream (the AI SDK's `useChat`): start a run
+ *   and stream it as a UI message stream; replay the chat's unfinished run, or 204.
  * Every stream: opens with `retry:`, heartbeats while silent, closes before `maxDurationMs` with a `reconnect` frame
  * (a Function URL invocation ends at the function timeout, at most 15 minutes), headers
  * text/event-stream, `Cache-Control: no-cache, no-transform`, `X-Accel-Buffering: no`.
@@ -27,9 +39,15 @@ export { DEADLINE_MARGIN_MS, type StreamDeps, type StreamSettings } from "./stre
 export function createStreamApp(deps: StreamDeps): Hono<AppEnv> {
   const kit = streamKit(deps);
   const app = baseApp(kit.log);
+  app.use(uiMessageHeader()); // `?format=ui-message` answers carry the AI SDK's protocol header
   registerRunStream(app, kit);
+  registerPoll(app, kit); // GET /runs/{runId}/poll: cacheable long-poll reads (docs/api.md)
   registerAskStream(app, kit);
   registerTestStream(app, kit);
+  registerAgUi(app, kit);
+  registerSolutionStream(app, kit);
+  registerChatStream(app, kit);
+  registerAiSdkChat(app, kit);
   // The stream is the whole app behind its Function URL: unknown paths get the one error shape.
   app.notFound((c) => errorResponse(c, new HttpError(404, "not_found", "No such route.")));
   return app;

@@ -17,52 +17,13 @@ import {
   toSseMessage,
 } from "../events/index.ts";
 import { HttpError } from "../http/index.ts";
+import { AG_UI } from "./ag-ui-format.ts";
+import type { FormatSession, Frame, StreamFormat } from "./format-types.ts";
+import { K8S_SOLUTION_FORMAT } from "./k8s-solution-format.ts";
+import { PROJECT_CHAT_FORMAT } from "./project-chat-format.ts";
+import { UI_MESSAGE_FORMAT } from "./ui-message-format.ts";
 
-/** One frame on the wire: an SSE message, or raw text (comment or field lines) for clients that read `data:` lines only. */
-export type Frame = SseMessage | string;
-
-/**
- * One stream's mapping of the log onto the wire (one response). A format whose frames depend
- * on what this response already sent (an AG-UI text message opened by the first delta, say)
- * keeps that here; it never depends on earlier responses, so a resumed stream is valid on its
- * own. Each method returns the frames to write, in order (none for an event a format does not
- * show).
- */
-export interface FormatSession {
-  /** The first frames of every stream; they carry `retry: retryMs` (ms). */
-  opening(beat: Heartbeat, retryMs: number): readonly Frame[];
-  /** The frames for one stored event (the terminal event included). */
-  frames(event: RunEvent): readonly Frame[];
-  /** The keep-alive frames after `heartbeatMs` of silence. */
-  heartbeat(beat: Heartbeat): readonly Frame[];
-  /** The last frames of a stream that closes before the run's end; they carry `retry:`. */
-  reconnect(reconnect: Reconnect): readonly Frame[];
-  /** The last frames of a stream whose cursor is at or past the run's terminal event. */
-  ended(ended: Ended): readonly Frame[];
-}
-
-/** Where one stream starts: the run and the cursor (events with a greater seq are sent). */
-export interface FormatStart {
-  runId: string;
-  after: number;
-}
-
-/**
- * A view of the stored log: how a stream writes it (Stagecast's own frames, named or unnamed,
- * or another protocol's). Every format is a mapping of the same events; how each keeps resume
- * is documented with it (docs/api.md).
- */
-export interface StreamFormat {
-  name: StreamFormatName;
-  /** Every type name the `types` filter may select in this format. */
-  types: readonly string[];
-  /** The type name the `types` filter sees for `event`. */
-  typeOf(event: RunEvent): string;
-  /** The opening snapshot frame for `?from=latest`, when this format has one. */
-  snapshot?(snapshot: Snapshot): SseMessage;
-  /** Begin one stream's mapping. */
-  open(start: FormatStart): FormatSession;
-}
+export type { FormatSession, FormatStart, Frame, StreamFormat } from "./format-types.ts";
 
 /** A format whose every frame depends on its input alone: one frame per event and per control message. */
 interface StatelessFormat {
@@ -100,7 +61,15 @@ function stateless(spec: StatelessFormat): StreamFormat {
  * messages list them). `seed`, the AutoGen format's former name, is accepted too (see
  * {@link streamFormat}) but not listed.
  */
-export const STREAM_FORMATS = ["stagecast", "message", "autogen"] as const;
+export const STREAM_FORMATS = [
+  "stagecast",
+  "message",
+  "autogen",
+  "k8s-solution",
+  "project-chat",
+  "ui-message",
+  "ag-ui",
+] as const;
 /** One of {@link STREAM_FORMATS}. */
 export type StreamFormatName = (typeof STREAM_FORMATS)[number];
 
@@ -169,6 +138,10 @@ const FORMATS: Readonly<Record<StreamFormatName, StreamFormat>> = {
   stagecast: STAGECAST,
   message: MESSAGE,
   autogen: AUTOGEN,
+  "k8s-solution": K8S_SOLUTION_FORMAT,
+  "project-chat": PROJECT_CHAT_FORMAT,
+  "ui-message": UI_MESSAGE_FORMAT,
+  "ag-ui": AG_UI,
 };
 
 /**

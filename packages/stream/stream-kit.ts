@@ -17,9 +17,17 @@ export interface StreamSettings extends TailSettings {
   flush: FlushStrategy;
   /**
    * Bytes after which the stream ends (with a `reconnect` frame) and the client resumes. Lambda caps a
-   * streamed response (20 MB by default, Lambda quotas); padding makes that reachable.
+   * streamed response at 200 MB (Lambda quotas, since July 2025), and a long padded stream could reach it.
    */
   maxBytes: number;
+  /**
+   * `true`: every stream and poll of this process shares one {@link TailHub} (one store poller
+   * per run); `false`: each request gets a hub of its own and polls the store alone, as one
+   * Lambda invocation does (STREAM_SHARE_POLLING).
+   */
+  sharePolling: boolean;
+  /** Longest wait of a poll at the live edge (ms; LONG_POLL_WAIT_MS, at most 25,000). */
+  longPollWaitMs: number;
 }
 
 /** What the stream app needs. */
@@ -67,6 +75,11 @@ export interface StreamKit {
   flushOf(c: Context<AppEnv>): FlushStrategy;
   /** Open the SSE response, count it, and publish the stream metrics when it ends. */
   respond(c: Context<AppEnv>, body: (stream: SSEStreamingApi, opened: number) => Promise<void>): Response;
+  /**
+   * The hub one request waits on: the process's shared one, or a new one for this request
+   * alone when `settings.sharePolling` is off.
+   */
+  hub(): TailHub;
   /** A tail of this stream: `rest` plus the store, settings, hub, deadline (ms since epoch) and log. */
   tail(
     c: Context<AppEnv>,
@@ -79,9 +92,7 @@ export interface StreamKit {
 export function streamKit(deps: StreamDeps): StreamKit {
   const { store, settings } = deps;
   const log = deps.log ?? (() => {});
-  // One poller per run for every stream of this process (bench: 500 watchers of a run cost
-  // the store what one does).
-  const hub = new TailHub(store, settings);
+  const hub = hubSource(store, settings);
   const flushOf = (c: Context<AppEnv>): FlushStrategy => {
     const flush = c.req.query("flush") ?? settings.flush;
     if (!(FLUSH_STRATEGIES as readonly string[]).includes(flush)) {
@@ -122,10 +133,22 @@ export function streamKit(deps: StreamDeps): StreamKit {
     ...rest,
     store,
     settings,
-    hub,
+    hub: hub(),
     deadline: deadlineOf(c, opened),
     log,
   });
 
-  return { deps, log, flushOf, respond, tail };
+  return { deps, log, flushOf, respond, hub, tail };
+}
+
+/**
+ * Where each request's {@link TailHub} comes from. Shared (the default): one poller per run for
+ * every stream of this process (bench: 500 watchers of a run cost the store what one does).
+ * Not shared: a hub per request, so the local stack's store cost per watcher is what it is on
+ * Lambda, where each invocation serves one client and polls alone.
+ */
+function hubSource(store: Store, settings: StreamSettings): () => TailHub {
+  if (!settings.sharePolling) return () => new TailHub(store, settings);
+  const shared = new TailHub(store, settings);
+  return () => shared;
 }

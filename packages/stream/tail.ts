@@ -71,7 +71,7 @@ export interface Tail {
  *   an abrupt drop reconnects after `retryMs`), then the `from=latest` snapshot if any;
  * - events after the cursor, from the store first, then from the shared {@link TailHub}
  *   (`pollMinMs` during activity and `pollHoldMs` after it, doubling to `pollMaxMs`);
- * - a heartbeat after at most `heartbeatMs` of silence;
+ * - a heartbeat after at most `heartbeatMs` of silence, and every `tickMs` for a ticking format;
  * - ends after the terminal event; a stream whose cursor is already past it (ahead of the
  *   log) gets one `ended` frame instead; one that must close before the run's end (deadline,
  *   size cap, store error: the status line is already sent) gets a `reconnect` frame that
@@ -84,6 +84,10 @@ export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void
   const opened = Date.now();
   const heartbeatDue = Math.max(1, settings.heartbeatMs - HEARTBEAT_EARLY_MS);
   let lastWrite = opened;
+  // A ticking format (StreamFormat.tickMs) also beats on a fixed schedule from the opening.
+  const tickMs = Math.max(1, format.tickMs ?? Number.POSITIVE_INFINITY);
+  let nextTick = opened + tickMs;
+  const beatAt = () => Math.min(lastWrite + heartbeatDue, nextTick);
   let batchBytes = 0;
   let sent = 0;
   const session = format.open({ runId, after: cursor });
@@ -133,7 +137,7 @@ export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void
         more = page.hasMore;
       } else {
         const now = Date.now();
-        const wait = Math.max(1, Math.min(lastWrite + heartbeatDue, tail.deadline) - now);
+        const wait = Math.max(1, Math.min(beatAt(), tail.deadline) - now);
         const next = await tail.hub.next(runId, cursor, wait, aborted.signal, tail.logEnd);
         if (next.ended) {
           await sendAll(session.ended({ runId, lastSeq: next.ended.seq, terminal: next.ended.type }));
@@ -164,10 +168,11 @@ export async function tailRun(stream: SSEStreamingApi, tail: Tail): Promise<void
         lastWrite = now;
       }
       if (ended) return;
-      if (now - lastWrite >= heartbeatDue) {
+      if (now >= beatAt()) {
         await sendAll(session.heartbeat(beat(now)));
         await endBatch();
         lastWrite = now;
+        while (nextTick <= now) nextTick += tickMs;
       }
       // A Lambda streamed response is capped in size: end before it, the client resumes.
       if (sent >= settings.maxBytes) reason = "max_bytes";
