@@ -7,7 +7,13 @@
 export type { AppEnv } from "./app-env.ts";
 export { type AuthSettings, authenticate, ownedBy, principalOf, unauthorized } from "./auth.ts";
 export { baseApp } from "./base-app.ts";
-export { limitBody, startRunFromRequest } from "./create-run.ts";
+export {
+  idempotencyKeyOf,
+  limitBody,
+  readJsonBody,
+  startAsCaller,
+  startRunFromRequest,
+} from "./create-run.ts";
 export { parseCursor, streamCursor } from "./cursor.ts";
 export { type ErrorBody, errorResponse, HttpError } from "./errors.ts";
 export { runIdParam } from "./run-id-param.ts";

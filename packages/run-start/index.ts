@@ -2,7 +2,7 @@
  * packages/run-start: the one start path for runs (POST /runs, SQS, EventBridge). Other packages
  * import from here only; this list is what they use.
  */
-export { CreateRunSchema, describeIssues, IdempotencyKeySchema } from "./schema.ts";
+export { type CreateRunRequest, CreateRunSchema, describeIssues, IdempotencyKeySchema } from "./schema.ts";
 export {
   IdempotencyConflictError,
   type RunAgentInfo,

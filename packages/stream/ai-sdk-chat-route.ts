@@ -1,6 +1,5 @@
 import type { Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
-import { type AppEnv, authenticate, HttpError, principalOf } from "../http/index.ts";
+import { type AppEnv, authenticate, HttpError, limitBody, principalOf } from "../http/index.ts";
 import { ENDED_STATUSES, isOwnedBy, type RunView } from "../store/index.ts";
 import { ChatIdSchema, chatRunRequest } from "./ai-sdk-chat-request.ts";
 import { readJsonObject, startAsCaller } from "./start-as-caller.ts";
@@ -32,12 +31,7 @@ export const MAX_CHAT_BODY_BYTES = 1024 * 1024;
 export function registerAiSdkChat(app: Hono<AppEnv>, kit: StreamKit): void {
   const { deps, flushOf, log } = kit;
   const { store } = deps;
-  const limit = bodyLimit({
-    maxSize: MAX_CHAT_BODY_BYTES,
-    onError: () => {
-      throw new HttpError(413, "payload_too_large", `The request body exceeds ${MAX_CHAT_BODY_BYTES} bytes.`);
-    },
-  });
+  const limit = limitBody(MAX_CHAT_BODY_BYTES);
   app.post("/ai-sdk/chat", authenticate(deps.auth), limit, async (c) => {
     if (!deps.start) throw new HttpError(404, "not_found", "This stream host does not start runs.");
     const flush = flushOf(c);

@@ -20,8 +20,8 @@ export { DEADLINE_MARGIN_MS, type StreamDeps, type StreamSettings } from "./stre
  *   - Needs the run's stream token (`?token=` or `Authorization: Bearer`) unless auth is off:
  *     missing, expired, tampered, another run's, wrong audience, `alg: none` → 401 before any byte.
  *   - Resumes after `Last-Event-ID` (header) or `?after=N`; malformed → 400 before any byte.
- *   - `?format=autogen` writes the AutoGen streaming API's shape; `?types=stage.*,run.*`
- *     narrows the types sent.
+ *   - `?format=` picks a view of the log (stream-format.ts: stagecast, message, autogen, ag-ui,
+ *     ui-message, k8s-solution, project-chat); `?types=stage.*,run.*` narrows the types sent.
  *   - Ends right after the terminal event; a resume at or past it gets 204 (EventSource stops).
  * - POST /ask-stream (the AutoGen streaming API, docs/origins.md): starts a run as the caller
  *   (bearer JWT) and streams it in that API's shape on the same response.
@@ -30,6 +30,9 @@ export { DEADLINE_MARGIN_MS, type StreamDeps, type StreamSettings } from "./stre
  *   /projects/{projectId}/chat-stream (the project chat's API): start a run as the caller and
  *   stream it in that API's shape (`k8s-solution`, `project-chat`); a reconnect with
  *   Last-Event-ID resumes that run instead of starting another.
+ * - GET /runs/{runId}/poll: a JSON page of events after `after`, waiting at the live edge
+ *   (long-poll), cacheable by a CDN (the run's watch token in the URL; docs/api.md).
+ * - POST /ag-ui (AG-UI's RunAgentInput): starts a run and streams it as AG-UI events.
  * - POST /ai-sdk/chat and GET /ai-sdk/chat/{chatId}/stream (the AI SDK's `useChat`): start a run
  *   and stream it as a UI message stream; replay the chat's unfinished run, or 204.
  * Every stream: opens with `retry:`, heartbeats while silent, closes before `maxDurationMs` with a `reconnect` frame
