@@ -27,3 +27,12 @@ export class StagecastProtocolError extends Error {
 export class StagecastConnectionError extends Error {
   override name = "StagecastConnectionError";
 }
+
+/**
+ * A poll link the client cannot use: not an absolute http(s) URL whose path ends with
+ * `/runs/{runId}/poll` ({runId} a ULID), or a link for another run than the one asked for.
+ * Thrown before any request, so a mistyped or truncated share link fails at once, clearly.
+ */
+export class InvalidPollUrlError extends Error {
+  override name = "InvalidPollUrlError";
+}

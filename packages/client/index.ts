@@ -19,7 +19,12 @@ export {
   TERMINAL_TYPES,
 } from "../events/index.ts";
 export { type ClientOptions, createClient } from "./client.ts";
-export { StagecastApiError, StagecastConnectionError, StagecastProtocolError } from "./errors.ts";
+export {
+  InvalidPollUrlError,
+  StagecastApiError,
+  StagecastConnectionError,
+  StagecastProtocolError,
+} from "./errors.ts";
 export { elapsedMs, formatDuration, remainingMs } from "./eta.ts";
 export type { TokenSource } from "./http.ts";
 export {
@@ -32,6 +37,7 @@ export {
   parseParamLines,
   type RunParams,
 } from "./params.ts";
+export { pollLinkRunId } from "./poll-link.ts";
 export {
   applyEvent,
   initialRunProgress,
@@ -49,6 +55,7 @@ export {
 } from "./stage-data.ts";
 export { STAGE_DATA_LINE_CHARS, stageDataLine } from "./stage-data-line.ts";
 export type {
+  ReadMode,
   RunDetails,
   RunLinks,
   RunSummary,
@@ -58,4 +65,5 @@ export type {
   StartRunInput,
   StreamState,
   SubscribeOptions,
+  WatchLink,
 } from "./types.ts";

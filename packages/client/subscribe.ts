@@ -1,5 +1,6 @@
 import { type EventSourceMessage, EventSourceParserStream } from "eventsource-parser/stream";
 import { HeartbeatSchema, isTerminalType, type RunEvent, RunEventSchema } from "../events/index.ts";
+import { RETRYABLE_STATUSES, retryDelayMs, sleep } from "./backoff.ts";
 import { StagecastApiError, StagecastConnectionError, StagecastProtocolError } from "./errors.ts";
 import { apiError } from "./http.ts";
 import type { SubscribeOptions } from "./types.ts";
@@ -28,21 +29,6 @@ export interface SubscriptionDeps {
 
 /** Token refresh this long before its expiry (ms), so a reconnect never presents a token about to lapse. */
 const TOKEN_SKEW_MS = 30_000;
-
-/** Statuses a reconnect may fix: the server or something in front of it is busy or restarting. */
-const RETRYABLE = new Set([408, 425, 429, 500, 502, 503, 504]);
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 
 /**
  * The reconnecting SSE subscription behind `client.subscribe` (WHATWG HTML §9.2 semantics,
@@ -98,7 +84,7 @@ export async function* subscription(
       }
       if (!res.ok || !res.body) {
         const err = await apiError(res);
-        if (!RETRYABLE.has(res.status)) throw err;
+        if (!RETRYABLE_STATUSES.has(res.status)) throw err;
         throw Object.assign(err, { retryable: true });
       }
       // An open stream is a successful connection, whatever it then carries (a filtered or
@@ -132,9 +118,7 @@ export async function* subscription(
       lastError = err;
       if (!delivered) failures++;
       state("reconnecting");
-      const backoff = Math.min(deps.maxDelayMs, deps.initialDelayMs * 2 ** Math.max(0, failures - 1));
-      const hinted = err instanceof StagecastApiError ? (err.retryAfterMs ?? 0) : 0;
-      await sleep(Math.max(hinted, backoff * (0.5 + Math.random() / 2)), signal);
+      await sleep(retryDelayMs(failures, err, deps), signal);
     }
   }
 }

@@ -1,6 +1,9 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import {
+  InvalidPollUrlError,
   initialRunProgress,
+  pollLinkRunId,
+  type ReadMode,
   type RunProgress,
   type RunStatus,
   type SafeError,
@@ -18,6 +21,19 @@ export interface UseRunOptions {
    * (create it once): a new client object closes the stream and opens a new one.
    */
   client?: StagecastClient;
+  /**
+   * How to read the run: `sse`, or `long-poll` for a large audience behind a CDN (the client
+   * first gets the run's poll link: the owner's call); default the client's `readMode`.
+   */
+  mode?: ReadMode;
+  /**
+   * A poll link the run's owner shared (`links.poll` of the client's `getWatchLink`): watch the
+   * run it names with long-poll, with no API call and no caller token, e.g.
+   * `useRun(undefined, { pollUrl })` on an audience member's page. Without a runId the run is
+   * the one in the link; a link that is not a poll link gives `connection: "failed"` with an
+   * InvalidPollUrlError, and opens nothing.
+   */
+  pollUrl?: string;
 }
 
 /**
@@ -65,7 +81,11 @@ function startingWatch(runId: string): RunWatch {
 }
 
 /** The hook's result for `watch` (undefined: nothing watched, or nothing reported yet). */
-function resultOf(runId: string | undefined, watch: RunWatch | undefined, cancel: () => Promise<void>) {
+function resultOf(
+  runId: string | undefined,
+  watch: RunWatch | undefined,
+  cancel: () => Promise<void>,
+): UseRunResult {
   const view = watch?.view;
   return {
     runId,
@@ -81,37 +101,52 @@ function resultOf(runId: string | undefined, watch: RunWatch | undefined, cancel
     failures: watch?.failures ?? 0,
     connectionError: watch?.connectionError,
     cancel,
-  } satisfies UseRunResult;
+  };
+}
+
+/** The result for a `pollUrl` that names no run: failed at once, nothing opened. */
+function badLinkResult(pollUrl: string, cancel: () => Promise<void>): UseRunResult {
+  const error = new InvalidPollUrlError(`not a poll link (…/runs/{runId}/poll): "${pollUrl.slice(0, 80)}"`);
+  return { ...resultOf(undefined, undefined, cancel), connection: "failed", connectionError: error };
 }
 
 /**
  * Watch run `runId` live: subscribes with the client (reconnecting, resuming after the last
  * event, validated against the event schema), folds each event with `applyEvent` and
  * re-renders with the new view. Replays the run from its first event, so it works for a run
- * that is running, queued or long finished.
+ * that is running, queued or long finished. With `mode: "long-poll"` or a shared `pollUrl` it
+ * reads the run by long-poll (the scalable mode: docs/client.md), with the same result.
  *
- * The stream is closed (AbortController) when the component unmounts, when `runId` or the
- * client changes, and by itself after the terminal event. StrictMode's mount, unmount, mount
- * in development opens, closes and reopens it: nothing from the closed one is rendered.
- * @param runId the run to watch; `undefined`/`null`/"" watches nothing (`connection: "idle"`).
+ * The stream is closed (AbortController) when the component unmounts, when `runId`, the
+ * client, `mode` or `pollUrl` changes, and by itself after the terminal event. StrictMode's
+ * mount, unmount, mount in development opens, closes and reopens it: nothing from the closed
+ * one is rendered.
+ * @param runId the run to watch; `undefined`/`null`/"" watches nothing (`connection: "idle"`),
+ *   or, with `pollUrl`, the run the link names.
  * @throws MissingStagecastClientError (during render) when there is no client.
  */
 export function useRun(runId: string | null | undefined, options: UseRunOptions = {}): UseRunResult {
   const client = useStagecastClient(options.client);
-  const id = runId || undefined;
+  const { mode } = options;
+  const pollUrl = options.pollUrl || undefined;
+  const id = runId || (pollUrl ? pollLinkRunId(pollUrl) : undefined);
   const [watch, setWatch] = useState<RunWatch | undefined>(undefined);
   useEffect(() => {
     if (!id) return;
     const controller = new AbortController();
     setWatch(startingWatch(id));
-    void watchRun(client, id, { signal: controller.signal, onChange: setWatch });
+    const read = { ...(mode ? { mode } : {}), ...(pollUrl ? { pollUrl } : {}) };
+    void watchRun(client, id, { signal: controller.signal, onChange: setWatch, ...read });
     return () => controller.abort();
-  }, [client, id]);
+  }, [client, id, mode, pollUrl]);
   const cancel = useCallback(async () => {
     if (id) await client.cancelRun(id);
   }, [client, id]);
   // Until the effect for a new runId ran, `watch` still holds the previous run's: never show it.
   const starting = useMemo(() => (id === undefined ? undefined : startingWatch(id)), [id]);
   const current = watch !== undefined && watch.runId === id ? watch : starting;
-  return useMemo(() => resultOf(id, current, cancel), [id, current, cancel]);
+  return useMemo(
+    () => (id === undefined && pollUrl ? badLinkResult(pollUrl, cancel) : resultOf(id, current, cancel)),
+    [id, pollUrl, current, cancel],
+  );
 }

@@ -1,6 +1,7 @@
 import {
   applyEvent,
   initialRunProgress,
+  type ReadMode,
   type RunProgress,
   type StagecastClient,
   type StreamState,
@@ -43,6 +44,17 @@ export interface WatchRunOptions {
   signal: AbortSignal;
   /** Called with a new {@link RunWatch} on each event and each change of connection state. */
   onChange(watch: RunWatch): void;
+  /**
+   * How to read the run: `sse` or `long-poll` (for a large audience behind a CDN); default the
+   * client's `readMode`. See the client's `ReadMode`.
+   */
+  mode?: ReadMode;
+  /**
+   * A poll link the run's owner shared (`links.poll` of the client's `getWatchLink`): follow the
+   * run with long-poll from it, with no API call and no caller token. It must name `runId`
+   * (`pollLinkRunId(pollUrl)` reads it), else the watch fails with InvalidPollUrlError.
+   */
+  pollUrl?: string;
 }
 
 /** `view` copied down to each stage and tool (the fold mutates its own copy in place). */
@@ -58,17 +70,19 @@ function snapshot(view: RunProgress): RunProgress {
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 /**
- * Follow run `runId` from its first event with `client.subscribe`, folding each event with
- * `applyEvent` and reporting every change to `onChange`; the React-free core of `useRun`.
+ * Follow run `runId` from its first event with `client.subscribe` (SSE, or long-poll with
+ * `mode: "long-poll"` or a shared `pollUrl`), folding each event with `applyEvent` and
+ * reporting every change to `onChange`; the React-free core of `useRun`.
  * Why separate: the fold, the connection states and the abort rules are plain async code,
  * tested without a DOM; the hook only ties them to a component's lifetime.
  * @returns the last {@link RunWatch} once the subscription ended (terminal event, failure or
- *   abort). It never rejects: a failure is `connection: "failed"` with `connectionError`.
+ *   abort). It never rejects: a failure is `connection: "failed"` with `connectionError`
+ *   (also an InvalidPollUrlError for a `pollUrl` that is not this run's poll link).
  */
 export async function watchRun(
   client: StagecastClient,
   runId: string,
-  { signal, onChange }: WatchRunOptions,
+  { signal, onChange, mode, pollUrl }: WatchRunOptions,
 ): Promise<RunWatch> {
   const view = initialRunProgress(runId);
   let watch: RunWatch = { runId, view: snapshot(view), connection: "connecting", failures: 0 };
@@ -80,6 +94,8 @@ export async function watchRun(
     const events = client.subscribe(runId, {
       signal,
       onState: (connection, failures) => report({ connection, failures }),
+      ...(mode ? { mode } : {}),
+      ...(pollUrl ? { pollUrl } : {}),
     });
     for await (const event of events) {
       applyEvent(view, event);

@@ -5,6 +5,9 @@
  * Everything it knows of a run comes through the typed client (packages/client): events
  * folded by applyEvent, so a reload replays the log from seq 0 into an empty view and no
  * text is ever shown twice.
+ * Runs are read by SSE, or by long-poll (the scalable mode) with `?mode=long-poll`; the Share
+ * button (share-control.ts) gives a `?watch=<poll link>` page link that anyone can open to
+ * watch the run read-only by long-poll, with no token (watch-params.ts).
  */
 import {
   applyEvent,
@@ -22,8 +25,10 @@ import {
 import { renderMarkdown } from "./markdown.ts";
 import { addPageRules } from "./page-style.ts";
 import { addParamsField } from "./params-field.ts";
+import { addShareControl } from "./share-control.ts";
 import { renderStageData } from "./stage-data-view.ts";
 import { lastRun, savedToken } from "./storage.ts";
+import { readPageParams } from "./watch-params.ts";
 
 const el = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const form = el<HTMLFormElement>("ask");
@@ -35,6 +40,11 @@ const cancelButton = el<HTMLButtonElement>("cancel");
 const progressBar = el<HTMLProgressElement>("progress");
 addPageRules();
 const paramsField = addParamsField(form, form.querySelector(".row"));
+const shareControl = addShareControl(el("run-head"), el("run-question"), {
+  runId: () => current?.view.runId,
+  getWatchLink: (runId) => client.getWatchLink(runId),
+  show: (message, isError) => show(message, isError),
+});
 
 const STATE_LABEL = {
   pending: "pending",
@@ -54,11 +64,14 @@ const STATUS_LABEL = {
 } as const;
 
 tokenInput.value = savedToken.get() ?? tokenInput.value;
+const pageParams = readPageParams(location.search);
 const client = createClient({
   baseUrl: location.origin,
   streamUrl: document.body.dataset.streamUrl || location.origin,
   token: () => tokenInput.value.trim() || undefined,
+  readMode: pageParams.mode,
 });
+document.body.dataset.readMode = pageParams.watch ? "long-poll" : pageParams.mode;
 
 interface Current {
   view: RunProgress;
@@ -67,6 +80,8 @@ interface Current {
   connection: StreamState;
   /** Server clock minus this browser's clock (ms), from heartbeats: elapsed and ETA use the server's times. */
   skewMs: number;
+  /** A shared run's poll link (`?watch=`): read-only, no API call; undefined for the caller's own runs. */
+  pollUrl?: string;
 }
 let current: Current | undefined;
 let renderQueued = false;
@@ -114,6 +129,8 @@ function render() {
   const parts = [`${Math.round(view.progress)}%`, `${formatDuration(elapsedMs(view, now))} elapsed`];
   if (!ended) parts.push(eta === undefined ? "estimating time left…" : `about ${formatDuration(eta)} left`);
   el("progress-text").textContent = parts.join(" · ");
+  // A shared run is someone else's: neither cancel nor share it.
+  cancelButton.hidden = shareControl.button.hidden = current.pollUrl !== undefined;
   progressBar.setAttribute("aria-valuetext", parts.join(", "));
 
   const timeline = el("timeline");
@@ -206,8 +223,12 @@ function renderTools(view: RunProgress) {
   });
 }
 
-/** Show a run: replay its log from seq 0 into an empty view, then follow it live. */
-async function openRun(runId: string) {
+/**
+ * Show a run: replay its log from seq 0 into an empty view, then follow it live. With
+ * `pollUrl` (a shared run, `?watch=`) it is read by long-poll from that link alone: no
+ * estimates, no cancel, not remembered as the last run, no recent-runs refresh.
+ */
+async function openRun(runId: string, pollUrl?: string) {
   current?.abort.abort();
   const abort = new AbortController();
   const mine: Current = {
@@ -216,24 +237,39 @@ async function openRun(runId: string) {
     abort,
     connection: "connecting",
     skewMs: 0,
+    ...(pollUrl ? { pollUrl } : {}),
   };
   current = mine;
   renderedAnswer = "\u0000";
   el("timeline").textContent = "";
   el("tools").textContent = "";
-  lastRun.set(runId);
-  show("");
+  shareControl.reset();
+  show(pollUrl ? "Watching a shared run (read-only)." : "");
   render();
-  client.getRun(runId, { signal: abort.signal }).then(
-    (run) => {
-      mine.estimates = run.stageEstimates;
-      scheduleRender();
-    },
-    () => undefined, // the subscription reports the same failure
-  );
+  if (!pollUrl) {
+    lastRun.set(runId);
+    client.getRun(runId, { signal: abort.signal }).then(
+      (run) => {
+        mine.estimates = run.stageEstimates;
+        scheduleRender();
+      },
+      () => undefined, // the subscription reports the same failure
+    );
+  }
+  await follow(mine);
+  if (current === mine) {
+    mine.connection = "open";
+    render();
+    if (!pollUrl) void refreshRecent();
+  }
+}
+
+/** Fold `mine`'s run into its view until the terminal event; a failure is shown in the notice line. */
+async function follow(mine: Current) {
   try {
-    for await (const event of client.subscribe(runId, {
-      signal: abort.signal,
+    for await (const event of client.subscribe(mine.view.runId, {
+      signal: mine.abort.signal,
+      ...(mine.pollUrl ? { pollUrl: mine.pollUrl } : {}),
       onState: (state) => {
         mine.connection = state;
         scheduleRender();
@@ -249,13 +285,8 @@ async function openRun(runId: string) {
     }
   } catch (err) {
     if (current !== mine) return;
-    if (err instanceof StagecastApiError && err.status === 404) lastRun.clear();
+    if (err instanceof StagecastApiError && err.status === 404 && !mine.pollUrl) lastRun.clear();
     show(`Could not follow the run: ${describe(err)}`, true);
-  }
-  if (current === mine) {
-    mine.connection = "open";
-    render();
-    void refreshRecent();
   }
 }
 
@@ -327,6 +358,11 @@ setInterval(() => {
   if (current && !current.view.terminal) scheduleRender();
 }, 1000);
 
-const remembered = lastRun.get();
-if (remembered) void openRun(remembered);
-void refreshRecent();
+const { watch } = pageParams;
+if (watch?.runId) void openRun(watch.runId, watch.pollUrl);
+else if (watch) show("This watch link is not a Stagecast run link (…/runs/{runId}/poll).", true);
+else {
+  const remembered = lastRun.get();
+  if (remembered) void openRun(remembered);
+  void refreshRecent();
+}

@@ -1,5 +1,6 @@
 /**
- * Style of the parts this script adds to the page (the Parameters field, each stage's data).
+ * Style of the parts this script adds to the page (the Parameters field, each stage's data, the
+ * Share button's link).
  * They go into the page's own style sheet (packages/api/page.ts, under the CSP nonce) through
  * the CSSOM: the Content-Security-Policy admits only nonce'd style elements and attributes,
  * and rules inserted into an admitted sheet are neither, so nothing is blocked or reported.
@@ -17,6 +18,10 @@ const RULES = [
   "#timeline .data pre { font-size: 12px; overflow: auto; max-height: 12rem; margin: 0; }",
   "#timeline .data .clipped { color: var(--warn); margin: .2rem 0; }",
   "@media (max-width: 50rem) { #timeline .data { margin-left: 0; } }",
+  "#run-head #cancel { margin-left: auto; }",
+  "#run-head #share { margin-left: .5rem; }",
+  "#share-panel { margin: .25rem 0 .5rem; }",
+  "#share-link { display: block; width: 100%; box-sizing: border-box; font-family: ui-monospace, monospace; font-size: 12px; }",
 ];
 
 /**

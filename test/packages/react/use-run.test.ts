@@ -1,8 +1,13 @@
 import { createElement } from "react";
 import { renderToString } from "react-dom/server";
 import { describe, expect, it } from "vitest";
-import { createClient } from "../../../packages/client/index.ts";
-import { StagecastProvider, type UseRunResult, useRun } from "../../../packages/react/index.ts";
+import { createClient, InvalidPollUrlError } from "../../../packages/client/index.ts";
+import {
+  StagecastProvider,
+  type UseRunOptions,
+  type UseRunResult,
+  useRun,
+} from "../../../packages/react/index.ts";
 
 /**
  * useRun's first render, with react-dom/server: what a component shows before any event, and
@@ -13,7 +18,10 @@ import { StagecastProvider, type UseRunResult, useRun } from "../../../packages/
 
 const RUN = "01M7Z3AYGVMJPM6ANRF6QTT349";
 
-function render(runId: string | undefined): Omit<UseRunResult, "cancel" | "view"> & { view: unknown } {
+function render(
+  runId: string | undefined,
+  options: UseRunOptions = {},
+): Omit<UseRunResult, "cancel" | "view"> & { view: unknown } {
   const requests: string[] = [];
   const client = createClient({
     baseUrl: "http://127.0.0.1:9",
@@ -24,7 +32,7 @@ function render(runId: string | undefined): Omit<UseRunResult, "cancel" | "view"
   });
   let result: UseRunResult | undefined;
   const Probe = () => {
-    result = useRun(runId);
+    result = useRun(runId, options);
     return null;
   };
   renderToString(createElement(StagecastProvider, { client }, createElement(Probe)));
@@ -70,5 +78,19 @@ describe("useRun's first render", () => {
         connectionError: undefined,
       });
     }
+  });
+
+  it("with a shared pollUrl and no runId, shows the run the link names, connecting", () => {
+    const pollUrl = `https://stream.example/runs/${RUN}/poll?token=abc`;
+    const shown = render(undefined, { pollUrl });
+    expect(shown).toMatchObject({ runId: RUN, connection: "connecting", connectionError: undefined });
+    expect(shown.view).toMatchObject({ runId: RUN, lastSeq: 0 });
+    expect(render(undefined, { mode: "long-poll" }).connection).toBe("idle");
+  });
+
+  it("with a pollUrl that is not a poll link, fails at once with InvalidPollUrlError and opens nothing", () => {
+    const shown = render(undefined, { pollUrl: "https://stream.example/runs/not-a-run/stream" });
+    expect(shown).toMatchObject({ runId: undefined, view: undefined, connection: "failed" });
+    expect(shown.connectionError).toBeInstanceOf(InvalidPollUrlError);
   });
 });

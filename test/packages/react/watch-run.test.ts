@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createClient, StagecastApiError, type StagecastClient } from "../../../packages/client/index.ts";
+import {
+  createClient,
+  InvalidPollUrlError,
+  StagecastApiError,
+  type StagecastClient,
+} from "../../../packages/client/index.ts";
 import { type RunWatch, watchRun } from "../../../packages/react/index.ts";
 import { DEFAULT_STAGES as STAGES } from "../../support/agents.ts";
 import { startTestStack } from "../../support/stack.ts";
@@ -99,5 +104,52 @@ describe("watchRun against the local stack", () => {
     expect((last.connectionError as StagecastApiError).code).toBe("run_not_found");
     expect(reports.at(-1)).toBe(last);
     expect(last.view.stages).toEqual([]);
+  });
+
+  it("long-poll: the same fold and states, from the owner's mode or from a shared pollUrl alone", async () => {
+    const { runId } = await client.startRun({ question: "Watch me by long-poll." });
+    const requests: string[] = [];
+    const audience = createClient({
+      baseUrl: "http://127.0.0.1:9",
+      reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
+      fetch: (input, init) => {
+        requests.push(new URL(String(input)).pathname);
+        return fetch(input, init);
+      },
+    });
+    const { links } = await client.getWatchLink(runId);
+    const states: string[] = [];
+    const [owned, shared] = await Promise.all([
+      watchRun(client, runId, {
+        signal: new AbortController().signal,
+        onChange: () => {},
+        mode: "long-poll",
+      }),
+      watchRun(audience, runId, {
+        signal: new AbortController().signal,
+        onChange: (watch) => states.push(watch.connection),
+        pollUrl: links.poll,
+      }),
+    ]);
+    const run = await client.getRun(runId);
+    for (const last of [owned, shared]) {
+      expect(last.connection).toBe("closed");
+      expect(last.view.terminal).toBe("run.completed");
+      expect(last.view.answer).toBe(run.answer);
+      expect(last.view.lastSeq).toBe(run.lastSeq);
+      expect(last.view.stages.map((s) => [s.stage, s.state])).toEqual(STAGES.map((s) => [s, "done"]));
+    }
+    expect(states.filter((s, i, all) => s !== all[i - 1])).toEqual(["connecting", "open", "closed"]);
+    expect(new Set(requests)).toEqual(new Set([`/runs/${runId}/poll`]));
+  });
+
+  it("long-poll: a pollUrl for another run fails the watch with InvalidPollUrlError, before any request", async () => {
+    const last = await watchRun(client, UNKNOWN_RUN, {
+      signal: new AbortController().signal,
+      onChange: () => {},
+      pollUrl: `${stack.url}/runs/01M8RZASWB74KHP7WJJSRK1AAR/poll`,
+    });
+    expect(last.connection).toBe("failed");
+    expect(last.connectionError).toBeInstanceOf(InvalidPollUrlError);
   });
 });
