@@ -16,6 +16,8 @@ export interface StoreCounts {
   wru: number;
   rru: number;
   byCommand: Record<string, number>;
+  /** Read requests by partition key (`:pk` of a Query, `Key.pk` of a GetItem), e.g. `RUN#<runId>`. */
+  readsByPk: Record<string, number>;
 }
 
 /** A live counter: read `counts` at any time, `reset()` between scenarios. */
@@ -33,6 +35,7 @@ const zero = (): StoreCounts => ({
   wru: 0,
   rru: 0,
   byCommand: {},
+  readsByPk: {},
 });
 
 const WRITES = new Set(["PutItemCommand", "UpdateItemCommand", "DeleteItemCommand", "BatchWriteItemCommand"]);
@@ -54,6 +57,8 @@ export function countStoreRequests(client: DynamoDBClient): StoreCounter {
         Item?: { sk?: { S?: string } };
         KeyConditionExpression?: string;
         ScanIndexForward?: boolean;
+        ExpressionAttributeValues?: { ":pk"?: { S?: string } };
+        Key?: { pk?: { S?: string } };
       };
       const result = await next(args);
       const output = result.output as { Item?: unknown; Items?: unknown[]; Count?: number };
@@ -68,6 +73,8 @@ export function countStoreRequests(client: DynamoDBClient): StoreCounter {
         const items = output.Items ?? (output.Item ? [output.Item] : []);
         c.rru += Math.max(1, Math.ceil(bytes(items) / 4096));
         if (items.length === 0) c.emptyReads++;
+        const pk = input.ExpressionAttributeValues?.[":pk"]?.S ?? input.Key?.pk?.S;
+        if (pk !== undefined) c.readsByPk[pk] = (c.readsByPk[pk] ?? 0) + 1;
         // The stream's tail: ascending Query between the cursor and the last possible seq.
         if (
           name === "QueryCommand" &&

@@ -5,6 +5,7 @@
  * system clock both processes read.
  */
 import { createClient, type EventOf } from "../packages/client/index.ts";
+import type { AudienceSizes } from "./audience.ts";
 import type { Bench } from "./harness.ts";
 import type { StoreCounts } from "./instrument.ts";
 import { type Percentiles, percentiles } from "./stats.ts";
@@ -24,6 +25,8 @@ export interface BenchSizes {
   tokensPerSecond: number;
   /** Longest a client may wait for a run to end (ms). */
   timeoutMs: number;
+  /** The audience scenario (bench/audience.ts): SSE and long-poll through Varnish, 1 to 1,000 watchers. */
+  audience: AudienceSizes;
 }
 
 /** A question whose offline answer takes a few seconds at 50 tokens/s (several llm.delta events). */

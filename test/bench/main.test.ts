@@ -11,6 +11,8 @@ const run = promisify(execFile);
  * The benchmark at tiny sizes (`--smoke`), as `npm run bench` runs it but writing to a
  * temporary directory: every scenario must still run and produce its figures, so the bench
  * cannot rot. Targets are printed, not asserted: timing belongs to the benchmark, not to tests.
+ * The audience scenario puts varnishd in front of the stack (scripts/setup.sh installs Debian's
+ * varnish); without it the bench stops at once with a message saying so, and this test fails.
  */
 describe("npm run bench -- --smoke", () => {
   it("runs every scenario and writes results.json and the report", async () => {
@@ -41,12 +43,41 @@ describe("npm run bench -- --smoke", () => {
     for (const alt of ["stagecast", "storePoll2s", "direct", "getPoll500ms"])
       expect(results.alternatives[alt].n).toBeGreaterThan(0);
     expect(results.cost.totalPer1000).toBeGreaterThan(0);
-    expect(results.targets).toHaveLength(7);
+    // The audience scenario: both modes at each size, every watcher complete; long-poll through
+    // Varnish reached the origin and the store, and delivered events.
+    const cells = results.audience.cells as Array<{
+      mode: string;
+      watchers: number;
+      notMeasured?: string;
+      complete: number;
+      missingDeltas: number;
+      originRequestsPerSecond: number;
+      storeReadsPerSecond: number;
+      latency: { n: number };
+      errors: string[];
+    }>;
+    expect(cells.map((c) => `${c.mode} ${c.watchers}`)).toEqual([
+      "long-poll 1",
+      "long-poll 5",
+      "sse 1",
+      "sse 5",
+    ]);
+    for (const c of cells) {
+      expect(c.notMeasured).toBeUndefined();
+      expect(c.errors).toEqual([]);
+      expect(c.complete).toBe(c.watchers);
+      expect(c.missingDeltas).toBe(0);
+      expect(c.latency.n).toBeGreaterThan(0);
+      expect(c.storeReadsPerSecond).toBeGreaterThan(0);
+    }
+    for (const c of cells.filter((c) => c.mode === "long-poll"))
+      expect(c.originRequestsPerSecond).toBeGreaterThan(0);
+    expect(results.targets).toHaveLength(11);
     for (const t of results.targets) expect(stdout).toContain(`${t.pass ? "PASS" : "FAIL"}  ${t.target}`);
     const report = readFileSync(join(out, "benchmarks.md"), "utf8");
     expect(report).toContain("npm run bench -- --smoke");
     expect(report).toMatch(
-      /## Targets[\s\S]*## 1\. Event latency[\s\S]*## 5\. Against the alternatives[\s\S]*## Cost on AWS/,
+      /## Targets[\s\S]*## 1\. Event latency[\s\S]*## 5\. Against the alternatives[\s\S]*## 6\. Audience[\s\S]*## Cost on AWS/,
     );
   }, 180_000);
 });
