@@ -4,7 +4,6 @@ import { AG_UI, agUiFormat } from "./ag-ui-format.ts";
 import { agUiStart } from "./ag-ui-input.ts";
 import { startAsCaller } from "./start-as-caller.ts";
 import type { StreamKit } from "./stream-kit.ts";
-import { tailRun } from "./tail.ts";
 import { parseTypeFilter } from "./type-filter.ts";
 
 /**
@@ -30,7 +29,7 @@ const RUN_ID_REUSED = "This runId was used with a different question or thread: 
  * start runs.
  */
 export function registerAgUi(app: Hono<AppEnv>, kit: StreamKit): void {
-  const { deps, flushOf, respond, tail } = kit;
+  const { deps, flushOf } = kit;
   app.post("/ag-ui", authenticate(deps.auth), limitBody(AG_UI_MAX_BODY_BYTES), async (c) => {
     if (!deps.start) throw new HttpError(404, "not_found", "This stream host does not start runs.");
     const flush = flushOf(c);
@@ -39,21 +38,11 @@ export function registerAgUi(app: Hono<AppEnv>, kit: StreamKit): void {
     // AG-UI's runId is the idempotency key: a client that sends the same RunAgentInput again
     // (a retry after a lost response) gets the same run, streamed from seq 1, not a second one.
     const runId = await startAsCaller(c, kit, start.input, start.idempotencyKey, RUN_ID_REUSED);
-    const run = await deps.store.runs.view(runId);
-    c.header("X-Run-Id", runId);
-    return respond(c, (stream, opened) =>
-      tailRun(
-        stream,
-        tail(c, opened, {
-          runId,
-          after: 0,
-          logEnd: run?.lastSeq ?? 0,
-          createdMs: run ? Date.parse(run.createdAt) : opened,
-          format: agUiFormat({ threadId: start.threadId }),
-          ...(filter ? { filter } : {}),
-          flush,
-        }),
-      ),
-    );
+    return kit.streamRun(c, runId, await deps.store.runs.view(runId), {
+      after: 0,
+      format: agUiFormat({ threadId: start.threadId }),
+      ...(filter ? { filter } : {}),
+      flush,
+    });
   });
 }

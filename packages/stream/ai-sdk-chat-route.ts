@@ -4,7 +4,6 @@ import { ENDED_STATUSES, isOwnedBy, type RunView } from "../store/index.ts";
 import { ChatIdSchema, chatRunRequest } from "./ai-sdk-chat-request.ts";
 import { readJsonObject, startAsCaller } from "./start-as-caller.ts";
 import type { StreamKit } from "./stream-kit.ts";
-import { tailRun } from "./tail.ts";
 import { UI_MESSAGE_FORMAT, UI_MESSAGE_STREAM_HEADER } from "./ui-message-format.ts";
 
 /**
@@ -73,21 +72,8 @@ function replay(
   run: RunView | undefined,
   flush: ReturnType<StreamKit["flushOf"]>,
 ): Response {
-  c.header("X-Run-Id", runId);
   c.header(UI_MESSAGE_STREAM_HEADER.name, UI_MESSAGE_STREAM_HEADER.value);
-  const res = kit.respond(c, (stream, opened) =>
-    tailRun(
-      stream,
-      kit.tail(c, opened, {
-        runId,
-        after: 0,
-        logEnd: run?.lastSeq ?? 0,
-        createdMs: run ? Date.parse(run.createdAt) : opened,
-        format: UI_MESSAGE_FORMAT,
-        flush,
-      }),
-    ),
-  );
+  const res = kit.streamRun(c, runId, run, { after: 0, format: UI_MESSAGE_FORMAT, flush });
   res.headers.set(UI_MESSAGE_STREAM_HEADER.name, UI_MESSAGE_STREAM_HEADER.value);
   return res;
 }

@@ -2,7 +2,6 @@ import type { Hono } from "hono";
 import { type AppEnv, authenticate, HttpError, limitBody, startRunFromRequest } from "../http/index.ts";
 import { streamFormat } from "./stream-format.ts";
 import type { StreamKit } from "./stream-kit.ts";
-import { tailRun } from "./tail.ts";
 import { parseTypeFilter } from "./type-filter.ts";
 
 /**
@@ -11,7 +10,7 @@ import { parseTypeFilter } from "./type-filter.ts";
  * this host does not start runs.
  */
 export function registerAskStream(app: Hono<AppEnv>, kit: StreamKit): void {
-  const { deps, flushOf, respond, tail, log } = kit;
+  const { deps, flushOf, log } = kit;
   const { store } = deps;
   app.post("/ask-stream", authenticate(deps.auth), limitBody(), async (c) => {
     if (!deps.start) throw new HttpError(404, "not_found", "This stream host does not start runs.");
@@ -19,21 +18,11 @@ export function registerAskStream(app: Hono<AppEnv>, kit: StreamKit): void {
     const format = streamFormat(c.req.query("format"), "autogen");
     const filter = parseTypeFilter(c.req.query("types"), format.types);
     const started = await startRunFromRequest(c, { store, ...deps.start, log });
-    const run = await store.runs.view(started.runId);
-    c.header("X-Run-Id", started.runId);
-    return respond(c, (stream, opened) =>
-      tailRun(
-        stream,
-        tail(c, opened, {
-          runId: started.runId,
-          after: 0,
-          logEnd: run?.lastSeq ?? 0,
-          createdMs: run ? Date.parse(run.createdAt) : opened,
-          format,
-          ...(filter ? { filter } : {}),
-          flush,
-        }),
-      ),
-    );
+    return kit.streamRun(c, started.runId, await store.runs.view(started.runId), {
+      after: 0,
+      format,
+      ...(filter ? { filter } : {}),
+      flush,
+    });
   });
 }

@@ -4,7 +4,6 @@ import { type AppEnv, HttpError, ownedBy, runIdParam, streamCursor, unauthorized
 import { ANONYMOUS, ENDED_STATUSES } from "../store/index.ts";
 import { streamFormat } from "./stream-format.ts";
 import type { StreamKit } from "./stream-kit.ts";
-import { tailRun } from "./tail.ts";
 import { parseTypeFilter } from "./type-filter.ts";
 
 /**
@@ -14,7 +13,7 @@ import { parseTypeFilter } from "./type-filter.ts";
  * or flush; 404 for someone else's or a missing run; 204 for a resume at or past the end.
  */
 export function registerRunStream(app: Hono<AppEnv>, kit: StreamKit): void {
-  const { deps, flushOf, respond, tail } = kit;
+  const { deps, flushOf } = kit;
   const { store } = deps;
   app.get("/runs/:runId/stream", async (c) => {
     const runId = runIdParam(c.req.param("runId"));
@@ -64,22 +63,12 @@ export function registerRunStream(app: Hono<AppEnv>, kit: StreamKit): void {
             updatedAt: run.updatedAt,
           })
         : undefined;
-    return respond(c, (stream, opened) =>
-      tailRun(
-        stream,
-        tail(c, opened, {
-          runId,
-          after,
-          logEnd: run.lastSeq,
-          createdMs: Date.parse(run.createdAt),
-          format,
-          ...(filter ? { filter } : {}),
-          flush,
-          ...(snapshot ? { opening: [snapshot] } : {}),
-          // Heartbeats before the first event report where the run is, not progress 0.
-          newest: { ...(run.stage === undefined ? {} : { stage: run.stage }), progress: run.progress },
-        }),
-      ),
-    );
+    return kit.streamRun(c, runId, run, {
+      after,
+      format,
+      ...(filter ? { filter } : {}),
+      flush,
+      ...(snapshot ? { opening: [snapshot] } : {}),
+    });
   });
 }

@@ -6,7 +6,6 @@ import type { FlushStrategy } from "./flush.ts";
 import { type StartInput, startAsCaller } from "./start-as-caller.ts";
 import { type StreamFormat, type StreamFormatName, streamFormat } from "./stream-format.ts";
 import type { StreamKit } from "./stream-kit.ts";
-import { tailRun } from "./tail.ts";
 import { parseTypeFilter, type TypeFilter } from "./type-filter.ts";
 
 /**
@@ -62,23 +61,8 @@ async function findStarted(store: Store, owner: string, input: StartInput): Prom
 
 /** Stream `run` on this response from after `after`, with `X-Run-Id`. */
 function streamRun(c: Context<AppEnv>, kit: StreamKit, run: RunView, after: number, choice: StreamChoice) {
-  c.header("X-Run-Id", run.runId);
   const { format, filter, flush } = choice;
-  return kit.respond(c, (stream, opened) =>
-    tailRun(
-      stream,
-      kit.tail(c, opened, {
-        runId: run.runId,
-        after,
-        logEnd: run.lastSeq,
-        createdMs: Date.parse(run.createdAt),
-        format,
-        ...(filter ? { filter } : {}),
-        flush,
-        newest: { ...(run.stage === undefined ? {} : { stage: run.stage }), progress: run.progress },
-      }),
-    ),
-  );
+  return kit.streamRun(c, run.runId, run, { after, format, ...(filter ? { filter } : {}), flush });
 }
 
 /**

@@ -4,10 +4,10 @@ import { type AppEnv, type AuthSettings, HttpError } from "../http/index.ts";
 import type { LogFn, Meter } from "../observability/index.ts";
 import { METRIC } from "../observability/index.ts";
 import type { RunAgentInfo } from "../run-start/index.ts";
-import type { Store } from "../store/index.ts";
+import type { RunView, Store } from "../store/index.ts";
 import type { Workflow } from "../workflow/index.ts";
 import { FLUSH_STRATEGIES, type FlushStrategy } from "./flush.ts";
-import type { Tail, TailSettings } from "./tail.ts";
+import { type Tail, type TailSettings, tailRun } from "./tail.ts";
 import { TailHub } from "./tail-hub.ts";
 
 /** Tunables of the stream (all ms except `padBytes`); see ConfigSchema for defaults and meaning. */
@@ -86,7 +86,18 @@ export interface StreamKit {
     opened: number,
     rest: Omit<Tail, "store" | "settings" | "deadline" | "log" | "hub">,
   ): Tail;
+  /**
+   * Answer with run `runId`'s log from after `options.after`, tailed live (`X-Run-Id` set): the
+   * one way every route streams a run. The run's view (as read when the request was served)
+   * gives the log's end, the run's start (heartbeats' elapsed time) and where the run is (the
+   * first heartbeat's stage and progress); without one (a run just started) the log is empty.
+   */
+  streamRun(c: Context<AppEnv>, runId: string, run: RunView | undefined, options: RunStreamOptions): Response;
 }
+
+/** How {@link StreamKit.streamRun} streams: the cursor, the format and the tail's own options. */
+export type RunStreamOptions = { after: number } & Pick<Tail, "format" | "flush"> &
+  Partial<Pick<Tail, "filter" | "opening">>;
 
 /** The {@link StreamKit} of one stream app. */
 export function streamKit(deps: StreamDeps): StreamKit {
@@ -138,7 +149,31 @@ export function streamKit(deps: StreamDeps): StreamKit {
     log,
   });
 
-  return { deps, log, flushOf, respond, hub, tail };
+  const streamRun = (
+    c: Context<AppEnv>,
+    runId: string,
+    run: RunView | undefined,
+    options: RunStreamOptions,
+  ) => {
+    c.header("X-Run-Id", runId);
+    return respond(c, (stream, opened) =>
+      tailRun(
+        stream,
+        tail(c, opened, {
+          runId,
+          ...options,
+          logEnd: run?.lastSeq ?? 0,
+          createdMs: run ? Date.parse(run.createdAt) : opened,
+          // Heartbeats before the first event report where the run is, not progress 0.
+          ...(run
+            ? { newest: { ...(run.stage === undefined ? {} : { stage: run.stage }), progress: run.progress } }
+            : {}),
+        }),
+      ),
+    );
+  };
+
+  return { deps, log, flushOf, respond, hub, tail, streamRun };
 }
 
 /**
