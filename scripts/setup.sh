@@ -17,7 +17,7 @@ missing=()
 for tool in cmake make g++ unzip python3; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
-# Debian puts varnishd in /usr/sbin, which is often not on a user's PATH (test/support/varnish.ts looks there).
+# Debian puts varnishd in /usr/sbin, which is often not on a user's PATH (local/cdn/varnish.ts looks there).
 [ -x "${VARNISHD:-/usr/sbin/varnishd}" ] || command -v varnishd >/dev/null 2>&1 || missing+=(varnish)
 # Debian ships ensurepip, which `python3 -m venv` needs, in python3-venv.
 if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
